@@ -1,0 +1,38 @@
+# Waymark: `make run` (the whole stack in the foreground) and `make test` (everything, against
+# a separate test instance). See README.md.
+SHELL := /bin/bash
+SWIFT ?= swift
+BUILD_FLAGS := -c release
+
+.PHONY: run up down test bench build deps clean-var help
+
+help:
+	@echo "make run | up | down | test | bench | build"
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(SWIFT) build $(BUILD_FLAGS)
+
+run: build
+	@scripts/stack.sh run
+
+up: build
+	@scripts/stack.sh up
+
+down:
+	@scripts/stack.sh down
+
+# One release build serves both the stack's binary and the tests (no second build).
+test: deps
+	$(SWIFT) build $(BUILD_FLAGS) --build-tests --disable-testable-imports
+	@scripts/test.sh
+
+bench: build
+	@scripts/bench.sh
+
+# Removes the test and bench instances' data (never the data of `make run`).
+clean-var:
+	WAYMARK_INSTANCE=test scripts/stack.sh down; WAYMARK_INSTANCE=bench scripts/stack.sh down
+	rm -rf var/test var/bench-stack

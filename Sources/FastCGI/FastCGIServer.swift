@@ -1,0 +1,177 @@
+import CFastCGI
+import Glibc
+import Synchronization
+
+/// A multi-threaded FastCGI responder on a unix socket, built on libfcgi.
+///
+/// Each thread owns one heap-allocated `FCGX_Request` and loops on `FCGX_Accept_r` (no accept
+/// mutex: on Linux accept is safe without one, and the mutex halves throughput). The answer
+/// leaves at `FCGX_Finish_r`, after the handler returned, so a handler that commits before it
+/// returns never answers early.
+public final class FastCGIServer: Sendable {
+    public struct Configuration: Sendable {
+        public var socketPath: String
+        public var threads: Int
+        public var backlog: Int32
+        public var maxBodyBytes: Int
+        public var socketMode: mode_t
+        public var threadStackBytes: Int
+
+        public init(
+            socketPath: String, threads: Int = 64, backlog: Int32 = 4096,
+            maxBodyBytes: Int = 16 << 20, socketMode: mode_t = 0o666, threadStackBytes: Int = 1 << 20
+        ) {
+            self.socketPath = socketPath
+            self.threads = threads
+            self.backlog = backlog
+            self.maxBodyBytes = maxBodyBytes
+            self.socketMode = socketMode
+            self.threadStackBytes = threadStackBytes
+        }
+    }
+
+    public typealias Handler = @Sendable (FastCGIRequest) -> FastCGIResponse
+
+    private struct State {
+        var listenFD: Int32 = -1
+        var stopping = false
+        var inFlight = 0
+        var threadsRunning = 0
+    }
+
+    public let configuration: Configuration
+    private let handler: Handler
+    private let state = Mutex(State())
+
+    private static let initialized: Bool = { FCGX_Init() == 0 }()
+
+    public init(configuration: Configuration, handler: @escaping Handler) {
+        self.configuration = configuration
+        self.handler = handler
+    }
+
+    /// Opens the socket and starts the threads; returns at once.
+    public func start() throws(FastCGIError) {
+        guard FastCGIServer.initialized else { throw FastCGIError("FCGX_Init failed") }
+        unlink(configuration.socketPath)
+        let fd = FCGX_OpenSocket(configuration.socketPath, configuration.backlog)
+        guard fd >= 0 else { throw FastCGIError("cannot listen on \(configuration.socketPath): errno \(errno)") }
+        chmod(configuration.socketPath, configuration.socketMode)
+        state.withLock { $0.listenFD = fd }
+        for _ in 0..<configuration.threads {
+            try spawnThread(stackBytes: configuration.threadStackBytes) { [self] in self.serve(listenFD: fd) }
+        }
+    }
+
+    /// Stops accepting, then waits (up to `timeout` seconds) for in-flight requests to finish.
+    /// Returns true when none were left.
+    @discardableResult
+    public func shutdown(timeout: Double = 10) -> Bool {
+        let fd = state.withLock { s -> Int32 in
+            s.stopping = true
+            return s.listenFD
+        }
+        if fd >= 0 {
+            Glibc.shutdown(fd, Int32(SHUT_RDWR))  // wakes the threads blocked in accept()
+        }
+        let deadline = monotonicSeconds() + timeout
+        while monotonicSeconds() < deadline {
+            if state.withLock({ $0.inFlight }) == 0 { break }
+            usleep(5_000)
+        }
+        unlink(configuration.socketPath)
+        return state.withLock { $0.inFlight } == 0
+    }
+
+    public var inFlight: Int { state.withLock { $0.inFlight } }
+    public var isStopping: Bool { state.withLock { $0.stopping } }
+
+    private func serve(listenFD: Int32) {
+        guard let request = wm_fcgx_request_new(listenFD) else { return }
+        defer { wm_fcgx_request_free(request) }
+        state.withLock { $0.threadsRunning += 1 }
+        defer { state.withLock { $0.threadsRunning -= 1 } }
+        var failures = 0
+        while true {
+            let rc = FCGX_Accept_r(request)
+            if rc < 0 {
+                if isStopping { return }
+                failures += 1
+                if failures > 3 { usleep(10_000) }  // a broken listener must not spin a core
+                continue
+            }
+            failures = 0
+            state.withLock { $0.inFlight += 1 }
+            let incoming = readRequest(request)
+            let response = handler(incoming)
+            write(response, to: request)
+            FCGX_Finish_r(request)
+            let stop = state.withLock { s -> Bool in
+                s.inFlight -= 1
+                return s.stopping
+            }
+            if stop { return }
+        }
+    }
+
+    private func readRequest(_ request: UnsafeMutablePointer<FCGX_Request>) -> FastCGIRequest {
+        var params: [String: String] = [:]
+        params.reserveCapacity(40)
+        if var envp = wm_fcgx_envp(request) {
+            while let entry = envp.pointee {
+                // libfcgi frees these at the next accept: copy them now.
+                let pair = String(cString: entry)
+                if let eq = pair.firstIndex(of: "=") {
+                    params[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+                }
+                envp += 1
+            }
+        }
+        let length = params["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
+        guard length > 0, let input = wm_fcgx_in(request) else {
+            return FastCGIRequest(params: params)
+        }
+        if length > configuration.maxBodyBytes {
+            discardBody(input)
+            return FastCGIRequest(params: params, bodyTooLarge: true)
+        }
+        var body = [UInt8](repeating: 0, count: length)
+        var read = 0
+        body.withUnsafeMutableBufferPointer { buffer in
+            let base = UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+            while read < length {
+                let n = FCGX_GetStr(base + read, Int32(min(length - read, 1 << 20)), input)
+                if n <= 0 { break }
+                read += Int(n)
+            }
+        }
+        if read < length { body.removeLast(length - read) }
+        return FastCGIRequest(params: params, body: body)
+    }
+
+    private func discardBody(_ input: UnsafeMutablePointer<FCGX_Stream>) {
+        var scratch = [CChar](repeating: 0, count: 64 * 1024)
+        while FCGX_GetStr(&scratch, Int32(scratch.count), input) > 0 {}
+    }
+
+    private func write(_ response: FastCGIResponse, to request: UnsafeMutablePointer<FCGX_Request>) {
+        guard let out = wm_fcgx_out(request) else { return }
+        var head = response.headerBlock()
+        head.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { chars in
+                _ = FCGX_PutStr(chars.baseAddress, Int32(chars.count), out)
+            }
+        }
+        guard !response.body.isEmpty else { return }
+        response.body.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { chars in
+                _ = FCGX_PutStr(chars.baseAddress, Int32(chars.count), out)
+            }
+        }
+    }
+}
+
+public struct FastCGIError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,58 @@
+import CFastCGI
+import Glibc
+
+/// A closure boxed for pthread_create's void* argument.
+private final class ThreadBody {
+    let run: () -> Void
+    init(_ run: @escaping () -> Void) { self.run = run }
+}
+
+/// Starts a detached POSIX thread. Blocking C calls (accept, libpq, libcurl) run on such
+/// threads, never on Swift concurrency's cooperative pool.
+public func spawnThread(stackBytes: Int = 1 << 20, _ body: @escaping @Sendable () -> Void) throws(FastCGIError) {
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    pthread_attr_setstacksize(&attributes, stackBytes)
+    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, &attributes, { raw in
+        Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
+        return nil
+    }, context)
+    if rc != 0 {
+        Unmanaged<ThreadBody>.fromOpaque(context).release()
+        throw FastCGIError("pthread_create failed: \(rc)")
+    }
+}
+
+/// Seconds on the monotonic clock, for deadlines and durations.
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Blocks SIGINT and SIGTERM in the calling thread (and the threads it starts afterwards), so
+/// `waitForTermination()` can take them synchronously; ignores SIGPIPE.
+public func blockTerminationSignals() {
+    signal(SIGPIPE, SIG_IGN)
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_BLOCK, &set, nil)
+}
+
+/// Waits for SIGINT or SIGTERM (blocked beforehand by `blockTerminationSignals`).
+@discardableResult
+public func waitForTermination() -> Int32 {
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    var signal: Int32 = 0
+    sigwait(&set, &signal)
+    return signal
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// Settings from the environment, with defaults that match `make run` when started from the
+/// project root. README.md lists every variable.
+public struct Configuration: Sendable {
+    public var root: String
+    public var varDirectory: String
+    public var databaseURL: String
+    public var databasePoolSize: Int
+    public var socketPath: String
+    public var threads: Int
+    public var maxBodyBytes: Int
+    public var templatesDirectory: String
+    public var migrationsDirectory: String
+    /// The HTTPS origin users and ad platforms reach (campaign URLs are built on it).
+    public var publicURL: String
+    public var httpPort: Int
+    public var httpsPort: Int
+    public var logLevel: String
+    /// Routes that only tests use (`/__test/…`); never on in `make run`.
+    public var testRoutes: Bool
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let env = environment.filter { !$0.value.isEmpty }
+        root = env["WAYMARK_ROOT"] ?? FileManager.default.currentDirectoryPath
+        varDirectory = env["WAYMARK_VAR"] ?? root + "/var"
+        databaseURL = env["WAYMARK_DATABASE_URL"] ?? Configuration.readFile(varDirectory + "/database.url") ?? "postgresql://waymark@127.0.0.1:55432/waymark?connect_timeout=3"
+        databasePoolSize = env["WAYMARK_DB_POOL"].flatMap(Int.init) ?? 16
+        socketPath = env["WAYMARK_SOCKET"] ?? varDirectory + "/run/waymark.sock"
+        threads = env["WAYMARK_THREADS"].flatMap(Int.init) ?? 64
+        maxBodyBytes = env["WAYMARK_MAX_BODY_BYTES"].flatMap(Int.init) ?? 16 << 20
+        templatesDirectory = env["WAYMARK_TEMPLATES"] ?? root + "/templates"
+        migrationsDirectory = env["WAYMARK_MIGRATIONS"] ?? root + "/db/migrations"
+        httpPort = env["WAYMARK_HTTP_PORT"].flatMap(Int.init) ?? 8080
+        httpsPort = env["WAYMARK_HTTPS_PORT"].flatMap(Int.init) ?? 8443
+        publicURL = env["WAYMARK_PUBLIC_URL"] ?? "https://localhost:\(httpsPort)"
+        logLevel = env["WAYMARK_LOG_LEVEL"] ?? "info"
+        testRoutes = env["WAYMARK_TEST_ROUTES"] == "1"
+    }
+
+    static func readFile(_ path: String) -> String? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import FastCGI
+import Foundation
+import Logging
+import Waymark
+
+@main
+struct WaymarkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "waymark",
+        abstract: "Waymark, a self-hosted tracker for paid traffic.",
+        discussion: "Settings come from WAYMARK_* environment variables (see README.md); run from the project root, the defaults match `make run`.",
+        subcommands: [Serve.self, WorkerCommand.self, Migrate.self, UserCommand.self, TokenCommand.self]
+    )
+}
+
+/// Logging to standard output, at WAYMARK_LOG_LEVEL.
+func makeLogger(_ label: String, configuration: Configuration) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardOutput(label: label)
+        handler.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        return handler
+    }
+    return Logger(label: label)
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the FastCGI responder (behind nginx).")
+
+    @Option(help: "Responder threads (default WAYMARK_THREADS or 64).")
+    var threads: Int?
+
+    func run() throws {
+        blockTerminationSignals()
+        var config = Configuration()
+        if let threads { config.threads = threads }
+        let logger = makeLogger("waymark.serve", configuration: config)
+        let app = try WaymarkApp(configuration: config, logger: logger)
+        try app.serve(logger: logger)
+    }
+}
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "worker", abstract: "Run the worker (deliveries, syncs, roll-ups).")
+
+    func run() throws {
+        blockTerminationSignals()
+        let config = Configuration()
+        let logger = makeLogger("waymark.worker", configuration: config)
+        try Worker(configuration: config, logger: logger).run()
+    }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply the database migrations that are missing.")
+
+    func run() throws {
+        let config = Configuration()
+        let connection = try PostgresConnectionFactory.connect(config)
+        let applied = try Migrator(directory: config.migrationsDirectory).migrate(connection)
+        print(applied.isEmpty ? "migrations: up to date" : "migrations applied: \(applied.map(String.init).joined(separator: ", "))")
+    }
+}
+
+struct UserCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.", subcommands: [Create.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user.")
+
+        @Option var email: String
+        @Option var password: String
+        @Option(help: "owner, admin, member or viewer") var role: String
+        @Option(help: "Workspace name to join (repeatable).") var workspace: [String] = []
+
+        func run() throws {
+            guard let role = Role(rawValue: role) else {
+                throw ValidationError("role must be owner, admin, member or viewer")
+            }
+            let store = UserStore(database: PostgresConnectionFactory.pool(Configuration()))
+            let id = try store.create(email: email, password: password, role: role, workspaces: workspace)
+            print("user \(id) created: \(email) (\(role.rawValue))")
+        }
+    }
+}
+
+struct TokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage API tokens.", subcommands: [Create.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an API token; prints it alone on the last line.")
+
+        @Option var email: String
+        @Option var name: String
+
+        func run() throws {
+            let store = UserStore(database: PostgresConnectionFactory.pool(Configuration()))
+            let token = try store.createToken(email: email, name: name)
+            print("API token \"\(name)\" for \(email) (shown once, keep it):")
+            print(token)
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+
+/// One part of a `multipart/form-data` body.
+public struct MultipartPart: Sendable {
+    public var name: String
+    public var filename: String?
+    public var contentType: String?
+    public var data: [UInt8]
+    public var text: String { String(decoding: data, as: UTF8.self) }
+}
+
+/// A parser for `multipart/form-data` (RFC 7578).
+public enum Multipart {
+    public static func boundary(from contentType: String) -> String? {
+        for param in contentType.split(separator: ";").dropFirst() {
+            let item = param.trimmingSpaces
+            guard item.lowercased().hasPrefix("boundary=") else { continue }
+            var value = item.dropFirst("boundary=".count)
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = value.dropFirst().dropLast() }
+            return value.isEmpty ? nil : String(value)
+        }
+        return nil
+    }
+
+    /// Splits `body` at `--boundary` lines; nil when the body is not well formed.
+    public static func parse(_ body: [UInt8], boundary: String) -> [MultipartPart]? {
+        let delimiter = Array(("--" + boundary).utf8)
+        var parts: [MultipartPart] = []
+        guard var position = find(delimiter, in: body, from: 0) else { return nil }
+        position += delimiter.count
+        while true {
+            // After a delimiter: "--" ends the body, CRLF starts a part.
+            if position + 2 <= body.count, body[position] == 45, body[position + 1] == 45 { return parts }
+            guard position + 2 <= body.count, body[position] == 13, body[position + 1] == 10 else { return nil }
+            position += 2
+            guard let headerEnd = find([13, 10, 13, 10], in: body, from: position) else { return nil }
+            let headerText = String(decoding: body[position..<headerEnd], as: UTF8.self)
+            let contentStart = headerEnd + 4
+            guard let next = find([13, 10] + delimiter, in: body, from: contentStart) else { return nil }
+            var name: String?
+            var filename: String?
+            var type: String?
+            for line in headerText.split(separator: "\r\n") {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                let header = line[..<colon].lowercased()
+                let value = line[line.index(after: colon)...].trimmingSpaces
+                if header == "content-disposition" {
+                    name = dispositionParameter("name", in: value)
+                    filename = dispositionParameter("filename", in: value)
+                } else if header == "content-type" {
+                    type = String(value)
+                }
+            }
+            guard let name else { return nil }
+            parts.append(MultipartPart(name: name, filename: filename, contentType: type, data: Array(body[contentStart..<next])))
+            position = next + 2 + delimiter.count
+        }
+    }
+
+    static func dispositionParameter(_ key: String, in value: Substring) -> String? {
+        for param in value.split(separator: ";").dropFirst() {
+            let item = param.trimmingSpaces
+            guard item.hasPrefix(key + "=") else { continue }
+            var v = item.dropFirst(key.count + 1)
+            if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = v.dropFirst().dropLast() }
+            return String(v).replacingOccurrences(of: "\\\"", with: "\"")
+        }
+        return nil
+    }
+
+    static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
+        let first = needle[0]
+        var i = start
+        let last = haystack.count - needle.count
+        while i <= last {
+            if haystack[i] == first {
+                var j = 1
+                while j < needle.count && haystack[i + j] == needle[j] { j += 1 }
+                if j == needle.count { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: Substring {
+        var s = Substring(self)
+        while let c = s.first, c == " " || c == "\t" { s.removeFirst() }
+        while let c = s.last, c == " " || c == "\t" { s.removeLast() }
+        return s
+    }
+}

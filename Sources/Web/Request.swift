@@ -1,0 +1,146 @@
+import FastCGI
+import Foundation
+
+/// An HTTP request as the web layer sees it, built from nginx's FastCGI parameters.
+public struct Request: Sendable {
+    public var method: String
+    /// The decoded path without the query string.
+    public var path: String
+    public var rawQuery: String
+    /// Query parameters in order; a name may repeat.
+    public var query: [(String, String)]
+    /// Header names lower-cased (`content-type`, `user-agent`, …).
+    public var headers: [String: String]
+    public var body: [UInt8]
+    public var bodyTooLarge: Bool
+    /// The client address as nginx saw it (`REMOTE_ADDR`).
+    public var remoteAddress: String
+    /// nginx's `$request_id`, or one made here.
+    public var requestID: String
+    public var scheme: String
+    /// Host and port the client used (`HTTP_HOST`).
+    public var host: String
+    /// Path parameters filled in by the router (`{id}` → `parameters["id"]`).
+    public var parameters: [String: String] = [:]
+    /// Everything else nginx passed (e.g. `GEOIP_COUNTRY_CODE`).
+    public var params: [String: String]
+    public let receivedAt: Date
+
+    public init(fastCGI: FastCGIRequest, receivedAt: Date = Date()) {
+        let p = fastCGI.params
+        method = p["REQUEST_METHOD"] ?? "GET"
+        let uri = p["REQUEST_URI"] ?? p["DOCUMENT_URI"] ?? "/"
+        if let q = uri.firstIndex(of: "?") {
+            path = URLEncoding.decode(uri[..<q], plusAsSpace: false)
+        } else {
+            path = URLEncoding.decode(uri, plusAsSpace: false)
+        }
+        rawQuery = p["QUERY_STRING"] ?? ""
+        query = URLEncoding.parseForm(rawQuery)
+        var headers: [String: String] = [:]
+        for (name, value) in p where name.hasPrefix("HTTP_") {
+            headers[name.dropFirst(5).lowercased().replacingOccurrences(of: "_", with: "-")] = value
+        }
+        if let type = p["CONTENT_TYPE"], !type.isEmpty { headers["content-type"] = type }
+        if let length = p["CONTENT_LENGTH"], !length.isEmpty { headers["content-length"] = length }
+        self.headers = headers
+        body = fastCGI.body
+        bodyTooLarge = fastCGI.bodyTooLarge
+        remoteAddress = p["REMOTE_ADDR"] ?? ""
+        requestID = p["REQUEST_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? Request.makeID()
+        scheme = p["REQUEST_SCHEME"] ?? ((p["HTTPS"] ?? "").isEmpty ? "http" : "https")
+        host = p["HTTP_HOST"] ?? p["SERVER_NAME"] ?? "localhost"
+        params = p
+        self.receivedAt = receivedAt
+    }
+
+    /// A request made in code (tests, internal dispatch).
+    public init(method: String, path: String, query: String = "", headers: [String: String] = [:], body: [UInt8] = []) {
+        var params: [String: String] = ["REQUEST_METHOD": method, "REQUEST_URI": query.isEmpty ? path : path + "?" + query, "QUERY_STRING": query]
+        for (name, value) in headers {
+            params["HTTP_" + name.uppercased().replacingOccurrences(of: "-", with: "_")] = value
+        }
+        if let type = headers["content-type"] { params["CONTENT_TYPE"] = type }
+        params["CONTENT_LENGTH"] = String(body.count)
+        self.init(fastCGI: FastCGIRequest(params: params, body: body))
+    }
+
+    static func makeID() -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        return bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+    /// The first query value of `name`.
+    public func queryValue(_ name: String) -> String? { query.first { $0.0 == name }?.1 }
+
+    /// The media type without parameters, lower-cased (`application/json`).
+    public var contentType: String {
+        let raw = headers["content-type"] ?? ""
+        return raw.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+    }
+
+    public var cookies: [String: String] {
+        guard let raw = headers["cookie"] else { return [:] }
+        var out: [String: String] = [:]
+        for part in raw.split(separator: ";") {
+            let item = part.trimmingCharacters(in: .whitespaces)
+            guard let eq = item.firstIndex(of: "=") else { continue }
+            let name = String(item[..<eq])
+            if out[name] == nil { out[name] = String(item[item.index(after: eq)...]) }
+        }
+        return out
+    }
+
+    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+
+    /// Fields of a urlencoded or multipart form body (multipart files are left out).
+    public func form() throws(HTTPError) -> [(String, String)] {
+        switch contentType {
+        case "application/x-www-form-urlencoded", "":
+            return URLEncoding.parseForm(bodyText)
+        case "multipart/form-data":
+            return try multipart().compactMap { $0.filename == nil ? ($0.name, $0.text) : nil }
+        default:
+            throw .unsupportedMediaType("expected a form body")
+        }
+    }
+
+    /// The parts of a `multipart/form-data` body.
+    public func multipart() throws(HTTPError) -> [MultipartPart] {
+        guard contentType == "multipart/form-data", let boundary = Multipart.boundary(from: headers["content-type"] ?? "") else {
+            throw .unsupportedMediaType("expected multipart/form-data")
+        }
+        guard let parts = Multipart.parse(body, boundary: boundary) else {
+            throw .badRequest("malformed multipart body")
+        }
+        return parts
+    }
+
+    /// Decodes a JSON body (snake_case keys) into `T`.
+    public func decodeJSON<T: Decodable>(_ type: T.Type) throws(HTTPError) -> T {
+        guard contentType == "application/json" || contentType.hasSuffix("+json") else {
+            throw .unsupportedMediaType("expected application/json")
+        }
+        do {
+            return try JSONCoding.decoder.decode(T.self, from: Data(body))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw .validation([key.stringValue: "is required"])
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let name = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw .validation([name.isEmpty ? "body" : name: "has the wrong type"])
+        } catch {
+            throw HTTPError(400, code: "invalid_json", message: "the body is not valid JSON")
+        }
+    }
+
+    /// A JSON object body as a dictionary (for endpoints that take loose JSON).
+    public func jsonObject() throws(HTTPError) -> [String: Any] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            throw HTTPError(400, code: "invalid_json", message: "the body is not a JSON object")
+        }
+        return object
+    }
+}

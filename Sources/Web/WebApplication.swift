@@ -1,0 +1,88 @@
+import FastCGI
+import Foundation
+import Logging
+
+/// Turns FastCGI requests into router calls: builds the `Request`, finds the route, turns
+/// thrown errors into answers (JSON under `/api/` and on tracking paths, a plain page
+/// elsewhere; a 500 logs its error with the request id and shows neither stack nor SQL), and
+/// logs one line per request.
+public final class WebApplication: Sendable {
+    public let router: Router
+    private let logger: Logger
+    /// Paths whose errors are JSON.
+    private let jsonPrefixes: [String]
+
+    public init(router: Router, logger: Logger, jsonPrefixes: [String] = ["/api/", "/postback", "/healthz", "/oauth/"]) {
+        self.router = router
+        self.logger = logger
+        self.jsonPrefixes = jsonPrefixes
+    }
+
+    public func handle(_ fastCGI: FastCGIRequest) -> FastCGIResponse {
+        let started = monotonicSeconds()
+        var request = Request(fastCGI: fastCGI)
+        var response = respond(to: &request)
+        if request.method == "HEAD" { response.body = [] }
+        let millis = (monotonicSeconds() - started) * 1000
+        logger.info(
+            "\(request.method) \(request.path) \(response.status) \(String(format: "%.2f", millis))ms",
+            metadata: ["request_id": "\(request.requestID)"])
+        return response.fastCGI
+    }
+
+    /// Routes one request; used by `handle` and by tests that call the app without a socket.
+    public func respond(to request: inout Request) -> Response {
+        if request.bodyTooLarge {
+            return errorResponse(.payloadTooLarge(), for: request)
+        }
+        switch router.match(method: request.method, path: request.path) {
+        case .notFound:
+            return errorResponse(.notFound("no page at \(request.path)"), for: request)
+        case .methodNotAllowed(let allowed):
+            return errorResponse(.methodNotAllowed(allowed), for: request)
+        case .found(let handler, let parameters):
+            request.parameters = parameters
+            do {
+                return try handler(request)
+            } catch let error as HTTPError {
+                return errorResponse(error, for: request)
+            } catch {
+                logger.error("unhandled error: \(String(reflecting: error))", metadata: ["request_id": "\(request.requestID)", "path": "\(request.path)"])
+                return errorResponse(HTTPError(500, code: "internal", message: "internal error (request \(request.requestID))"), for: request)
+            }
+        }
+    }
+
+    public func wantsJSON(_ request: Request) -> Bool {
+        jsonPrefixes.contains { request.path.hasPrefix($0) } || request.contentType == "application/json"
+            || (request.header("accept")?.hasPrefix("application/json") ?? false)
+    }
+
+    public func errorResponse(_ error: HTTPError, for request: Request) -> Response {
+        var response: Response
+        if wantsJSON(request) {
+            var body: [String: Any] = ["code": error.code, "message": error.message]
+            if !error.fields.isEmpty { body["fields"] = error.fields }
+            if let field = error.field { body["field"] = field }
+            response = .jsonObject(["error": body], status: error.status)
+        } else {
+            response = .html(ErrorPage.html(status: error.status, message: error.message), status: error.status)
+        }
+        for (name, value) in error.headers { response.headers.append((name, value)) }
+        return response
+    }
+}
+
+/// The small page for HTML errors (no template, so it works when templates do not).
+public enum ErrorPage {
+    public static func html(status: Int, message: String) -> String {
+        let title = "\(status) \(FastCGIResponse.reason(status))"
+        return """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(htmlEscape(title))</title><link rel="stylesheet" href="/static/waymark.css"></head>
+            <body class="error-page"><main><h1>\(htmlEscape(title))</h1><p>\(htmlEscape(message))</p><p><a href="/">Waymark</a></p></main></body></html>
+
+            """
+    }
+}

@@ -1,0 +1,51 @@
+# Sourced by the other scripts: where things are for one instance of the stack.
+#   WAYMARK_INSTANCE=run   (default) var/, ports 8443/8080, PostgreSQL on 55432: `make run`
+#   WAYMARK_INSTANCE=test  var/test/, ports 18443/18080, PostgreSQL on 55433: `make test`
+#   WAYMARK_INSTANCE=bench var/bench-stack/, ports 28443/28080, PostgreSQL on 55434: `make bench`
+# Tests and benchmarks get their own instance, so they never touch the data of `make run`.
+WAYMARK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export WAYMARK_ROOT
+WAYMARK_INSTANCE=${WAYMARK_INSTANCE:-run}
+export WAYMARK_INSTANCE
+case "$WAYMARK_INSTANCE" in
+  run)
+    export WAYMARK_VAR=${WAYMARK_VAR:-$WAYMARK_ROOT/var}
+    export WAYMARK_PG_PORT=${WAYMARK_PG_PORT:-55432}
+    export WAYMARK_HTTPS_PORT=${WAYMARK_HTTPS_PORT:-8443}
+    export WAYMARK_HTTP_PORT=${WAYMARK_HTTP_PORT:-8080}
+    ;;
+  test)
+    export WAYMARK_VAR=$WAYMARK_ROOT/var/test
+    export WAYMARK_PG_PORT=55433 WAYMARK_HTTPS_PORT=18443 WAYMARK_HTTP_PORT=18080
+    export WAYMARK_TEST_ROUTES=1
+    unset WAYMARK_DATABASE_URL
+    ;;
+  bench)
+    export WAYMARK_VAR=$WAYMARK_ROOT/var/bench-stack
+    export WAYMARK_PG_PORT=55434 WAYMARK_HTTPS_PORT=28443 WAYMARK_HTTP_PORT=28080
+    export WAYMARK_LOG_LEVEL=${WAYMARK_LOG_LEVEL:-warning}
+    unset WAYMARK_DATABASE_URL
+    ;;
+  *) echo "unknown WAYMARK_INSTANCE $WAYMARK_INSTANCE" >&2; exit 2 ;;
+esac
+export WAYMARK_SOCKET=${WAYMARK_SOCKET:-$WAYMARK_VAR/run/waymark.sock}
+export WAYMARK_PUBLIC_URL=${WAYMARK_PUBLIC_URL:-https://localhost:$WAYMARK_HTTPS_PORT}
+WAYMARK_BIN=$WAYMARK_ROOT/.build/release/waymark
+# The embedded cluster: used unless WAYMARK_DATABASE_URL points elsewhere (run instance only).
+PG_ROOT=$WAYMARK_VAR/postgres
+PG_DATA=$PG_ROOT/data
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+# A URL that came from $WAYMARK_VAR/database.url (or none yet) means the embedded cluster.
+EMBEDDED_PG=0
+if [ -z "${WAYMARK_DATABASE_URL:-}" ]; then
+  EMBEDDED_PG=1
+  [ -f "$WAYMARK_VAR/database.url" ] && WAYMARK_DATABASE_URL=$(cat "$WAYMARK_VAR/database.url") && export WAYMARK_DATABASE_URL
+elif [ -f "$WAYMARK_VAR/database.url" ] && [ "$WAYMARK_DATABASE_URL" = "$(cat "$WAYMARK_VAR/database.url")" ]; then
+  EMBEDDED_PG=1
+fi
+
+log() { printf '[waymark] %s\n' "$*" >&2; }
+# Runs a command as the PostgreSQL owner: `postgres` when we are root (initdb refuses root).
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The whole stack for one instance (see env.sh): PostgreSQL, migrations, TLS, the responder
+# and the worker (each restarted by a small supervisor if it dies), and nginx.
+#   run    in the foreground; Ctrl-C (or SIGTERM) stops everything
+#   up     the same in the background; returns once /healthz answers
+#   down   stops what `up` or `run` started
+#   status
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+RUN=$WAYMARK_VAR/run
+LOG=$WAYMARK_VAR/log
+
+setup() {
+  mkdir -p "$RUN" "$LOG" "$WAYMARK_VAR/spool"
+  [ -x "$WAYMARK_BIN" ] || { log "no binary at $WAYMARK_BIN: run 'make build' first"; exit 1; }
+  if [ "$EMBEDDED_PG" = 1 ]; then
+    "$WAYMARK_ROOT/scripts/postgres.sh" start
+    WAYMARK_DATABASE_URL=$(cat "$WAYMARK_VAR/database.url")
+    export WAYMARK_DATABASE_URL
+  fi
+  (cd "$WAYMARK_ROOT" && "$WAYMARK_BIN" migrate)
+  "$WAYMARK_ROOT/scripts/tls.sh"
+  [ "$WAYMARK_INSTANCE" = run ] && first_owner
+  return 0
+}
+
+# The first owner account: made once, its password kept in var/owner.txt (mode 600).
+first_owner() {
+  local file=$WAYMARK_VAR/owner.txt
+  [ -f "$file" ] && return 0
+  local email=${WAYMARK_OWNER_EMAIL:-owner@waymark.local} password
+  password=$(openssl rand -base64 18 | tr -d '/+=' | cut -c1-20)
+  (cd "$WAYMARK_ROOT" && "$WAYMARK_BIN" user create --email "$email" --password "$password" --role owner >/dev/null)
+  umask 077
+  printf 'email: %s\npassword: %s\n' "$email" "$password" > "$file"
+}
+
+# supervise NAME CMD…: runs CMD, restarting it a second after it dies, until told to stop.
+supervise() {
+  local name=$1; shift
+  (
+    child=""
+    stopping=0
+    trap 'stopping=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null' TERM INT
+    while [ "$stopping" = 0 ]; do
+      (cd "$WAYMARK_ROOT" && exec "$@") >> "$LOG/$name.log" 2>&1 &
+      child=$!
+      echo "$child" > "$RUN/$name.pid"
+      wait "$child" || true
+      [ "$stopping" = 1 ] && break
+      echo "$(date -u +%FT%TZ) supervisor: $name exited, restarting in 1s" >> "$LOG/$name.log"
+      sleep 1
+    done
+    # Let the child drain (in-flight requests, the last batch) before the supervisor ends.
+    while kill -0 "$child" 2>/dev/null; do sleep 0.1; done
+    rm -f "$RUN/$name.pid"
+  ) &
+  echo $! > "$RUN/$name.supervisor.pid"
+}
+
+wait_healthy() {
+  for _ in $(seq 1 150); do
+    if curl -fsS --cacert "$WAYMARK_VAR/tls/cert.pem" "https://localhost:$WAYMARK_HTTPS_PORT/healthz" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  log "Waymark did not become healthy; see $LOG"
+  return 1
+}
+
+stop_all() {
+  trap - INT TERM EXIT
+  for name in serve worker; do
+    [ -f "$RUN/$name.supervisor.pid" ] && kill -TERM "$(cat "$RUN/$name.supervisor.pid")" 2>/dev/null || true
+  done
+  for name in serve worker; do
+    local pid
+    pid=$(cat "$RUN/$name.supervisor.pid" 2>/dev/null || true)
+    if [ -n "$pid" ]; then
+      for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    rm -f "$RUN/$name.supervisor.pid"
+  done
+  "$WAYMARK_ROOT/scripts/nginx.sh" stop || true
+  [ "$EMBEDDED_PG" = 1 ] && { "$WAYMARK_ROOT/scripts/postgres.sh" stop || true; }
+  rm -f "$RUN/stack.pid"
+  log "stopped"
+}
+
+banner() {
+  log "Waymark is up: https://localhost:$WAYMARK_HTTPS_PORT/ (tracking also on http://localhost:$WAYMARK_HTTP_PORT/c/…)"
+  if [ -f "$WAYMARK_VAR/owner.txt" ]; then
+    log "first owner: $(sed -n 's/^email: //p' "$WAYMARK_VAR/owner.txt")  password: $(sed -n 's/^password: //p' "$WAYMARK_VAR/owner.txt")"
+  fi
+  log "logs in $LOG; the certificate is self-signed ($WAYMARK_VAR/tls/cert.pem)"
+}
+
+is_up() { [ -f "$RUN/stack.pid" ] && kill -0 "$(cat "$RUN/stack.pid")" 2>/dev/null; }
+
+run() {
+  if is_up; then
+    log "already running (pid $(cat "$RUN/stack.pid")); 'make down' stops it"
+    exit 1
+  fi
+  setup
+  echo $$ > "$RUN/stack.pid"
+  trap stop_all INT TERM EXIT
+  supervise serve "$WAYMARK_BIN" serve
+  supervise worker "$WAYMARK_BIN" worker
+  "$WAYMARK_ROOT/scripts/nginx.sh" start
+  wait_healthy
+  banner
+  echo ready > "$RUN/stack.ready"
+  # Stay in the foreground until a signal arrives.
+  while true; do sleep 1 & wait $! || true; done
+}
+
+up() {
+  if is_up; then
+    wait_healthy && { banner; return 0; }
+  fi
+  mkdir -p "$RUN" "$LOG"
+  rm -f "$RUN/stack.ready"
+  setsid "$0" run >> "$LOG/stack.log" 2>&1 < /dev/null &
+  for _ in $(seq 1 600); do
+    [ -f "$RUN/stack.ready" ] && { banner; return 0; }
+    kill -0 $! 2>/dev/null || { log "the stack failed to start:"; tail -n 20 "$LOG/stack.log" >&2; return 1; }
+    sleep 0.2
+  done
+  log "timed out waiting for the stack; see $LOG/stack.log"
+  return 1
+}
+
+down() {
+  if is_up; then
+    local pid; pid=$(cat "$RUN/stack.pid")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  # Whatever is left (a stack that died without cleaning up).
+  stop_all >/dev/null 2>&1 || true
+}
+
+case "${1:-}" in
+  run) run ;;
+  up) up ;;
+  down) down ;;
+  status) is_up && echo "running (pid $(cat "$RUN/stack.pid"))" || echo "stopped" ;;
+  *) echo "usage: $0 run|up|down|status" >&2; exit 2 ;;
+esac
