@@ -26,7 +26,7 @@ down:
 
 # One release build serves both the stack's binary and the tests (no second build).
 test: deps
-	$(SWIFT) build $(BUILD_FLAGS) --build-tests --disable-testable-imports
+	$(SWIFT) build $(BUILD_FLAGS) --build-tests
 	@scripts/test.sh
 
 bench: build

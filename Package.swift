@@ -59,14 +59,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Helpers for the tests only: where the test instance is, an HTTP client for it.
+        .target(name: "WaymarkTesting", dependencies: ["Postgres", "HTTPClient"], swiftSettings: swiftSettings),
+
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres"], swiftSettings: swiftSettings),
-        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
-        .testTarget(name: "WebTests", dependencies: ["Web"], swiftSettings: swiftSettings),
-        .testTarget(name: "WaymarkTests", dependencies: ["Waymark", "Postgres"], swiftSettings: swiftSettings),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "WaymarkTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "WaymarkTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "WebTests", dependencies: ["Web", "FastCGI", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "WaymarkTests", dependencies: ["Waymark", "Postgres", "Web", "WaymarkTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Waymark", "Postgres", "HTTPClient"],
+            dependencies: ["Waymark", "Postgres", "HTTPClient", "WaymarkTesting"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -18,4 +18,4 @@ mkdir -p "$WAYMARK_ROOT/var/test-artifacts"
 cd "$WAYMARK_ROOT"
 # No pipe after swift test: its own summary line is the last thing printed, and its exit code
 # is this script's.
-swift test -c release --skip-build --disable-testable-imports "$@"
+swift test -c release --skip-build --disable-testable-imports --no-parallel "$@"

@@ -1,0 +1,99 @@
+import Foundation
+import Glibc
+import HTTPClient
+import Postgres
+
+/// What the integration tests talk to: the test instance started by `make test`
+/// (scripts/test.sh exports these variables). Missing variables are a setup error, not a skip.
+public enum TestEnvironment {
+    static func require(_ name: String) -> String {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+            fatalError("\(name) is not set: run the tests with `make test`")
+        }
+        return value
+    }
+
+    /// `https://localhost:18443`
+    public static var baseURL: String { require("WAYMARK_TEST_BASE_URL") }
+    /// `http://localhost:18080`
+    public static var httpURL: String { require("WAYMARK_TEST_HTTP_URL") }
+    /// The test instance's self-signed certificate, trusted explicitly (verification stays on).
+    public static var caFile: String { require("WAYMARK_TEST_CA") }
+    public static var databaseURL: String { require("WAYMARK_DATABASE_URL") }
+    public static var scripts: String { require("WAYMARK_TEST_SCRIPTS") }
+    public static var varDirectory: String { require("WAYMARK_VAR") }
+
+    public static func connect() throws -> PostgresConnection {
+        try PostgresConnection(conninfo: databaseURL)
+    }
+
+    /// Runs one of the project's scripts for the test instance (e.g. `postgres.sh stop`) and
+    /// returns its exit status. posix_spawn + waitpid: Foundation's Process can miss the exit
+    /// of a script whose grandchildren (a PostgreSQL server) live on.
+    @discardableResult
+    public static func script(_ name: String, _ arguments: String...) throws -> Int32 {
+        let path = scripts + "/" + name
+        var environment = ProcessInfo.processInfo.environment
+        environment["WAYMARK_INSTANCE"] = "test"
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, nil, nil, argv, envp)
+        guard rc == 0 else { throw TestSetupError("cannot run \(path): \(rc)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status >> 8) & 0xff
+    }
+}
+
+public struct TestSetupError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A small HTTP client for tests, over the project's libcurl layer.
+public struct TestHTTP: Sendable {
+    public var base: String
+    public var headers: [(String, String)] = []
+
+    public init(base: String = TestEnvironment.baseURL) { self.base = base }
+
+    public func send(
+        _ method: String, _ path: String, headers extra: [(String, String)] = [], body: [UInt8]? = nil,
+        timeout: Double = 30
+    ) throws -> HTTPResponse {
+        try HTTPClient.send(
+            HTTPRequest(
+                method: method, url: base + path, headers: headers + extra, body: body, timeout: timeout,
+                maxResponseBytes: 64 << 20, caFile: TestEnvironment.caFile))
+    }
+
+    public func get(_ path: String, headers: [(String, String)] = []) throws -> HTTPResponse {
+        try send("GET", path, headers: headers)
+    }
+
+    public func postForm(_ path: String, _ fields: [(String, String)], headers: [(String, String)] = []) throws -> HTTPResponse {
+        let body = fields.map { formEncode($0.0) + "=" + formEncode($0.1) }.joined(separator: "&")
+        return try send("POST", path, headers: [("Content-Type", "application/x-www-form-urlencoded")] + headers, body: Array(body.utf8))
+    }
+
+    public func postJSON(_ path: String, _ object: Any, headers: [(String, String)] = []) throws -> HTTPResponse {
+        let data = try JSONSerialization.data(withJSONObject: object)
+        return try send("POST", path, headers: [("Content-Type", "application/json")] + headers, body: Array(data))
+    }
+
+    private func formEncode(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s
+    }
+}
+
+extension HTTPResponse {
+    /// The body as a JSON object (empty when it is not one).
+    public var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import Postgres
+import Testing
+
+@Suite struct PostgresQueryTests {
+    @Test func interpolatedValuesBecomeBinds() {
+        let name = "x'); DROP TABLE users; --"
+        let limit = 5
+        let q: PostgresQuery = "SELECT * FROM t WHERE name = \(name) AND n < \(limit) ORDER BY \(unescaped: "id")"
+        #expect(q.sql == "SELECT * FROM t WHERE name = $1 AND n < $2 ORDER BY id")
+        #expect(q.binds == [name, "5"])
+    }
+
+    @Test func nilIsNullAndArraysAreLiterals() {
+        let missing: String? = nil
+        let ids = ["a", "b\"c", "d\\e"]
+        let q: PostgresQuery = "SELECT \(missing), \(ids)"
+        #expect(q.binds == [nil, #"{"a","b\"c","d\\e"}"#])
+    }
+
+    @Test func appendingRenumbersPlaceholders() {
+        var q: PostgresQuery = "SELECT * FROM t WHERE a = \(1)"
+        q.append(" AND b = \(2) AND c = \(3)")
+        #expect(q.sql == "SELECT * FROM t WHERE a = $1 AND b = $2 AND c = $3")
+        #expect(q.binds == ["1", "2", "3"])
+    }
+
+    @Test func timestampsRoundTripThroughText() {
+        let date = Date(timeIntervalSince1970: 1_795_000_000.123456)
+        let text = date.postgresText!
+        #expect(text == "2026-11-18 11:06:40.123456+00")
+        let back = Date(postgresText: text)!
+        #expect(abs(back.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.000002)
+        #expect(Date(postgresText: "2026-11-18 16:36:40+05:30")!.timeIntervalSince1970 == 1_795_000_000)
+    }
+}
