@@ -105,7 +105,8 @@ run() {
   fi
   setup
   echo $$ > "$RUN/stack.pid"
-  trap stop_all INT TERM EXIT
+  trap 'stop_all; exit 0' INT TERM
+  trap stop_all EXIT
   supervise serve "$WAYMARK_BIN" serve
   supervise worker "$WAYMARK_BIN" worker
   "$WAYMARK_ROOT/scripts/nginx.sh" start
