@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Web
 
 /// The four roles, strongest first.
 public enum Role: String, Sendable, CaseIterable, Codable {
@@ -8,27 +9,111 @@ public enum Role: String, Sendable, CaseIterable, Codable {
 
 public struct AccountError: Error, CustomStringConvertible {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    /// The form field the error belongs to.
+    public var field: String
+    public init(_ description: String, field: String = "email") {
+        self.description = description
+        self.field = field
+    }
 }
 
-/// Creates users and API tokens (used by the CLI and, later, the pages).
+/// A user as the Users page shows it.
+public struct User: Sendable {
+    public var id: Int64
+    public var email: String
+    public var role: Role
+    public var disabled: Bool
+    public var workspaceIDs: [Int64]
+    public var createdAt: Date
+}
+
+/// Users: created by the CLI or by owners on the Users page; roles, memberships, disabling.
 public struct UserStore: Sendable {
     let database: PostgresPool
+    let sessions: SessionStore
 
-    public init(database: PostgresPool) { self.database = database }
+    public init(database: PostgresPool) {
+        self.database = database
+        sessions = SessionStore(database: database)
+    }
+
+    public func list() throws -> [User] {
+        try database.query("""
+            SELECT u.id, u.email, u.role, u.disabled_at IS NOT NULL AS disabled, u.created_at,
+                   coalesce(array_agg(m.workspace_id ORDER BY m.workspace_id) FILTER (WHERE m.workspace_id IS NOT NULL), '{}') AS workspaces
+            FROM users u LEFT JOIN workspace_members m ON m.user_id = u.id
+            GROUP BY u.id ORDER BY lower(u.email)
+            """).map(UserStore.decode)
+    }
+
+    public func get(_ id: Int64) throws -> User? {
+        try database.query("""
+            SELECT u.id, u.email, u.role, u.disabled_at IS NOT NULL AS disabled, u.created_at,
+                   coalesce(array_agg(m.workspace_id ORDER BY m.workspace_id) FILTER (WHERE m.workspace_id IS NOT NULL), '{}') AS workspaces
+            FROM users u LEFT JOIN workspace_members m ON m.user_id = u.id
+            WHERE u.id = \(id) GROUP BY u.id
+            """).first.map(UserStore.decode)
+    }
+
+    static func decode(_ row: PostgresRow) throws -> User {
+        User(
+            id: try row.decode("id"), email: try row.decode("email"), role: Role(rawValue: try row.decode("role")) ?? .viewer,
+            disabled: try row.decode("disabled"), workspaceIDs: PostgresArray.int64s(row["workspaces"] ?? "{}"),
+            createdAt: try row.decode("created_at"))
+    }
+
+    /// Checks an e-mail and password; nil for a wrong e-mail, a wrong password or a disabled
+    /// user alike (and in about the same time).
+    public func authenticate(email: String, password: String) throws -> Int64? {
+        let row = try database.query("SELECT id, password_hash FROM users WHERE lower(email) = lower(\(email)) AND disabled_at IS NULL").first
+        guard let row, let hash = row["password_hash"] else {
+            PasswordHasher.burn(password)
+            return nil
+        }
+        return PasswordHasher.verify(password, against: hash) ? try row.decode("id", as: Int64.self) : nil
+    }
+
+    /// Changes role and memberships (owners only), audited.
+    public func update(_ id: Int64, role: Role, workspaceIDs: [Int64], by actor: Actor) throws {
+        try actor.requireOwner()
+        guard let old = try get(id) else { throw HTTPError.notFound("no user \(id)") }
+        if old.id == actor.userID && role != .owner { throw HTTPError.validation(["role": "you cannot take the owner role from yourself"]) }
+        try database.transaction { c in
+            try c.query("UPDATE users SET role = \(role.rawValue), updated_at = now() WHERE id = \(id)")
+            try c.query("DELETE FROM workspace_members WHERE user_id = \(id)")
+            for workspaceID in Set(workspaceIDs) {
+                try c.query("INSERT INTO workspace_members (workspace_id, user_id) SELECT \(workspaceID), \(id) WHERE EXISTS (SELECT 1 FROM workspaces WHERE id = \(workspaceID))")
+            }
+            try AuditLog.record(c, actor: actor, action: "update", objectType: "user", objectID: id,
+                                old: ["role": old.role.rawValue, "workspaces": old.workspaceIDs.map { Int($0) }],
+                                new: ["role": role.rawValue, "workspaces": workspaceIDs.sorted().map { Int($0) }])
+        }
+    }
+
+    /// Disables (or enables) a user; a disabled user's sessions end and tokens stop at once.
+    public func setDisabled(_ id: Int64, _ disabled: Bool, by actor: Actor) throws {
+        try actor.requireOwner()
+        guard let user = try get(id) else { throw HTTPError.notFound("no user \(id)") }
+        if user.id == actor.userID { throw HTTPError.conflict("you cannot disable yourself") }
+        try database.transaction { c in
+            try c.query("UPDATE users SET disabled_at = \(disabled ? "now" : nil as String?)::timestamptz, updated_at = now() WHERE id = \(id)")
+            if disabled { try sessions.deleteAll(userID: id, on: c) }
+            try AuditLog.record(c, actor: actor, action: disabled ? "disable" : "enable", objectType: "user", objectID: id, new: ["email": user.email])
+        }
+    }
 
     /// Creates a user with a hashed password and memberships by workspace name; returns its id.
     @discardableResult
-    public func create(email: String, password: String, role: Role, workspaces: [String] = []) throws -> Int64 {
+    public func create(email: String, password: String, role: Role, workspaces: [String] = [], by actor: Actor? = nil) throws -> Int64 {
         let email = email.trimmingCharacters(in: .whitespaces)
         guard email.contains("@"), email.count <= 254 else { throw AccountError("not an e-mail address: \(email)") }
-        guard password.count >= 8 else { throw AccountError("the password needs at least 8 characters") }
+        guard password.count >= 8 else { throw AccountError("the password needs at least 8 characters", field: "password") }
         let hash = try PasswordHasher.hash(password)
         return try database.transaction { c in
             var workspaceIDs: [Int64] = []
             for name in workspaces {
                 guard let row = try c.query("SELECT id FROM workspaces WHERE lower(name) = lower(\(name))").first else {
-                    throw AccountError("no workspace named \(name)")
+                    throw AccountError("no workspace named \(name)", field: "workspaces")
                 }
                 workspaceIDs.append(try row.decode("id"))
             }
@@ -42,6 +127,10 @@ public struct UserStore: Sendable {
             }
             for workspaceID in workspaceIDs {
                 try c.query("INSERT INTO workspace_members (workspace_id, user_id) VALUES (\(workspaceID), \(id))")
+            }
+            if let actor {
+                try AuditLog.record(c, actor: actor, action: "create", objectType: "user", objectID: id,
+                                    new: ["email": email, "role": role.rawValue, "workspaces": workspaces])
             }
             return id
         }

@@ -14,7 +14,19 @@ public final class WaymarkApp: Sendable {
         self.configuration = configuration
         database = PostgresPool(conninfo: configuration.databaseURL, maxConnections: configuration.databasePoolSize)
         let router = Router()
+        let views = try Views(directory: configuration.templatesDirectory)
+        let sessions = SessionStore(database: database)
+        let tokens = APITokenStore(database: database)
+        let shell = AdminShell(views: views, sessions: sessions, tokens: tokens)
+        let users = UserStore(database: database)
+        let workspaces = WorkspaceStore(database: database)
         HealthRoutes(database: database).register(on: router)
+        AccountRoutes(shell: shell, users: users, sessions: sessions, throttle: LoginThrottle(database: database), workspaces: workspaces)
+            .register(on: router)
+        WorkspaceRoutes(shell: shell, store: workspaces).register(on: router)
+        UserRoutes(shell: shell, users: users, workspaces: workspaces).register(on: router)
+        TokenRoutes(shell: shell, tokens: tokens).register(on: router)
+        AuditRoutes(shell: shell, database: database).register(on: router)
         if configuration.testRoutes { TestRoutes().register(on: router) }
         web = WebApplication(router: router, logger: logger)
     }

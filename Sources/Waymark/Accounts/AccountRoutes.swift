@@ -1,0 +1,75 @@
+import Foundation
+import Glibc
+import Postgres
+import Web
+
+/// Login, logout and the dashboard.
+struct AccountRoutes {
+    let shell: AdminShell
+    let users: UserStore
+    let sessions: SessionStore
+    let throttle: LoginThrottle
+    let workspaces: WorkspaceStore
+
+    func register(on router: Router) {
+        router.get("/login", loginPage)
+        router.post("/login", login)
+        router.post("/logout", shell.page { request, _ in
+            if let value = request.cookies[SessionStore.cookieName] { try sessions.delete(cookieValue: value) }
+            return Response.redirect(to: "/login").setting(cookie: .expired(SessionStore.cookieName))
+        })
+        router.get("/", shell.page { request, actor in
+            let list = try workspaces.list(for: actor)
+            return try shell.render(request, actor: actor, template: "dashboard", title: "Dashboard", context: [
+                "workspaces": list.map { ["id": $0.id, "name": $0.name, "currency": $0.currency, "timezone": $0.timezone] },
+                "workspace_count": list.count,
+            ], section: "dashboard")
+        })
+    }
+
+    /// The login form. Before a session exists, CSRF is a double-submit cookie.
+    private func loginPage(_ request: Request) throws -> Response {
+        let csrf = request.cookies[AdminShell.preSessionCSRFCookie] ?? RandomToken.base64URL(bytes: 24)
+        var request = request
+        request.headers["cookie"] = (request.headers["cookie"].map { $0 + "; " } ?? "") + "\(AdminShell.preSessionCSRFCookie)=\(csrf)"
+        let form = FormState(values: ["next": safeNext(request.queryValue("next"))])
+        return try render(request, form: form, status: 200).setting(cookie: Cookie(name: AdminShell.preSessionCSRFCookie, value: csrf, maxAge: 3600))
+    }
+
+    private func render(_ request: Request, form: FormState, status: Int) throws -> Response {
+        try shell.render(request, actor: nil, template: "login", title: "Sign in", context: form.context, status: status)
+    }
+
+    private func login(_ request: Request) throws -> Response {
+        try AdminShell.checkCSRF(request, expected: request.cookies[AdminShell.preSessionCSRFCookie] ?? "")
+        let form = FormState(fields: try request.form())
+        let email = form.value("email")
+        let password = form.values["password"] ?? ""
+        let ip = request.remoteAddress
+        var failed = FormState(values: ["email": email, "next": safeNext(form.values["next"])])
+        switch try throttle.check(email: email, ip: ip) {
+        case .locked(let until):
+            let minutes = max(1, Int((until.timeIntervalSinceNow / 60).rounded(.up)))
+            failed.errors["form"] = "Too many failed sign-ins. Try again in \(minutes) minute\(minutes == 1 ? "" : "s")."
+            return try render(request, form: failed, status: 429)
+        case .allowed(let delay):
+            if delay > 0 { usleep(UInt32(delay * 1_000_000)) }
+        }
+        guard !email.isEmpty, !password.isEmpty, let userID = try users.authenticate(email: email, password: password) else {
+            try throttle.recordFailure(email: email, ip: ip)
+            failed.errors["form"] = "The e-mail or the password is not right."
+            return try render(request, form: failed, status: 401)
+        }
+        try throttle.recordSuccess(email: email)
+        let session = try sessions.create(userID: userID, ip: ip, userAgent: request.header("user-agent") ?? "")
+        return Response.redirect(to: safeNext(form.values["next"]))
+            .setting(cookie: Cookie(name: SessionStore.cookieName, value: session.cookieValue))
+            .setting(cookie: .expired(AdminShell.preSessionCSRFCookie))
+    }
+
+    /// Only local paths: `next` must not send a user to another site.
+    private func safeNext(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\") else { return "/" }
+        return next
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Postgres
+import Web
+
+/// The admin shell: who is signed in, CSRF, flash messages, and one layout for every page.
+/// Every page handler is wrapped by `page`, every API handler by `api`.
+public struct AdminShell: Sendable {
+    public static let flashCookie = "wm_flash"
+    public static let preSessionCSRFCookie = "wm_csrf"
+
+    let views: Views
+    let sessions: SessionStore
+    let tokens: APITokenStore
+
+    /// A page that needs a signed-in user. GETs without a session go to the login page; a POST
+    /// must carry the session's CSRF token or it answers 403 and changes nothing.
+    public func page(_ handler: @escaping @Sendable (Request, Actor) throws -> Response) -> Handler {
+        { request in
+            guard let value = request.cookies[SessionStore.cookieName], let actor = try sessions.actor(cookieValue: value) else {
+                if request.method == "GET" || request.method == "HEAD" {
+                    return .redirect(to: "/login?next=" + URLEncoding.encode(request.path), status: 303)
+                }
+                throw HTTPError.forbidden("your session has ended: sign in again")
+            }
+            if request.method != "GET" && request.method != "HEAD" {
+                try AdminShell.checkCSRF(request, expected: actor.csrfToken ?? "")
+            }
+            return try handler(request, actor)
+        }
+    }
+
+    /// An API call authenticated by `Authorization: Bearer <token>`.
+    public func api(_ handler: @escaping @Sendable (Request, Actor) throws -> Response) -> Handler {
+        { request in
+            guard let header = request.header("authorization"), header.lowercased().hasPrefix("bearer ") else {
+                throw HTTPError(401, code: "unauthorized", message: "send an API token as Authorization: Bearer <token>",
+                                headers: [("WWW-Authenticate", "Bearer")])
+            }
+            let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+            guard let actor = try tokens.actor(token: token) else {
+                throw HTTPError(401, code: "unauthorized", message: "the API token is not valid (revoked, or its user is disabled)",
+                                headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\"")])
+            }
+            return try handler(request, actor)
+        }
+    }
+
+    static func checkCSRF(_ request: Request, expected: String) throws(HTTPError) {
+        var given = request.header("x-csrf-token")
+        if given == nil, let fields = try? request.form() {
+            given = fields.first { $0.0 == "csrf_token" }?.1
+        }
+        guard !expected.isEmpty, let given, constantTimeEqual(Array(given.utf8), Array(expected.utf8)) else {
+            throw HTTPError(403, code: "csrf", message: "the form has expired or did not come from Waymark: reload the page and try again")
+        }
+    }
+
+    /// Renders `template` inside the layout.
+    public func render(
+        _ request: Request, actor: Actor?, template: String, title: String, context: [String: Any] = [:], status: Int = 200,
+        section: String? = nil
+    ) throws -> Response {
+        var context = context
+        let csrf = actor?.csrfToken ?? request.cookies[AdminShell.preSessionCSRFCookie] ?? ""
+        context["csrf_token"] = csrf
+        context["actor"] = actor.map { ["email": $0.email, "role": $0.role.rawValue, "is_owner": $0.canManageUsers, "is_admin": $0.seesEverything, "can_write": $0.canWrite] as [String: Any] } as Any
+        let body = try views.render(template, context)
+        var layout: [String: Any] = [
+            "title": title, "content": body, "csrf_token": csrf,
+            "nav": actor.map { AdminShell.navigation(for: $0, current: section ?? "") } ?? [],
+        ]
+        if let actor { layout["actor"] = ["email": actor.email, "role": actor.role.rawValue] }
+        let flash = request.cookies[AdminShell.flashCookie].map { URLEncoding.decode($0) } ?? ""
+        if !flash.isEmpty { layout["flash"] = flash }
+        var response = Response.html(try views.render("layout", layout), status: status)
+        response.setHeader("Cache-Control", "no-store")
+        if !flash.isEmpty { response = response.setting(cookie: .expired(AdminShell.flashCookie)) }
+        return response
+    }
+
+    /// A redirect after a successful form, with a message for the next page.
+    public static func redirect(to location: String, flash: String) -> Response {
+        Response.redirect(to: location).setting(cookie: Cookie(name: flashCookie, value: URLEncoding.encode(flash), maxAge: 60))
+    }
+
+    /// The navigation of the admin shell; areas arrive here as their issues land.
+    static func navigation(for actor: Actor, current: String) -> [[String: Any]] {
+        var items: [(String, String, String)] = [("dashboard", "Dashboard", "/")]
+        items.append(("workspaces", "Workspaces", "/workspaces"))
+        if actor.canManageUsers { items.append(("users", "Users", "/users")) }
+        items.append(("tokens", "API tokens", "/tokens"))
+        if actor.seesEverything { items.append(("audit", "Audit log", "/audit")) }
+        return items.map { ["key": $0.0, "label": $0.1, "href": $0.2, "active": $0.0 == current] }
+    }
+}
+
+/// A form's typed values and its errors beside their fields, as the templates read them
+/// (`{{values.name}}`, `{{#errors.name}}…{{/errors.name}}`).
+public struct FormState: Sendable {
+    public var values: [String: String]
+    public var errors: [String: String]
+
+    public init(values: [String: String] = [:], errors: [String: String] = [:]) {
+        self.values = values
+        self.errors = errors
+    }
+
+    public init(fields: [(String, String)]) {
+        var values: [String: String] = [:]
+        for (name, value) in fields where values[name] == nil { values[name] = value }
+        self.values = values
+        self.errors = [:]
+    }
+
+    public func value(_ name: String) -> String { values[name]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "" }
+
+    public var context: [String: Any] { ["values": values, "errors": errors, "has_errors": !errors.isEmpty] }
+}
