@@ -33,7 +33,7 @@ render() {
         -e "s#@SOCKET@#$WAYMARK_SOCKET#g" -e "s#@HTTP_PORT@#$WAYMARK_HTTP_PORT#g" \
         -e "s#@HTTPS_PORT@#$WAYMARK_HTTPS_PORT#g" -e "s#@TLS_CERT@#$WAYMARK_VAR/tls/cert.pem#g" \
         -e "s#@TLS_KEY@#$WAYMARK_VAR/tls/key.pem#g" -e "s#@MAX_BODY@#$max_body#g" \
-        -e "s#@UPSTREAM_KEEPALIVE@#$keepalive#g" "$WAYMARK_ROOT/nginx/$f" > "$out"
+        -e "s#@UPSTREAM_KEEPALIVE@#$keepalive#g" -e "s#@LOGIN_RATE@#${WAYMARK_LOGIN_RATE:-30r/m}#g" "$WAYMARK_ROOT/nginx/$f" > "$out"
   done
   nginx -q -t -p "$conf_dir" -c "$conf" -e "$WAYMARK_VAR/log/nginx-error.log"
 }

@@ -28,7 +28,7 @@ struct TokenRoutes {
 
     private func page(_ request: Request, _ actor: Actor, created: String?, state: FormState, status: Int = 200) throws -> Response {
         var context = state.context
-        context["created"] = created as Any
+        if let created { context["created"] = created }
         context["tokens"] = try tokens.list(for: actor).map { t in
             ["id": t.id, "name": t.name, "prefix": t.prefix, "user": t.userEmail,
              "created": RFC3339.string(from: t.createdAt), "last_used": t.lastUsedAt.map(RFC3339.string(from:)) ?? "never",

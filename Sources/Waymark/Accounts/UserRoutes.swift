@@ -98,7 +98,7 @@ struct UserRoutes {
 
     private func form(_ request: Request, _ actor: Actor, user: User?, state: FormState, chosen: [String] = [], status: Int = 200) throws -> Response {
         var context = state.context
-        context["user"] = user.map { ["id": $0.id, "email": $0.email, "disabled": $0.disabled] } as Any
+        if let user { context["user"] = ["id": user.id, "email": user.email, "disabled": user.disabled] as [String: Any] }
         context["action"] = user.map { "/users/\($0.id)" } ?? "/users"
         context["roles"] = Role.allCases.map { ["value": $0.rawValue, "selected": $0.rawValue == state.values["role"]] }
         context["workspaces"] = try workspaces.list(for: actor).map { ["name": $0.name, "checked": chosen.contains($0.name)] }

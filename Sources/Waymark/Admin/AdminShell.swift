@@ -63,7 +63,10 @@ public struct AdminShell: Sendable {
         var context = context
         let csrf = actor?.csrfToken ?? request.cookies[AdminShell.preSessionCSRFCookie] ?? ""
         context["csrf_token"] = csrf
-        context["actor"] = actor.map { ["email": $0.email, "role": $0.role.rawValue, "is_owner": $0.canManageUsers, "is_admin": $0.seesEverything, "can_write": $0.canWrite] as [String: Any] } as Any
+        // Mustache treats an Optional in Any as present, so absent values are left out.
+        if let actor {
+            context["actor"] = ["email": actor.email, "role": actor.role.rawValue, "is_owner": actor.canManageUsers, "is_admin": actor.seesEverything, "can_write": actor.canWrite] as [String: Any]
+        }
         let body = try views.render(template, context)
         var layout: [String: Any] = [
             "title": title, "content": body, "csrf_token": csrf,

@@ -76,7 +76,7 @@ struct WorkspaceRoutes {
 
     private func form(_ request: Request, _ actor: Actor, workspace: Workspace?, state: FormState, status: Int = 200) throws -> Response {
         var context = state.context
-        context["workspace"] = workspace.map { ["id": $0.id, "name": $0.name] } as Any
+        if let workspace { context["workspace"] = ["id": workspace.id, "name": workspace.name] as [String: Any] }
         context["action"] = workspace.map { "/workspaces/\($0.id)" } ?? "/workspaces"
         context["currencies"] = Currency.codes.map { ["code": $0, "selected": $0 == state.values["currency"]] }
         context["can_edit"] = actor.seesEverything
