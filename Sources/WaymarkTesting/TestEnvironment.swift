@@ -27,27 +27,31 @@ public enum TestEnvironment {
         try PostgresConnection(conninfo: databaseURL)
     }
 
-    /// Runs one of the project's scripts for the test instance (e.g. `postgres.sh stop`) and
-    /// returns its exit status. posix_spawn + waitpid: Foundation's Process can miss the exit
-    /// of a script whose grandchildren (a PostgreSQL server) live on.
+    /// Runs one of the project's scripts for the test instance (e.g. `postgres.sh stop`).
     @discardableResult
     public static func script(_ name: String, _ arguments: String...) throws -> Int32 {
-        let path = scripts + "/" + name
-        var environment = ProcessInfo.processInfo.environment
-        environment["WAYMARK_INSTANCE"] = "test"
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, nil, nil, argv, envp)
-        guard rc == 0 else { throw TestSetupError("cannot run \(path): \(rc)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status >> 8) & 0xff
+        try runProgram(scripts + "/" + name, arguments, environment: ["WAYMARK_INSTANCE": "test"])
     }
+}
+
+/// Runs a program with extra environment variables and returns its exit status.
+/// posix_spawn + waitpid: Foundation's Process can miss the exit of a script whose
+/// grandchildren (a PostgreSQL server) live on.
+public func runProgram(_ path: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> Int32 {
+    var environment = ProcessInfo.processInfo.environment
+    for (key, value) in extra { environment[key] = value }
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+        argv.forEach { free($0) }
+        envp.forEach { free($0) }
+    }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, path, nil, nil, argv, envp)
+    guard rc == 0 else { throw TestSetupError("cannot run \(path): \(rc)") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return (status >> 8) & 0xff
 }
 
 public struct TestSetupError: Error, CustomStringConvertible {
