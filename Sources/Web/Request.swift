@@ -73,6 +73,12 @@ public struct Request: Sendable {
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
 
+    /// A numeric path parameter (`{id}`); 404 when it is missing or not a number.
+    public func pathID(_ name: String = "id") throws(HTTPError) -> Int64 {
+        guard let id = parameters[name].flatMap({ Int64($0) }) else { throw .notFound() }
+        return id
+    }
+
     /// The first query value of `name`.
     public func queryValue(_ name: String) -> String? { query.first { $0.0 == name }?.1 }
 

@@ -238,4 +238,19 @@ import WaymarkTesting
         #expect(page.status == 200)
         #expect(page.text.contains(admin.email))
     }
+
+    @Test func theShellsWorkspaceFilterNarrowsTheDashboard() throws {
+        let a = try makeWorkspace(), b = try makeWorkspace(), other = try makeWorkspace()
+        let member = try makeUser(.member, workspaces: [a.name, b.name])
+        let browser = TestBrowser()
+        try browser.login(member.email, password)
+        let before = try browser.get("/").text
+        #expect(before.contains(a.name) && before.contains(b.name) && !before.contains(other.name))
+        #expect(try browser.post("/workspace-filter", [("workspace_id", String(a.id)), ("back", "/")]).status == 303)
+        let after = try browser.get("/").text
+        #expect(after.contains(">\(a.name)</a>") && !after.contains(">\(b.name)</a>"))
+        // A workspace the member cannot see is not accepted as a filter.
+        try browser.post("/workspace-filter", [("workspace_id", String(other.id)), ("back", "/")])
+        #expect(browser.cookies["wm_workspace"] == nil)
+    }
 }

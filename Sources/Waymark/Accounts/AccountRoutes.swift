@@ -19,10 +19,12 @@ struct AccountRoutes {
             return Response.redirect(to: "/login").setting(cookie: .expired(SessionStore.cookieName))
         })
         router.get("/", shell.page { request, actor in
-            let list = try workspaces.list(for: actor)
+            let filter = shell.workspaceFilter(request, actor)
+            let list = try workspaces.list(for: actor).filter { filter == nil || $0.id == filter }
             return try shell.render(request, actor: actor, template: "dashboard", title: "Dashboard", context: [
                 "workspaces": list.map { ["id": $0.id, "name": $0.name, "currency": $0.currency, "timezone": $0.timezone] },
                 "workspace_count": list.count,
+                "has_workspaces": !list.isEmpty,
             ], section: "dashboard")
         })
     }

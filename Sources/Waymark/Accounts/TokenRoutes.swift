@@ -19,7 +19,7 @@ struct TokenRoutes {
             return try page(request, actor, created: token, state: FormState())
         })
         router.post("/tokens/{id}/revoke", shell.page { request, actor in
-            guard let id = request.parameters["id"].flatMap({ Int64($0) }), try tokens.revoke(id: id, by: actor) else {
+            guard try tokens.revoke(id: try request.pathID(), by: actor) else {
                 throw HTTPError.notFound("no such token")
             }
             return AdminShell.redirect(to: "/tokens", flash: "Token revoked: it stopped working at once.")

@@ -55,13 +55,13 @@ struct UserRoutes {
         })
         router.get("/users/{id}", shell.page { request, actor in
             try actor.requireOwner()
-            guard let user = try users.get(try id(request)) else { throw HTTPError.notFound() }
+            guard let user = try users.get(try request.pathID()) else { throw HTTPError.notFound() }
             let names = try workspaces.list(for: actor).filter { user.workspaceIDs.contains($0.id) }.map(\.name)
             return try form(request, actor, user: user, state: FormState(values: ["email": user.email, "role": user.role.rawValue]), chosen: names)
         })
         router.post("/users/{id}", shell.page { request, actor in
             try actor.requireOwner()
-            let id = try id(request)
+            let id = try request.pathID()
             guard let user = try users.get(id) else { throw HTTPError.notFound() }
             let fields = try request.form()
             var state = FormState(fields: fields)
@@ -82,18 +82,13 @@ struct UserRoutes {
             return AdminShell.redirect(to: "/users", flash: "User \(user.email) saved.")
         })
         router.post("/users/{id}/disable", shell.page { request, actor in
-            try users.setDisabled(try id(request), true, by: actor)
+            try users.setDisabled(try request.pathID(), true, by: actor)
             return AdminShell.redirect(to: "/users", flash: "User disabled: their sessions and API tokens stopped working.")
         })
         router.post("/users/{id}/enable", shell.page { request, actor in
-            try users.setDisabled(try id(request), false, by: actor)
+            try users.setDisabled(try request.pathID(), false, by: actor)
             return AdminShell.redirect(to: "/users", flash: "User enabled.")
         })
-    }
-
-    private func id(_ request: Request) throws(HTTPError) -> Int64 {
-        guard let id = request.parameters["id"].flatMap({ Int64($0) }) else { throw .notFound() }
-        return id
     }
 
     private func form(_ request: Request, _ actor: Actor, user: User?, state: FormState, chosen: [String] = [], status: Int = 200) throws -> Response {

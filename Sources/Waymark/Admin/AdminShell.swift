@@ -7,10 +7,29 @@ import Web
 public struct AdminShell: Sendable {
     public static let flashCookie = "wm_flash"
     public static let preSessionCSRFCookie = "wm_csrf"
+    /// The shell's workspace filter: which workspace's objects the lists show ("" = all visible).
+    public static let workspaceFilterCookie = "wm_workspace"
 
     let views: Views
     let sessions: SessionStore
     let tokens: APITokenStore
+    let workspaces: WorkspaceStore
+
+    /// The workspace chosen in the shell's filter, if the actor may see it (nil = all).
+    public func workspaceFilter(_ request: Request, _ actor: Actor) -> Int64? {
+        guard let id = request.cookies[AdminShell.workspaceFilterCookie].flatMap({ Int64($0) }), actor.canSee(workspace: id) else { return nil }
+        return id
+    }
+
+    /// `POST /workspace-filter`: remembers the choice and goes back to the page it came from.
+    func registerFilter(on router: Router) {
+        router.post("/workspace-filter", page { request, actor in
+            let form = FormState(fields: try request.form())
+            let chosen = Int64(form.value("workspace_id")).flatMap { actor.canSee(workspace: $0) ? $0 : nil }
+            let back = form.value("back").hasPrefix("/") && !form.value("back").hasPrefix("//") ? form.value("back") : "/"
+            return Response.redirect(to: back).setting(cookie: Cookie(name: AdminShell.workspaceFilterCookie, value: chosen.map(String.init) ?? "", maxAge: chosen == nil ? 0 : 365 * 24 * 3600))
+        })
+    }
 
     /// A page that needs a signed-in user. GETs without a session go to the login page; a POST
     /// must carry the session's CSRF token or it answers 403 and changes nothing.
@@ -72,7 +91,12 @@ public struct AdminShell: Sendable {
             "title": title, "content": body, "csrf_token": csrf,
             "nav": actor.map { AdminShell.navigation(for: $0, current: section ?? "") } ?? [],
         ]
-        if let actor { layout["actor"] = ["email": actor.email, "role": actor.role.rawValue] }
+        if let actor {
+            layout["actor"] = ["email": actor.email, "role": actor.role.rawValue]
+            let selected = workspaceFilter(request, actor)
+            layout["workspace_options"] = try workspaces.list(for: actor).map { ["id": $0.id, "name": $0.name, "selected": $0.id == selected] as [String: Any] }
+            layout["back"] = request.path
+        }
         let flash = request.cookies[AdminShell.flashCookie].map { URLEncoding.decode($0) } ?? ""
         if !flash.isEmpty { layout["flash"] = flash }
         var response = Response.html(try views.render("layout", layout), status: status)

@@ -15,12 +15,12 @@ struct WorkspaceRoutes {
         })
         router.post("/workspaces", shell.page(create))
         router.get("/workspaces/{id}", shell.page { request, actor in
-            let workspace = try store.get(try id(request), for: actor)
+            let workspace = try store.get(try request.pathID(), for: actor)
             return try form(request, actor, workspace: workspace, state: FormState(values: values(workspace)))
         })
         router.post("/workspaces/{id}", shell.page(update))
         router.post("/workspaces/{id}/members", shell.page { request, actor in
-            let id = try id(request)
+            let id = try request.pathID()
             let form = FormState(fields: try request.form())
             let adding = form.value("action") != "remove"
             do {
@@ -40,16 +40,11 @@ struct WorkspaceRoutes {
             return .json(WorkspaceJSON(workspace), status: 201)
         })
         router.get("/api/v1/workspaces/{id}", shell.api { request, actor in
-            .json(WorkspaceJSON(try store.get(try id(request), for: actor)))
+            .json(WorkspaceJSON(try store.get(try request.pathID(), for: actor)))
         })
         router.patch("/api/v1/workspaces/{id}", shell.api { request, actor in
-            .json(WorkspaceJSON(try store.update(try id(request), try request.decodeJSON(WorkspaceInput.self), by: actor)))
+            .json(WorkspaceJSON(try store.update(try request.pathID(), try request.decodeJSON(WorkspaceInput.self), by: actor)))
         })
-    }
-
-    private func id(_ request: Request) throws(HTTPError) -> Int64 {
-        guard let id = request.parameters["id"].flatMap({ Int64($0) }) else { throw .notFound() }
-        return id
     }
 
     private func values(_ w: Workspace) -> [String: String] {
@@ -104,7 +99,7 @@ struct WorkspaceRoutes {
     }
 
     private func update(_ request: Request, _ actor: Actor) throws -> Response {
-        let id = try id(request)
+        let id = try request.pathID()
         let existing = try store.get(id, for: actor)
         var state = FormState(fields: try request.form())
         do {
