@@ -253,4 +253,23 @@ import WaymarkTesting
         try browser.post("/workspace-filter", [("workspace_id", String(other.id)), ("back", "/")])
         #expect(browser.cookies["wm_workspace"] == nil)
     }
+
+    @Test func theWorkspaceListPagesWithLimitAndCursor() throws {
+        for _ in 0..<3 { _ = try makeWorkspace() }
+        let client = api(try token(for: try makeUser(.admin).email))
+        var seen: [Int] = []
+        var cursor: String? = nil
+        repeat {
+            let response = try client.get("/api/v1/workspaces?limit=2" + (cursor.map { "&cursor=" + $0 } ?? ""))
+            #expect(response.status == 200)
+            let data = response.json["data"] as? [[String: Any]] ?? []
+            #expect(data.count <= 2)
+            seen += data.compactMap { $0["id"] as? Int }
+            cursor = response.json["next_cursor"] as? String
+        } while cursor != nil
+        let all: Int = try database.query("SELECT count(*)::int AS n FROM workspaces").first!.decode("n")
+        #expect(seen.count == all)
+        #expect(Set(seen).count == all)
+        #expect(try client.get("/api/v1/workspaces?limit=0").status == 400)
+    }
 }

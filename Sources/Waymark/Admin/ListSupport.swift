@@ -15,6 +15,25 @@ struct Page<Item: Encodable>: Encodable {
     enum CodingKeys: String, CodingKey { case data, nextCursor }
 }
 
+/// `limit` (1–500, default 100) and `cursor` (the last id of the previous page) of API lists.
+struct Paging {
+    var limit: Int
+    var after: Int64
+
+    init(_ request: Request) throws(HTTPError) {
+        let limitText = request.queryValue("limit") ?? "100"
+        guard let limit = Int(limitText), (1...500).contains(limit) else {
+            throw HTTPError(400, code: "invalid_parameter", message: "limit must be a whole number from 1 to 500", fields: ["limit": "must be 1 to 500"])
+        }
+        let cursorText = request.queryValue("cursor") ?? ""
+        guard cursorText.isEmpty || Int64(cursorText) != nil else {
+            throw HTTPError(400, code: "invalid_parameter", message: "cursor is not one this API gave out", fields: ["cursor": "is not valid"])
+        }
+        self.limit = limit
+        after = Int64(cursorText) ?? 0
+    }
+}
+
 /// The sort of an HTML table from `?sort=column&dir=asc|desc`, and its header links.
 struct SortOrder {
     var column: String

@@ -32,8 +32,11 @@ struct WorkspaceRoutes {
         })
 
         router.get("/api/v1/workspaces", shell.api { request, actor in
-            let list = try store.list(for: actor)
-            return .json(Page(data: list.map(WorkspaceJSON.init), nextCursor: nil))
+            let paging = try Paging(request)
+            let list = try store.list(for: actor).sorted { $0.id < $1.id }.filter { $0.id > paging.after }
+            let page = Array(list.prefix(paging.limit))
+            let next = list.count > paging.limit ? page.last.map { String($0.id) } : nil
+            return .json(Page(data: page.map(WorkspaceJSON.init), nextCursor: next))
         })
         router.post("/api/v1/workspaces", shell.api { request, actor in
             let workspace = try store.create(try request.decodeJSON(WorkspaceInput.self), by: actor)
