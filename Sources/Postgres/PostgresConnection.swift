@@ -79,12 +79,10 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs SQL that carries no values, possibly several statements (migrations, `SET`).
     public func simpleQuery(unescaped sql: String) throws(PostgresError) {
         try ensureConnected()
-        var result = PQexec(handle, sql)
         // PQexec returns the last result; any error stops the script there.
-        defer { if result != nil { PQclear(result) } }
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
         try check(result)
-        PQclear(result)
-        result = nil
     }
 
     /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it throws.

@@ -22,6 +22,14 @@ import WaymarkTesting
         return (name, id)
     }
 
+    /// A new user of `role`, signed in through the login page.
+    func signedIn(_ role: Role) throws -> (browser: TestBrowser, email: String, id: Int64) {
+        let user = try makeUser(role)
+        let browser = TestBrowser()
+        try browser.login(user.email, password)
+        return (browser, user.email, user.id)
+    }
+
     func token(for email: String) throws -> String {
         try users.createToken(email: email, name: "test")
     }
@@ -73,9 +81,8 @@ import WaymarkTesting
     }
 
     @Test func sessionsExpireWhenIdleAndAtTheirEnd() throws {
-        let user = try makeUser(.member)
-        let browser = TestBrowser()
-        try browser.login(user.email, password)
+        let user = try signedIn(.member)
+        let browser = user.browser
         #expect(try browser.get("/").status == 200)
         try database.query("UPDATE sessions SET last_seen_at = now() - interval '9 hours' WHERE user_id = \(user.id)")
         #expect(try browser.get("/").status == 303)
@@ -86,9 +93,8 @@ import WaymarkTesting
     }
 
     @Test func formsWithoutTheCSRFTokenAreRefusedAndChangeNothing() throws {
-        let owner = try makeUser(.owner)
-        let browser = TestBrowser()
-        try browser.login(owner.email, password)
+        let owner = try signedIn(.owner)
+        let browser = owner.browser
         try browser.get("/workspaces/new")
         let name = "csrf-\(uniqueSuffix())"
         let missing = try browser.http.postForm("/workspaces", [("name", name), ("timezone", "UTC"), ("currency", "EUR")], headers: browser.cookieHeader())
@@ -104,9 +110,8 @@ import WaymarkTesting
     }
 
     @Test func formErrorsKeepTheTypedValues() throws {
-        let admin = try makeUser(.admin)
-        let browser = TestBrowser()
-        try browser.login(admin.email, password)
+        let admin = try signedIn(.admin)
+        let browser = admin.browser
         try browser.get("/workspaces/new")
         let page = try browser.post("/workspaces", [("name", "Typed <name>"), ("timezone", "Mars/Olympus"), ("currency", "EUR")])
         #expect(page.status == 422)
@@ -174,9 +179,8 @@ import WaymarkTesting
     }
 
     @Test func revokedTokensAndDisabledUsersStopAtOnce() throws {
-        let owner = try makeUser(.owner)
-        let browser = TestBrowser()
-        try browser.login(owner.email, password)
+        let owner = try signedIn(.owner)
+        let browser = owner.browser
         try browser.get("/tokens")
         let page = try browser.post("/tokens", [("name", "script")])
         let token = try #require(page.text.range(of: #"wm_[A-Za-z0-9_-]{43}"#, options: .regularExpression).map { String(page.text[$0]) })
@@ -217,9 +221,8 @@ import WaymarkTesting
     }
 
     @Test func changesAreAudited() throws {
-        let admin = try makeUser(.admin)
-        let browser = TestBrowser()
-        try browser.login(admin.email, password)
+        let admin = try signedIn(.admin)
+        let browser = admin.browser
         try browser.get("/workspaces/new")
         let name = "audited-\(uniqueSuffix())"
         #expect(try browser.post("/workspaces", [("name", name), ("timezone", "UTC"), ("currency", "USD")]).status == 303)

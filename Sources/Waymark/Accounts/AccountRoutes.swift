@@ -32,14 +32,13 @@ struct AccountRoutes {
     /// The login form. Before a session exists, CSRF is a double-submit cookie.
     private func loginPage(_ request: Request) throws -> Response {
         let csrf = request.cookies[AdminShell.preSessionCSRFCookie] ?? RandomToken.base64URL(bytes: 24)
-        var request = request
-        request.headers["cookie"] = (request.headers["cookie"].map { $0 + "; " } ?? "") + "\(AdminShell.preSessionCSRFCookie)=\(csrf)"
-        let form = FormState(values: ["next": safeNext(request.queryValue("next"))])
-        return try render(request, form: form, status: 200).setting(cookie: Cookie(name: AdminShell.preSessionCSRFCookie, value: csrf, maxAge: 3600))
+        let form = FormState(values: ["next": AdminShell.localPath(request.queryValue("next"))])
+        return try render(request, form: form, status: 200, csrfToken: csrf)
+            .setting(cookie: Cookie(name: AdminShell.preSessionCSRFCookie, value: csrf, maxAge: 3600))
     }
 
-    private func render(_ request: Request, form: FormState, status: Int) throws -> Response {
-        try shell.render(request, actor: nil, template: "login", title: "Sign in", context: form.context, status: status)
+    private func render(_ request: Request, form: FormState, status: Int, csrfToken: String? = nil) throws -> Response {
+        try shell.render(request, actor: nil, template: "login", title: "Sign in", context: form.context, status: status, csrfToken: csrfToken)
     }
 
     private func login(_ request: Request) throws -> Response {
@@ -48,7 +47,7 @@ struct AccountRoutes {
         let email = form.value("email")
         let password = form.values["password"] ?? ""
         let ip = request.remoteAddress
-        var failed = FormState(values: ["email": email, "next": safeNext(form.values["next"])])
+        var failed = FormState(values: ["email": email, "next": AdminShell.localPath(form.values["next"])])
         switch try throttle.check(email: email, ip: ip) {
         case .locked(let until):
             let minutes = max(1, Int((until.timeIntervalSinceNow / 60).rounded(.up)))
@@ -64,14 +63,8 @@ struct AccountRoutes {
         }
         try throttle.recordSuccess(email: email)
         let session = try sessions.create(userID: userID, ip: ip, userAgent: request.header("user-agent") ?? "")
-        return Response.redirect(to: safeNext(form.values["next"]))
+        return Response.redirect(to: AdminShell.localPath(form.values["next"]))
             .setting(cookie: Cookie(name: SessionStore.cookieName, value: session.cookieValue))
             .setting(cookie: .expired(AdminShell.preSessionCSRFCookie))
-    }
-
-    /// Only local paths: `next` must not send a user to another site.
-    private func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\") else { return "/" }
-        return next
     }
 }

@@ -37,22 +37,19 @@ public struct UserStore: Sendable {
         sessions = SessionStore(database: database)
     }
 
-    public func list() throws -> [User] {
+    public func list() throws -> [User] { try users(id: nil) }
+
+    public func get(_ id: Int64) throws -> User? { try users(id: id).first }
+
+    /// All users (id nil) or one, with their workspace ids.
+    private func users(id: Int64?) throws -> [User] {
         try database.query("""
             SELECT u.id, u.email, u.role, u.disabled_at IS NOT NULL AS disabled, u.created_at,
                    coalesce(array_agg(m.workspace_id ORDER BY m.workspace_id) FILTER (WHERE m.workspace_id IS NOT NULL), '{}') AS workspaces
             FROM users u LEFT JOIN workspace_members m ON m.user_id = u.id
+            WHERE \(id)::bigint IS NULL OR u.id = \(id)
             GROUP BY u.id ORDER BY lower(u.email)
             """).map(UserStore.decode)
-    }
-
-    public func get(_ id: Int64) throws -> User? {
-        try database.query("""
-            SELECT u.id, u.email, u.role, u.disabled_at IS NOT NULL AS disabled, u.created_at,
-                   coalesce(array_agg(m.workspace_id ORDER BY m.workspace_id) FILTER (WHERE m.workspace_id IS NOT NULL), '{}') AS workspaces
-            FROM users u LEFT JOIN workspace_members m ON m.user_id = u.id
-            WHERE u.id = \(id) GROUP BY u.id
-            """).first.map(UserStore.decode)
     }
 
     static func decode(_ row: PostgresRow) throws -> User {
@@ -81,9 +78,7 @@ public struct UserStore: Sendable {
         try database.transaction { c in
             try c.query("UPDATE users SET role = \(role.rawValue), updated_at = now() WHERE id = \(id)")
             try c.query("DELETE FROM workspace_members WHERE user_id = \(id)")
-            for workspaceID in Set(workspaceIDs) {
-                try c.query("INSERT INTO workspace_members (workspace_id, user_id) SELECT \(workspaceID), \(id) WHERE EXISTS (SELECT 1 FROM workspaces WHERE id = \(workspaceID))")
-            }
+            try c.query("INSERT INTO workspace_members (workspace_id, user_id) SELECT id, \(id) FROM workspaces WHERE id = ANY(\(workspaceIDs)::bigint[])")
             try AuditLog.record(c, actor: actor, action: "update", objectType: "user", objectID: id,
                                 old: ["role": old.role.rawValue, "workspaces": old.workspaceIDs.map { Int($0) }],
                                 new: ["role": role.rawValue, "workspaces": workspaceIDs.sorted().map { Int($0) }])
@@ -103,8 +98,10 @@ public struct UserStore: Sendable {
     }
 
     /// Creates a user with a hashed password and memberships by workspace name; returns its id.
+    /// `actor` is the owner doing it on a page (nil for the CLI, which runs as the machine's admin).
     @discardableResult
     public func create(email: String, password: String, role: Role, workspaces: [String] = [], by actor: Actor? = nil) throws -> Int64 {
+        try actor?.requireOwner()
         let email = email.trimmingCharacters(in: .whitespaces)
         guard email.contains("@"), email.count <= 254 else { throw AccountError("not an e-mail address: \(email)") }
         guard password.count >= 8 else { throw AccountError("the password needs at least 8 characters", field: "password") }

@@ -26,8 +26,7 @@ public struct AdminShell: Sendable {
         router.post("/workspace-filter", page { request, actor in
             let form = FormState(fields: try request.form())
             let chosen = Int64(form.value("workspace_id")).flatMap { actor.canSee(workspace: $0) ? $0 : nil }
-            let back = form.value("back").hasPrefix("/") && !form.value("back").hasPrefix("//") ? form.value("back") : "/"
-            return Response.redirect(to: back).setting(cookie: Cookie(name: AdminShell.workspaceFilterCookie, value: chosen.map(String.init) ?? "", maxAge: chosen == nil ? 0 : 365 * 24 * 3600))
+            return Response.redirect(to: AdminShell.localPath(form.value("back"))).setting(cookie: Cookie(name: AdminShell.workspaceFilterCookie, value: chosen.map(String.init) ?? "", maxAge: chosen == nil ? 0 : 365 * 24 * 3600))
         })
     }
 
@@ -77,32 +76,40 @@ public struct AdminShell: Sendable {
     /// Renders `template` inside the layout.
     public func render(
         _ request: Request, actor: Actor?, template: String, title: String, context: [String: Any] = [:], status: Int = 200,
-        section: String? = nil
+        section: String? = nil, csrfToken: String? = nil
     ) throws -> Response {
         var context = context
-        let csrf = actor?.csrfToken ?? request.cookies[AdminShell.preSessionCSRFCookie] ?? ""
+        // Signed in: the session's token; on the login page: the pre-session cookie's.
+        let csrf = actor?.csrfToken ?? csrfToken ?? request.cookies[AdminShell.preSessionCSRFCookie] ?? ""
         context["csrf_token"] = csrf
+        var layout: [String: Any] = ["title": title, "csrf_token": csrf]
         // Mustache treats an Optional in Any as present, so absent values are left out.
         if let actor {
-            context["actor"] = ["email": actor.email, "role": actor.role.rawValue, "is_owner": actor.canManageUsers, "is_admin": actor.seesEverything, "can_write": actor.canWrite] as [String: Any]
-        }
-        let body = try views.render(template, context)
-        var layout: [String: Any] = [
-            "title": title, "content": body, "csrf_token": csrf,
-            "nav": actor.map { AdminShell.navigation(for: $0, current: section ?? "") } ?? [],
-        ]
-        if let actor {
-            layout["actor"] = ["email": actor.email, "role": actor.role.rawValue]
+            let who: [String: Any] = [
+                "email": actor.email, "role": actor.role.rawValue, "is_owner": actor.canManageUsers,
+                "is_admin": actor.seesEverything, "can_write": actor.canWrite,
+            ]
+            context["actor"] = who
+            layout["actor"] = who
+            layout["nav"] = AdminShell.navigation(for: actor, current: section ?? "")
             let selected = workspaceFilter(request, actor)
             layout["workspace_options"] = try workspaces.list(for: actor).map { ["id": $0.id, "name": $0.name, "selected": $0.id == selected] as [String: Any] }
             layout["back"] = request.path
         }
+        layout["content"] = try views.render(template, context)
         let flash = request.cookies[AdminShell.flashCookie].map { URLEncoding.decode($0) } ?? ""
         if !flash.isEmpty { layout["flash"] = flash }
         var response = Response.html(try views.render("layout", layout), status: status)
         response.setHeader("Cache-Control", "no-store")
         if !flash.isEmpty { response = response.setting(cookie: .expired(AdminShell.flashCookie)) }
         return response
+    }
+
+    /// `path` when it stays on this site, else `/`: a redirect target taken from a form or a
+    /// query must not send the user elsewhere.
+    static func localPath(_ path: String?) -> String {
+        guard let path, path.hasPrefix("/"), !path.hasPrefix("//"), !path.contains("\\") else { return "/" }
+        return path
     }
 
     /// A redirect after a successful form, with a message for the next page.
