@@ -120,6 +120,8 @@ public struct AdminShell: Sendable {
     /// The navigation of the admin shell; areas arrive here as their issues land.
     static func navigation(for actor: Actor, current: String) -> [[String: Any]] {
         var items: [(String, String, String)] = [("dashboard", "Dashboard", "/")]
+        items.append(("sources", "Traffic sources", "/traffic-sources"))
+        items.append(("campaigns", "Campaigns", "/campaigns"))
         items.append(("workspaces", "Workspaces", "/workspaces"))
         if actor.canManageUsers { items.append(("users", "Users", "/users")) }
         items.append(("tokens", "API tokens", "/tokens"))

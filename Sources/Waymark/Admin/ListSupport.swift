@@ -32,6 +32,19 @@ struct Paging {
         self.limit = limit
         after = Int64(cursorText) ?? 0
     }
+
+    /// The items after the cursor (in id order), up to the limit, and the next cursor.
+    func slice<T>(_ items: [T], id: (T) -> Int64) -> (page: [T], next: String?) {
+        let rest = items.filter { id($0) > after }.sorted { id($0) < id($1) }
+        let page = Array(rest.prefix(limit))
+        return (page, rest.count > limit ? page.last.map { String(id($0)) } : nil)
+    }
+
+    /// `{"data":[…],"next_cursor":…}` from loose JSON items.
+    func response<T>(_ items: [T], id: (T) -> Int64, json: (T) -> [String: Any]) -> Response {
+        let (page, next) = slice(items, id: id)
+        return .jsonObject(["data": page.map(json), "next_cursor": next.map { $0 as Any } ?? NSNull()])
+    }
 }
 
 /// The sort of an HTML table from `?sort=column&dir=asc|desc`, and its header links.

@@ -14,6 +14,10 @@ public struct Configuration: Sendable {
     public var migrationsDirectory: String
     /// The HTTPS origin users and ad platforms reach (campaign URLs are built on it).
     public var publicURL: String
+    /// The plain-HTTP origin of the tracking endpoints.
+    public var publicHTTPURL: String
+    /// `data/`: the template library and other shipped data.
+    public var dataDirectory: String
     public var httpPort: Int
     public var httpsPort: Int
     public var logLevel: String
@@ -34,6 +38,8 @@ public struct Configuration: Sendable {
         httpPort = env["WAYMARK_HTTP_PORT"].flatMap(Int.init) ?? 8080
         httpsPort = env["WAYMARK_HTTPS_PORT"].flatMap(Int.init) ?? 8443
         publicURL = env["WAYMARK_PUBLIC_URL"] ?? "https://localhost:\(httpsPort)"
+        publicHTTPURL = env["WAYMARK_PUBLIC_HTTP_URL"] ?? "http://localhost:\(httpPort)"
+        dataDirectory = env["WAYMARK_DATA"] ?? root + "/data"
         logLevel = env["WAYMARK_LOG_LEVEL"] ?? "info"
         testRoutes = env["WAYMARK_TEST_ROUTES"] == "1"
     }

@@ -28,6 +28,12 @@ public final class WaymarkApp: Sendable {
         UserRoutes(shell: shell, users: users, workspaces: workspaces).register(on: router)
         TokenRoutes(shell: shell, tokens: tokens).register(on: router)
         AuditRoutes(shell: shell, database: database).register(on: router)
+        let library = try TemplateLibrary(path: configuration.dataDirectory + "/templates.json")
+        let links = TrackingLinks(configuration: configuration)
+        let sources = TrafficSourceStore(database: database)
+        let campaigns = CampaignStore(database: database, sources: sources, links: links)
+        TrafficSourceRoutes(shell: shell, store: sources, campaigns: campaigns, workspaces: workspaces, library: library).register(on: router)
+        CampaignRoutes(shell: shell, store: campaigns, sources: sources, workspaces: workspaces, links: links).register(on: router)
         if configuration.testRoutes { TestRoutes().register(on: router) }
         web = WebApplication(router: router, logger: logger)
     }

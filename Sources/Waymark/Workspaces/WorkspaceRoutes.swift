@@ -32,10 +32,7 @@ struct WorkspaceRoutes {
         })
 
         router.get("/api/v1/workspaces", shell.api { request, actor in
-            let paging = try Paging(request)
-            let list = try store.list(for: actor).sorted { $0.id < $1.id }.filter { $0.id > paging.after }
-            let page = Array(list.prefix(paging.limit))
-            let next = list.count > paging.limit ? page.last.map { String($0.id) } : nil
+            let (page, next) = try Paging(request).slice(try store.list(for: actor), id: \.id)
             return .json(Page(data: page.map(WorkspaceJSON.init), nextCursor: next))
         })
         router.post("/api/v1/workspaces", shell.api { request, actor in

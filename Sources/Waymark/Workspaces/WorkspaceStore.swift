@@ -134,6 +134,11 @@ public struct WorkspaceStore: Sendable {
         }
     }
 
+    /// A workspace's postback secret, for callers that already checked the actor's access.
+    public func postbackSecret(_ id: Int64) throws -> String? {
+        try database.query("SELECT postback_secret FROM workspaces WHERE id = \(id)").first?["postback_secret"]
+    }
+
     public struct Member: Sendable {
         public var userID: Int64
         public var email: String

@@ -1,0 +1,201 @@
+import Foundation
+import Postgres
+import Web
+
+/// Campaigns: pages (list, General and Tracking tabs) and the API of SPEC §4.
+struct CampaignRoutes {
+    let shell: AdminShell
+    let store: CampaignStore
+    let sources: TrafficSourceStore
+    let workspaces: WorkspaceStore
+    let links: TrackingLinks
+
+    func register(on router: Router) {
+        router.get("/api/v1/campaigns", shell.api { request, actor in
+            let paging = try Paging(request)
+            let filterSource = try request.queryValue("traffic_source_id").map { text throws(HTTPError) -> Int64 in
+                guard let id = Int64(text) else { throw HTTPError.badRequest("traffic_source_id must be a number", field: "traffic_source_id") }
+                return id
+            }
+            let sourcesByID = try sourceMap(actor)
+            return paging.response(try store.list(for: actor, trafficSource: filterSource), id: \.id) {
+                campaignJSON($0, source: sourcesByID[$0.trafficSourceID])
+            }
+        })
+        router.post("/api/v1/campaigns", shell.api { request, actor in
+            var reader = FieldReader(try request.jsonObject())
+            var draft = CampaignDraft()
+            draft.apply(&reader)
+            guard reader.errors.isEmpty else { throw HTTPError.validation(reader.errors) }
+            let (campaign, warnings) = try store.create(draft, by: actor)
+            return .jsonObject(campaignJSON(campaign, source: try sources.get(campaign.trafficSourceID, for: actor), warnings: warnings), status: 201)
+        })
+        router.get("/api/v1/campaigns/{id}", shell.api { request, actor in
+            let campaign = try store.get(try request.pathID(), for: actor)
+            let source = try sources.get(campaign.trafficSourceID, for: actor)
+            return .jsonObject(campaignJSON(campaign, source: source, warnings: store.warnings(campaign, source: source)))
+        })
+        router.patch("/api/v1/campaigns/{id}", shell.api { request, actor in
+            let existing = try store.get(try request.pathID(), for: actor)
+            var reader = FieldReader(try request.jsonObject())
+            var draft = CampaignDraft(existing)
+            draft.apply(&reader)
+            guard reader.errors.isEmpty else { throw HTTPError.validation(reader.errors) }
+            let (campaign, warnings) = try store.update(existing.id, draft, by: actor)
+            return .jsonObject(campaignJSON(campaign, source: try sources.get(campaign.trafficSourceID, for: actor), warnings: warnings))
+        })
+        router.delete("/api/v1/campaigns/{id}", shell.api { request, actor in
+            try store.delete(try request.pathID(), by: actor)
+            return Response(status: 204)
+        })
+
+        router.get("/campaigns", shell.page(listPage))
+        router.get("/campaigns/new", shell.page { request, actor in
+            guard actor.canWrite else { throw HTTPError.forbidden("your role (viewer) cannot change anything") }
+            var draft = CampaignDraft()
+            draft.trafficSourceID = request.queryValue("traffic_source_id").flatMap { Int64($0) }
+            return try generalPage(request, actor, campaign: nil, draft: draft, errors: [:])
+        })
+        router.post("/campaigns", shell.page { request, actor in
+            let draft = try formDraft(request)
+            do {
+                let (campaign, warnings) = try store.create(draft, by: actor)
+                return AdminShell.redirect(to: "/campaigns/\(campaign.id)/tracking", flash: (["Campaign \(campaign.name) created."] + warnings).joined(separator: " "))
+            } catch let error as HTTPError where error.status == 422 {
+                return try generalPage(request, actor, campaign: nil, draft: draft, errors: error.fields, status: 422)
+            }
+        })
+        router.get("/campaigns/{id}", shell.page { request, actor in
+            let campaign = try store.get(try request.pathID(), for: actor)
+            return try generalPage(request, actor, campaign: campaign, draft: CampaignDraft(campaign), errors: [:])
+        })
+        router.post("/campaigns/{id}", shell.page { request, actor in
+            let campaign = try store.get(try request.pathID(), for: actor)
+            let draft = try formDraft(request)
+            do {
+                let (saved, warnings) = try store.update(campaign.id, draft, by: actor)
+                return AdminShell.redirect(to: "/campaigns/\(saved.id)", flash: (["Campaign saved."] + warnings).joined(separator: " "))
+            } catch let error as HTTPError where error.status == 422 {
+                return try generalPage(request, actor, campaign: campaign, draft: draft, errors: error.fields, status: 422)
+            }
+        })
+        router.get("/campaigns/{id}/tracking", shell.page(trackingPage))
+        router.post("/campaigns/{id}/delete", shell.page { request, actor in
+            try store.delete(try request.pathID(), by: actor)
+            return AdminShell.redirect(to: "/campaigns", flash: "Campaign deleted.")
+        })
+    }
+
+    private func sourceMap(_ actor: Actor) throws -> [Int64: TrafficSource] {
+        Dictionary(uniqueKeysWithValues: try sources.list(for: actor).map { ($0.id, $0) })
+    }
+
+    /// The postback secret of a campaign's workspace (the caller has already checked that the
+    /// actor sees the campaign).
+    private func secret(_ workspaceID: Int64?) throws -> String? {
+        guard let workspaceID else { return nil }
+        return try workspaces.postbackSecret(workspaceID)
+    }
+
+    func campaignJSON(_ c: Campaign, source: TrafficSource?, warnings: [String]? = nil) -> [String: Any] {
+        var out: [String: Any] = [
+            "id": c.id, "key": c.key, "name": c.name, "traffic_source_id": c.trafficSourceID, "destination_url": c.destinationURL,
+            "fallback_url": c.fallbackURL ?? NSNull(), "status": c.status,
+            "cost_model": ["type": c.costModel.rawValue, "amount": c.costAmount] as [String: Any],
+            "currency": c.currency, "campaign_url": c.campaignURL,
+            "postback_url": links.postbackURL(secret: (try? secret(c.workspaceID)) ?? nil),
+            "created_at": RFC3339.string(from: c.createdAt),
+        ]
+        if let source { out["campaign_url_outdated"] = store.isOutdated(c, source: source) }
+        if let warnings { out["warnings"] = warnings }
+        return out
+    }
+
+    // MARK: pages
+
+    private func listPage(_ request: Request, _ actor: Actor) throws -> Response {
+        let filter = shell.workspaceFilter(request, actor)
+        let sourceFilter = request.queryValue("traffic_source_id").flatMap { Int64($0) }
+        var rows = try store.list(for: actor, workspace: filter, trafficSource: sourceFilter)
+        let byID = try sourceMap(actor)
+        let sort = SortOrder(request, allowed: ["name", "source", "status", "created"], default: "name")
+        rows.sort { a, b in
+            switch sort.column {
+            case "source": sort.ordered(byID[a.trafficSourceID]?.name.lowercased() ?? "", byID[b.trafficSourceID]?.name.lowercased() ?? "")
+            case "status": sort.ordered(a.status, b.status)
+            case "created": sort.ordered(a.createdAt, b.createdAt)
+            default: sort.ordered(a.name.lowercased(), b.name.lowercased())
+            }
+        }
+        return try shell.render(request, actor: actor, template: "campaigns/list", title: "Campaigns", context: [
+            "campaigns": rows.map { c in
+                ["id": c.id, "name": c.name, "key": c.key, "source": byID[c.trafficSourceID]?.name ?? "", "status": c.status,
+                 "cost_model": c.costModel.rawValue, "created": String(RFC3339.string(from: c.createdAt).prefix(10))] as [String: Any]
+            },
+            "headers": sort.headers([("name", "Name"), ("source", "Traffic source"), ("status", "Status"), ("created", "Created")]),
+            "can_write": actor.canWrite,
+        ], section: "campaigns")
+    }
+
+    private func formDraft(_ request: Request) throws -> CampaignDraft {
+        let form = FormState(fields: try request.form())
+        var draft = CampaignDraft()
+        draft.name = form.value("name")
+        draft.trafficSourceID = Int64(form.value("traffic_source_id"))
+        draft.destinationURL = form.value("destination_url")
+        draft.fallbackURL = form.value("fallback_url").nilIfEmpty
+        draft.status = form.value("status")
+        draft.costModel = Campaign.CostModel(rawValue: form.value("cost_model")) ?? .none
+        draft.costAmount = form.value("cost_amount").nilIfEmpty ?? "0"
+        return draft
+    }
+
+    private func tabs(_ campaign: Campaign, active: String) -> [[String: Any]] {
+        [("general", "General", "/campaigns/\(campaign.id)"), ("tracking", "Tracking", "/campaigns/\(campaign.id)/tracking")]
+            .map { ["label": $0.1, "href": $0.2, "active": $0.0 == active] }
+    }
+
+    private func generalPage(_ request: Request, _ actor: Actor, campaign: Campaign?, draft: CampaignDraft, errors: [String: String], status: Int = 200) throws -> Response {
+        let all = try sources.list(for: actor, workspace: shell.workspaceFilter(request, actor)).filter { actor.canEdit(workspace: $0.workspaceID) || $0.id == draft.trafficSourceID }
+        let source = all.first { $0.id == draft.trafficSourceID }
+        var context: [String: Any] = [
+            "values": ["name": draft.name, "destination_url": draft.destinationURL, "fallback_url": draft.fallbackURL ?? "", "cost_amount": draft.costAmount],
+            "errors": errors, "has_errors": !errors.isEmpty,
+            "sources": all.map { ["id": $0.id, "name": $0.name, "currency": $0.costCurrency, "selected": $0.id == draft.trafficSourceID] as [String: Any] },
+            "statuses": ["active", "paused"].map { ["value": $0, "selected": $0 == draft.status] },
+            "cost_models": Campaign.CostModel.allCases.map { ["value": $0.rawValue, "selected": $0 == draft.costModel] },
+            "tokens": (Tokens.destination + (source?.parameters.map(\.name) ?? [])).map { "{\($0)}" },
+            "action": campaign.map { "/campaigns/\($0.id)" } ?? "/campaigns",
+            "can_edit": actor.canWrite,
+        ]
+        if let campaign, let source {
+            context["campaign"] = ["id": campaign.id, "currency": campaign.currency, "key": campaign.key]
+            context["tabs"] = tabs(campaign, active: "general")
+            context["warnings"] = store.warnings(campaign, source: source)
+        }
+        return try shell.render(request, actor: actor, template: "campaigns/general", title: campaign.map { "Campaign \($0.name)" } ?? "New campaign",
+                                context: context, status: status, section: "campaigns")
+    }
+
+    private func trackingPage(_ request: Request, _ actor: Actor) throws -> Response {
+        let campaign = try store.get(try request.pathID(), for: actor)
+        let source = try sources.get(campaign.trafficSourceID, for: actor)
+        let httpURL = campaign.campaignURL.hasPrefix(links.httpsOrigin)
+            ? links.httpOrigin + campaign.campaignURL.dropFirst(links.httpsOrigin.count) : campaign.campaignURL
+        let postback = links.postbackURL(secret: try secret(campaign.workspaceID))
+        let networks: [(String, String)] = [
+            ("Everflow", "{sub1}"), ("CAKE", "#s2#"), ("HasOffers / TUNE", "{aff_sub}"), ("Affise", "{sub1}"), ("ClickBank", "[TID]"),
+        ]
+        return try shell.render(request, actor: actor, template: "campaigns/tracking", title: "Campaign \(campaign.name)", context: [
+            "campaign": ["id": campaign.id, "key": campaign.key, "name": campaign.name],
+            "tabs": tabs(campaign, active: "tracking"),
+            "https_url": campaign.campaignURL, "http_url": httpURL,
+            "outdated": store.isOutdated(campaign, source: source),
+            "source": ["id": source.id, "name": source.name],
+            "parameters": source.parameters.map { ["name": $0.name, "token": $0.token] },
+            "postback_url": postback,
+            "examples": networks.map { ["network": $0.0, "url": postback.replacingOccurrences(of: "clickid={clickid}", with: "clickid=" + $0.1)] },
+            "warnings": store.warnings(campaign, source: source),
+        ], section: "campaigns")
+    }
+}
