@@ -26,8 +26,7 @@ struct CampaignRoutes {
             var reader = FieldReader(try request.jsonObject())
             var draft = CampaignDraft()
             draft.apply(&reader)
-            guard reader.errors.isEmpty else { throw HTTPError.validation(reader.errors) }
-            let (campaign, warnings) = try store.create(draft, by: actor)
+            let (campaign, warnings) = try store.create(draft, by: actor, inputErrors: reader.errors)
             return .jsonObject(campaignJSON(campaign, source: try sources.get(campaign.trafficSourceID, for: actor), warnings: warnings), status: 201)
         })
         router.get("/api/v1/campaigns/{id}", shell.api { request, actor in
@@ -40,8 +39,7 @@ struct CampaignRoutes {
             var reader = FieldReader(try request.jsonObject())
             var draft = CampaignDraft(existing)
             draft.apply(&reader)
-            guard reader.errors.isEmpty else { throw HTTPError.validation(reader.errors) }
-            let (campaign, warnings) = try store.update(existing.id, draft, by: actor)
+            let (campaign, warnings) = try store.update(existing.id, draft, by: actor, inputErrors: reader.errors)
             return .jsonObject(campaignJSON(campaign, source: try sources.get(campaign.trafficSourceID, for: actor), warnings: warnings))
         })
         router.delete("/api/v1/campaigns/{id}", shell.api { request, actor in

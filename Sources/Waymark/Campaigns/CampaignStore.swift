@@ -51,8 +51,8 @@ public struct CampaignStore: Sendable {
     }
 
     /// Creates a campaign: a new key, the source's currency, the campaign URL generated now.
-    public func create(_ draft: CampaignDraft, by actor: Actor) throws -> (Campaign, [String]) {
-        let (source, warnings) = try validate(draft, actor: actor)
+    public func create(_ draft: CampaignDraft, by actor: Actor, inputErrors: [String: String] = [:]) throws -> (Campaign, [String]) {
+        let (source, warnings) = try validate(draft, actor: actor, inputErrors: inputErrors)
         return try database.transaction { c in
             var key = CampaignStore.newKey()
             // 72 random bits collide practically never; the unique index is the guard.
@@ -73,10 +73,10 @@ public struct CampaignStore: Sendable {
     }
 
     /// Saves a campaign; its URL is regenerated from the source's parameters as they are now.
-    public func update(_ id: Int64, _ draft: CampaignDraft, by actor: Actor) throws -> (Campaign, [String]) {
+    public func update(_ id: Int64, _ draft: CampaignDraft, by actor: Actor, inputErrors: [String: String] = [:]) throws -> (Campaign, [String]) {
         let old = try get(id, for: actor)
         try actor.requireEditable(workspace: old.workspaceID)
-        let (source, warnings) = try validate(draft, actor: actor)
+        let (source, warnings) = try validate(draft, actor: actor, inputErrors: inputErrors)
         return try database.transaction { c in
             try c.query("""
                 UPDATE campaigns SET traffic_source_id = \(source.id), name = \(draft.name.trimmingCharacters(in: .whitespaces)),
@@ -112,7 +112,8 @@ public struct CampaignStore: Sendable {
         CampaignDraft(campaign).check(parameterNames: source.parameters.map(\.name)).warnings
     }
 
-    func validate(_ draft: CampaignDraft, actor: Actor) throws -> (TrafficSource, [String]) {
+    /// Field errors → 422 listing every bad field (with `inputErrors` from reading the body).
+    func validate(_ draft: CampaignDraft, actor: Actor, inputErrors: [String: String] = [:]) throws -> (TrafficSource, [String]) {
         var source: TrafficSource?
         var sourceError: String?
         if let id = draft.trafficSourceID {
@@ -124,6 +125,7 @@ public struct CampaignStore: Sendable {
         }
         var (errors, warnings) = draft.check(parameterNames: source?.parameters.map(\.name) ?? [])
         if let sourceError { errors["traffic_source_id"] = sourceError }
+        errors.merge(inputErrors) { _, input in input }
         if let source, !actor.canEdit(workspace: source.workspaceID) {
             throw HTTPError.forbidden("your role (\(actor.role.rawValue)) cannot change anything")
         }

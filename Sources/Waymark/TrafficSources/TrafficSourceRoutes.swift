@@ -26,8 +26,7 @@ struct TrafficSourceRoutes {
                 draft = TrafficSourceDraft(template: template)
             }
             draft.apply(&reader)
-            guard reader.errors.isEmpty else { throw HTTPError.validation(reader.errors) }
-            let (source, warnings) = try store.create(draft, by: actor)
+            let (source, warnings) = try store.create(draft, by: actor, inputErrors: reader.errors)
             return .jsonObject(sourceJSON(source, warnings: warnings), status: 201)
         })
         router.get("/api/v1/traffic-sources/{id}", shell.api { request, actor in
@@ -38,8 +37,7 @@ struct TrafficSourceRoutes {
             var reader = FieldReader(try request.jsonObject())
             var draft = TrafficSourceDraft(existing)
             draft.apply(&reader)
-            guard reader.errors.isEmpty else { throw HTTPError.validation(reader.errors) }
-            let (source, warnings) = try store.update(existing.id, draft, by: actor)
+            let (source, warnings) = try store.update(existing.id, draft, by: actor, inputErrors: reader.errors)
             return .jsonObject(sourceJSON(source, warnings: warnings))
         })
         router.delete("/api/v1/traffic-sources/{id}", shell.api { request, actor in

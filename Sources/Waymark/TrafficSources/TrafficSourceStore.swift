@@ -46,8 +46,8 @@ public struct TrafficSourceStore: Sendable {
     }
 
     /// Stores a new source; returns it with the warnings to show.
-    public func create(_ draft: TrafficSourceDraft, by actor: Actor) throws -> (TrafficSource, [String]) {
-        let warnings = try validate(draft, actor: actor)
+    public func create(_ draft: TrafficSourceDraft, by actor: Actor, inputErrors: [String: String] = [:]) throws -> (TrafficSource, [String]) {
+        let warnings = try validate(draft, actor: actor, inputErrors: inputErrors)
         let parameters = TrafficSourceStore.assignSlots(draft.parameters, keeping: [])
         return try database.transaction { c in
             let row = try c.query("""
@@ -65,10 +65,10 @@ public struct TrafficSourceStore: Sendable {
         }
     }
 
-    public func update(_ id: Int64, _ draft: TrafficSourceDraft, by actor: Actor) throws -> (TrafficSource, [String]) {
+    public func update(_ id: Int64, _ draft: TrafficSourceDraft, by actor: Actor, inputErrors: [String: String] = [:]) throws -> (TrafficSource, [String]) {
         let old = try get(id, for: actor)
         try actor.requireEditable(workspace: old.workspaceID)
-        let warnings = try validate(draft, actor: actor)
+        let warnings = try validate(draft, actor: actor, inputErrors: inputErrors)
         let parameters = TrafficSourceStore.assignSlots(draft.parameters, keeping: old.parameters)
         return try database.transaction { c in
             let row = try c.query("""
@@ -101,9 +101,11 @@ public struct TrafficSourceStore: Sendable {
         }
     }
 
-    /// Checks a draft: field errors → 422 (nothing stored); returns the warnings.
-    func validate(_ draft: TrafficSourceDraft, actor: Actor) throws -> [String] {
+    /// Checks a draft: field errors (with `inputErrors` from reading the body) → 422 listing
+    /// every bad field, nothing stored; returns the warnings.
+    func validate(_ draft: TrafficSourceDraft, actor: Actor, inputErrors: [String: String] = [:]) throws -> [String] {
         var (errors, warnings) = draft.check()
+        errors.merge(inputErrors) { _, input in input }
         if !actor.canEdit(workspace: draft.workspaceID) {
             if actor.canWrite { errors["workspace_id"] = "is not a workspace of yours" } else { throw HTTPError.forbidden("your role (viewer) cannot change anything") }
         } else if let id = draft.workspaceID, try database.query("SELECT 1 FROM workspaces WHERE id = \(id)").isEmpty {
