@@ -21,6 +21,12 @@ public struct Configuration: Sendable {
     public var httpPort: Int
     public var httpsPort: Int
     public var logLevel: String
+    /// Addresses or IPv4 CIDRs whose clicks are flagged as bots.
+    public var botAddresses: String
+    /// Proxies in front of nginx whose X-Forwarded-For is believed.
+    public var trustedProxies: String
+    /// Click partitions older than this many days are dropped by the worker (0 = keep all).
+    public var clickRetentionDays: Int
     /// Routes that only tests use (`/__test/…`); never on in `make run`.
     public var testRoutes: Bool
 
@@ -41,6 +47,9 @@ public struct Configuration: Sendable {
         publicHTTPURL = env["WAYMARK_PUBLIC_HTTP_URL"] ?? "http://localhost:\(httpPort)"
         dataDirectory = env["WAYMARK_DATA"] ?? root + "/data"
         logLevel = env["WAYMARK_LOG_LEVEL"] ?? "info"
+        botAddresses = env["WAYMARK_BOT_IPS"] ?? ""
+        trustedProxies = env["WAYMARK_TRUSTED_PROXIES"] ?? ""
+        clickRetentionDays = env["WAYMARK_CLICK_RETENTION_DAYS"].flatMap(Int.init) ?? 400
         testRoutes = env["WAYMARK_TEST_ROUTES"] == "1"
     }
 

@@ -9,6 +9,8 @@ public final class WaymarkApp: Sendable {
     public let configuration: Configuration
     public let database: PostgresPool
     public let web: WebApplication
+    let clickWriter: ClickWriter
+    let campaignCache: CampaignCache
 
     public init(configuration: Configuration, logger: Logger) throws {
         self.configuration = configuration
@@ -21,7 +23,10 @@ public final class WaymarkApp: Sendable {
         let shell = AdminShell(views: views, sessions: sessions, tokens: tokens, workspaces: workspaces)
         let users = UserStore(database: database)
         shell.registerFilter(on: router)
-        HealthRoutes(database: database).register(on: router)
+        let spool = try ClickSpool(directory: configuration.varDirectory + "/spool")
+        clickWriter = ClickWriter(conninfo: configuration.databaseURL, spool: spool, logger: logger)
+        campaignCache = CampaignCache(conninfo: configuration.databaseURL, logger: logger)
+        HealthRoutes(database: database, spool: spool).register(on: router)
         AccountRoutes(shell: shell, users: users, sessions: sessions, throttle: LoginThrottle(database: database), workspaces: workspaces)
             .register(on: router)
         WorkspaceRoutes(shell: shell, store: workspaces).register(on: router)
@@ -34,6 +39,10 @@ public final class WaymarkApp: Sendable {
         let campaigns = CampaignStore(database: database, sources: sources, links: links)
         TrafficSourceRoutes(shell: shell, store: sources, campaigns: campaigns, workspaces: workspaces, library: library).register(on: router)
         CampaignRoutes(shell: shell, store: campaigns, sources: sources, workspaces: workspaces, links: links).register(on: router)
+        TrackingRoutes(
+            shell: shell, cache: campaignCache, recorder: ClickRecorder(botAddresses: IPRanges(configuration.botAddresses)),
+            writer: clickWriter, database: database, trustedProxies: IPRanges(configuration.trustedProxies)
+        ).register(on: router)
         if configuration.testRoutes { TestRoutes().register(on: router) }
         web = WebApplication(router: router, logger: logger)
     }
@@ -45,11 +54,14 @@ public final class WaymarkApp: Sendable {
                 socketPath: configuration.socketPath, threads: configuration.threads,
                 maxBodyBytes: configuration.maxBodyBytes)
         ) { [web] request in web.handle(request) }
+        try clickWriter.start()
+        try campaignCache.startListening()
         try server.start()
         logger.notice("serving FastCGI on \(configuration.socketPath) with \(configuration.threads) threads")
         let signal = waitForTermination()
         logger.notice("signal \(signal): stopping")
         let drained = server.shutdown(timeout: 10)
+        clickWriter.stop()
         logger.notice(drained ? "stopped cleanly" : "stopped with requests still in flight")
     }
 }

@@ -3,9 +3,9 @@ import Foundation
 import Logging
 import Postgres
 
-/// `waymark worker`: the process for everything slow or outbound. For now it keeps a
-/// heartbeat row so the Status page can tell whether a worker is alive; later issues add
-/// deliveries, syncs and roll-ups as jobs on this loop.
+/// `waymark worker`: the process for everything slow or outbound. It keeps a heartbeat row
+/// (is a worker alive?) and the click partitions (created a week ahead, dropped past the
+/// retention); later issues add deliveries, syncs and roll-ups as jobs on this loop.
 public final class Worker: @unchecked Sendable {
     // `stopping` is written by the signal thread and read by the loop; guarded by `lock`.
     private let lock = NSLock()
@@ -14,6 +14,8 @@ public final class Worker: @unchecked Sendable {
     let logger: Logger
     let id: String
     let interval: Double
+    let retentionDays: Int
+    private var partitionsCheckedAt = -Double.infinity
 
     public init(configuration: Configuration, logger: Logger, interval: Double = 5) {
         database = PostgresPool(conninfo: configuration.databaseURL, maxConnections: 4)
@@ -21,6 +23,7 @@ public final class Worker: @unchecked Sendable {
         let host = ProcessInfo.processInfo.hostName
         id = "\(host):\(getpid())"
         self.interval = interval
+        retentionDays = configuration.clickRetentionDays
     }
 
     public func run() throws {
@@ -40,10 +43,35 @@ public final class Worker: @unchecked Sendable {
             } catch {
                 logger.warning("heartbeat failed: \(error)")
             }
+            if monotonicSeconds() - partitionsCheckedAt > 3600 {
+                do {
+                    try maintainClickPartitions()
+                    partitionsCheckedAt = monotonicSeconds()
+                } catch {
+                    logger.warning("click partitions: \(error)")
+                }
+            }
             let deadline = monotonicSeconds() + interval
             while monotonicSeconds() < deadline && !lock.withLock({ stopping }) { usleep(100_000) }
         }
         try? database.query("DELETE FROM worker_heartbeats WHERE worker_id = \(id)")
         logger.notice("worker \(id) stopped")
+    }
+
+    /// Creates the next week's click partitions and drops those past the retention.
+    func maintainClickPartitions() throws {
+        try database.query("SELECT waymark_ensure_click_partition((now() AT TIME ZONE 'UTC')::date + d) FROM generate_series(-1, 7) AS d")
+        guard retentionDays > 0 else { return }
+        let old = try database.query("""
+            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+            WHERE p.relname = 'clicks' AND c.relname ~ '^clicks_[0-9]{8}$'
+              AND to_date(substr(c.relname, 8), 'YYYYMMDD') < (now() AT TIME ZONE 'UTC')::date - \(retentionDays)
+            """)
+        for row in old {
+            let name: String = try row.decode("relname")
+            // The name matched ^clicks_[0-9]{8}$ above, so it is safe as an identifier.
+            try database.query(PostgresQuery(unescaped: "DROP TABLE IF EXISTS \(name)"))
+            logger.notice("dropped click partition \(name) (retention \(retentionDays) days)")
+        }
     }
 }

@@ -1,0 +1,80 @@
+import Foundation
+import Postgres
+import Web
+
+/// `GET|HEAD /c/{key}`, the click redirect (SPEC §3), and `POST /api/v1/clicks` for
+/// server-side and landing-page tracking. The 302 leaves only once the click is durable.
+struct TrackingRoutes {
+    let shell: AdminShell
+    let cache: CampaignCache
+    let recorder: ClickRecorder
+    let writer: ClickWriter
+    let database: PostgresPool
+    let trustedProxies: IPRanges
+    static let clickCookie = "wm_click"
+
+    func register(on router: Router) {
+        router.get("/c/{key}", click)
+        router.post("/api/v1/clicks", shell.api(apiClick))
+    }
+
+    private func click(_ request: Request) throws -> Response {
+        guard let key = request.parameters["key"], let campaign = cache.campaign(key: key, database: database) else {
+            return .html(ErrorPage.html(status: 404, message: "This link is not active."), status: 404)
+        }
+        guard campaign.active else {
+            if let fallback = campaign.fallbackURL {
+                return Response(status: 302, headers: [("Location", fallback), ("Cache-Control", "no-store")])
+            }
+            return .html(ErrorPage.html(status: 404, message: "This link is not active."), status: 404)
+        }
+        let visit = Visit(
+            parameters: request.query, ip: clientAddress(request), userAgent: request.header("user-agent") ?? "",
+            referrer: request.header("referer") ?? "", country: request.params["GEOIP_COUNTRY_CODE"] ?? "", at: request.receivedAt)
+        let click = recorder.click(for: campaign, visit: visit)
+        guard writer.record(click) else {
+            throw HTTPError.unavailable("the click could not be stored; try again")
+        }
+        // The conversion pixel finds the click by this cookie (same site).
+        let cookie = Cookie(name: TrackingRoutes.clickCookie, value: click.id, maxAge: 90 * 86400, secure: request.scheme == "https")
+        return Response(status: 302, headers: [("Location", click.destination), ("Cache-Control", "no-store"), ("Set-Cookie", cookie.headerValue)])
+    }
+
+    private func apiClick(_ request: Request, _ actor: Actor) throws -> Response {
+        var reader = FieldReader(try request.jsonObject())
+        let key = reader.string("campaign_key") ?? ""
+        let ip = reader.string("ip") ?? request.remoteAddress
+        let userAgent = reader.string("user_agent") ?? ""
+        let referrer = reader.string("referrer") ?? ""
+        var parameters: [(String, String)] = []
+        if reader.has("parameters") {
+            if let object = reader.object("parameters") {
+                for (name, value) in object.sorted(by: { $0.key < $1.key }) {
+                    if let s = value as? String { parameters.append((name, s)) } else if let n = value as? NSNumber { parameters.append((name, n.stringValue)) } else {
+                        reader.fail("parameters", "values must be strings")
+                    }
+                }
+            } else {
+                reader.fail("parameters", "must be an object of name → value")
+            }
+        }
+        if key.isEmpty { reader.fail("campaign_key", "is required") }
+        guard reader.errors.isEmpty else { throw HTTPError.validation(reader.errors) }
+        guard let campaign = cache.campaign(key: key, database: database), actor.canSee(workspace: campaign.workspaceID) else {
+            throw HTTPError.notFound("no campaign with key \(key)")
+        }
+        guard campaign.active else { throw HTTPError.conflict("the campaign is paused") }
+        let click = recorder.click(for: campaign, visit: Visit(parameters: parameters, ip: ip, userAgent: userAgent, referrer: referrer, country: ""))
+        guard writer.record(click) else { throw HTTPError.unavailable("the click could not be stored; try again") }
+        return .jsonObject(["click_id": click.id, "redirect_url": click.destination], status: 201)
+    }
+
+    /// nginx's REMOTE_ADDR, or the client before our trusted proxies in X-Forwarded-For.
+    func clientAddress(_ request: Request) -> String {
+        guard !trustedProxies.isEmpty, trustedProxies.contains(request.remoteAddress), let forwarded = request.header("x-forwarded-for") else {
+            return request.remoteAddress
+        }
+        let hops = forwarded.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return hops.last { !trustedProxies.contains($0) } ?? request.remoteAddress
+    }
+}
