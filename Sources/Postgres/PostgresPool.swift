@@ -17,13 +17,27 @@ public final class PostgresPool: @unchecked Sendable {
     }
 
     public func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        let connection = try acquire()
-        var healthy = true
-        defer { release(connection, healthy: healthy) }
+        let (connection, reused) = try acquire()
         do {
-            return try body(connection)
+            let value = try body(connection)
+            release(connection, healthy: true)
+            return value
         } catch let error as PostgresError where error.isConnectionError {
-            healthy = false
+            release(connection, healthy: false)
+            // A connection that sat idle while the server restarted fails on its first use;
+            // the server had closed it, so nothing ran: try once more on a fresh connection.
+            guard reused else { throw error }
+            let (fresh, _) = try acquire(fresh: true)
+            do {
+                let value = try body(fresh)
+                release(fresh, healthy: true)
+                return value
+            } catch {
+                release(fresh, healthy: !((error as? PostgresError)?.isConnectionError ?? false))
+                throw error
+            }
+        } catch {
+            release(connection, healthy: true)
             throw error
         }
     }
@@ -39,19 +53,25 @@ public final class PostgresPool: @unchecked Sendable {
         try withConnection { try $0.query(query, prepared: prepared) }
     }
 
-    private func acquire() throws(PostgresError) -> PostgresConnection {
+    /// A connection and whether it was an idle one (else just opened).
+    private func acquire(fresh: Bool = false) throws(PostgresError) -> (PostgresConnection, Bool) {
         condition.lock()
+        if fresh {
+            // Idle connections are as old as the failed one: open a new one instead.
+            open -= idle.count
+            idle.removeAll()
+        }
         while idle.isEmpty && open >= maxConnections {
             condition.wait()
         }
         if let connection = idle.popLast() {
             condition.unlock()
-            return connection
+            return (connection, true)
         }
         open += 1
         condition.unlock()
         do {
-            return try PostgresConnection(conninfo: conninfo)
+            return (try PostgresConnection(conninfo: conninfo), false)
         } catch {
             condition.lock()
             open -= 1

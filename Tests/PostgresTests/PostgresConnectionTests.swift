@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Postgres
 import Testing
 import WaymarkTesting
@@ -101,6 +102,15 @@ import WaymarkTesting
         #expect(failures.value == 0)
         let backends: Int = try pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = '' AND datname = current_database()").first!.decode("n")
         #expect(backends >= 1)
+    }
+
+    @Test func thePoolRetriesOnceWhenAnIdleConnectionDied() throws {
+        let pool = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 1)
+        let pid: Int = try pool.query("SELECT pg_backend_pid() AS pid").first!.decode("pid")
+        try TestEnvironment.connect().query("SELECT pg_terminate_backend(\(pid))")
+        usleep(100_000)
+        let again: Int = try pool.query("SELECT pg_backend_pid() AS pid").first!.decode("pid")
+        #expect(again != pid)
     }
 
     @Test func listenReceivesNotifications() throws {

@@ -18,6 +18,23 @@ public struct CachedCampaign: Sendable {
     public var workspaceID: Int64?
     public var clickIDParam: String?
     public var parameters: [TrafficSource.Parameter]
+
+    public init(
+        id: Int64, key: String, active: Bool, destinationURL: String, fallbackURL: String?, costModel: Campaign.CostModel,
+        costAmount: Decimal, trafficSourceID: Int64, workspaceID: Int64?, clickIDParam: String?, parameters: [TrafficSource.Parameter]
+    ) {
+        self.id = id
+        self.key = key
+        self.active = active
+        self.destinationURL = destinationURL
+        self.fallbackURL = fallbackURL
+        self.costModel = costModel
+        self.costAmount = costAmount
+        self.trafficSourceID = trafficSourceID
+        self.workspaceID = workspaceID
+        self.clickIDParam = clickIDParam
+        self.parameters = parameters
+    }
 }
 
 /// Campaigns by key, loaded at start, reloaded on `NOTIFY waymark_campaigns` (triggers on

@@ -103,7 +103,8 @@ public final class ClickRecorder: Sendable {
         }
     }
 
-    /// Replaces each `{name}` (letters, digits, `_`, `-`) with `URLEncoding.encode(value(name))`.
+    /// Replaces each `{name}` (letters, digits, `_`, `-`) with `URLEncoding.encode(value(name))`;
+    /// `{{…}}` (a platform's macro syntax) is left as it is.
     public static func fill(_ template: String, _ value: (String) -> String) -> String {
         guard template.contains("{") else { return template }
         var out = ""
@@ -112,6 +113,11 @@ public final class ClickRecorder: Sendable {
         while let open = rest.firstIndex(of: "{") {
             out += rest[rest.startIndex..<open]
             let after = rest.index(after: open)
+            if after < rest.endIndex, rest[after] == "{", let end = rest[after...].range(of: "}}") {
+                out += rest[open..<end.upperBound]
+                rest = rest[end.upperBound...]
+                continue
+            }
             if let close = rest[after...].firstIndex(of: "}"), close > after,
                 rest[after..<close].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
             {

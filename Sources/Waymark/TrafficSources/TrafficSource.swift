@@ -9,6 +9,12 @@ public struct TrafficSource: Sendable {
         public var token: String
         /// Stable column slot of this parameter in click rows (1…`maxParameters`).
         public var slot: Int
+
+        public init(name: String, token: String, slot: Int) {
+            self.name = name
+            self.token = token
+            self.slot = slot
+        }
     }
 
     public static let maxParameters = 30
