@@ -1,6 +1,30 @@
 #!/usr/bin/env bash
-# `make bench`: the benchmarks of SPEC §8 (the click redirect and report ones arrive with
-# their issues).
+# `make bench`: starts the bench instance (var/bench-stack, its own PostgreSQL and nginx),
+# adds the comparison servers (nginx's own 302, a C libfcgi responder), runs
+# scripts/bench.py, and stops everything whatever happens.
 set -euo pipefail
+export WAYMARK_INSTANCE=bench
 source "$(dirname "$0")/env.sh"
-echo "No benchmark exists yet: the click-redirect benchmark comes with the click tracking issue."
+cleanup() {
+  [ -n "${c_pid:-}" ] && kill "$c_pid" 2>/dev/null || true
+  rm -f "$WAYMARK_VAR/nginx/extra/bench.conf"
+  "$WAYMARK_ROOT/scripts/stack.sh" down || true
+}
+trap cleanup EXIT
+"$WAYMARK_ROOT/scripts/stack.sh" down >/dev/null 2>&1 || true
+"$WAYMARK_ROOT/scripts/stack.sh" up
+threads=${WAYMARK_THREADS:-64}
+mkdir -p "$WAYMARK_ROOT/var/bench"
+gcc -O2 -o "$WAYMARK_ROOT/var/bench/c-responder" "$WAYMARK_ROOT/bench/c-responder.c" -lfcgi -lpthread
+"$WAYMARK_ROOT/var/bench/c-responder" "$WAYMARK_VAR/run/c-responder.sock" "$threads" &
+c_pid=$!
+workers=$(nproc)
+keepalive=${WAYMARK_UPSTREAM_KEEPALIVE:-$(( threads / (2 * workers) ))}
+sed -e "s#@C_SOCKET@#$WAYMARK_VAR/run/c-responder.sock#g" -e "s#@UPSTREAM_KEEPALIVE@#$keepalive#g" \
+    -e "s#@NGINX_302_PORT@#28090#g" -e "s#@NGINX_302_TLS_PORT@#28091#g" -e "s#@C_PORT@#28092#g" -e "s#@C_TLS_PORT@#28093#g" \
+    -e "s#@TLS_CERT@#$WAYMARK_VAR/tls/cert.pem#g" -e "s#@TLS_KEY@#$WAYMARK_VAR/tls/key.pem#g" \
+    "$WAYMARK_ROOT/bench/bench-servers.conf.template" > "$WAYMARK_VAR/nginx/extra/bench.conf"
+"$WAYMARK_ROOT/scripts/nginx.sh" start
+sleep 1
+echo "make bench: ${WAYMARK_BENCH_SECONDS:-8} s per run, $threads responder threads, nginx keepalive $keepalive per worker"
+python3 "$WAYMARK_ROOT/scripts/bench.py"

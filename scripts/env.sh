@@ -1,7 +1,9 @@
 # Sourced by the other scripts: where things are for one instance of the stack.
 #   WAYMARK_INSTANCE=run   (default) var/, ports 8443/8080, PostgreSQL on 55432: `make run`
-#   WAYMARK_INSTANCE=test  var/test/, ports 18443/18080, PostgreSQL on 55433: `make test`
-#   WAYMARK_INSTANCE=bench var/bench-stack/, ports 28443/28080, PostgreSQL on 55434: `make bench`
+#   WAYMARK_INSTANCE=test  var/test/, ports 18443/18080, PostgreSQL on 25433: `make test`
+#   WAYMARK_INSTANCE=bench var/bench-stack/, ports 28443/28080, PostgreSQL on 25434: `make bench`
+# (Test and bench ports stay below the ephemeral range 32768+, which heavy connection churn
+# such as the benchmark's new-connection runs fills with TIME_WAIT sockets.)
 # Tests and benchmarks get their own instance, so they never touch the data of `make run`.
 WAYMARK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export WAYMARK_ROOT
@@ -16,7 +18,7 @@ case "$WAYMARK_INSTANCE" in
     ;;
   test)
     export WAYMARK_VAR=$WAYMARK_ROOT/var/test
-    export WAYMARK_PG_PORT=55433 WAYMARK_HTTPS_PORT=18443 WAYMARK_HTTP_PORT=18080
+    export WAYMARK_PG_PORT=25433 WAYMARK_HTTPS_PORT=18443 WAYMARK_HTTP_PORT=18080
     export WAYMARK_TEST_ROUTES=1
     # Tests sign in hundreds of times from one address: nginx's login rate limit is lifted
     # here, and the app's own throttle is what the tests check.
@@ -25,7 +27,7 @@ case "$WAYMARK_INSTANCE" in
     ;;
   bench)
     export WAYMARK_VAR=$WAYMARK_ROOT/var/bench-stack
-    export WAYMARK_PG_PORT=55434 WAYMARK_HTTPS_PORT=28443 WAYMARK_HTTP_PORT=28080
+    export WAYMARK_PG_PORT=25434 WAYMARK_HTTPS_PORT=28443 WAYMARK_HTTP_PORT=28080
     export WAYMARK_LOG_LEVEL=${WAYMARK_LOG_LEVEL:-warning}
     unset WAYMARK_DATABASE_URL
     ;;

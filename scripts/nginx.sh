@@ -6,7 +6,7 @@ conf_dir=$WAYMARK_VAR/nginx
 conf=$conf_dir/nginx.conf
 
 render() {
-  mkdir -p "$conf_dir"/tmp/{body,proxy,fastcgi,uwsgi,scgi} "$WAYMARK_VAR/log" "$WAYMARK_VAR/run"
+  mkdir -p "$conf_dir"/tmp/{body,proxy,fastcgi,uwsgi,scgi} "$conf_dir/extra" "$WAYMARK_VAR/log" "$WAYMARK_VAR/run"
   local user_line=""
   if [ "$(id -u)" = 0 ]; then
     # Workers run as the checkout's owner, so they can read static/ and reach the socket.

@@ -67,23 +67,7 @@ extension Date: PostgresEncodable, PostgresDecodable {
 
 /// `Array` parameters go as PostgreSQL array literals, for `= ANY(\(ids))`.
 extension Array: PostgresEncodable where Element: PostgresEncodable {
-    public var postgresText: String? {
-        var out = "{"
-        for (i, element) in enumerated() {
-            if i > 0 { out += "," }
-            guard let text = element.postgresText else {
-                out += "NULL"
-                continue
-            }
-            out += "\""
-            for c in text.unicodeScalars {
-                if c == "\"" || c == "\\" { out += "\\" }
-                out.unicodeScalars.append(c)
-            }
-            out += "\""
-        }
-        return out + "}"
-    }
+    public var postgresText: String? { PostgresArrayLiteral.encode(map(\.postgresText)) }
 }
 
 /// A value passed through as text with an explicit cast in the SQL (`\(json)::jsonb`).
@@ -154,5 +138,28 @@ enum PostgresTimestamp {
         parts.tm_sec = Int32(second)
         let epoch = timegm(&parts)
         return Date(timeIntervalSince1970: Double(epoch - offset) + fraction)
+    }
+}
+
+/// Fast PostgreSQL array literals of text values (`{"a","b",NULL}`), for bulk parameters.
+public enum PostgresArrayLiteral {
+    public static func encode(_ values: [String?]) -> String {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(values.count * 16)
+        for (i, value) in values.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            guard let value else {
+                out += [78, 85, 76, 76]  // NULL
+                continue
+            }
+            out.append(UInt8(ascii: "\""))
+            for byte in value.utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+                out.append(byte)
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 }

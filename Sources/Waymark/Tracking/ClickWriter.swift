@@ -158,27 +158,36 @@ public final class ClickWriter: @unchecked Sendable {
         }
     }
 
+    /// One statement for any batch size: each column travels as one array parameter and
+    /// `unnest` turns them back into rows, so the statement is prepared once per connection.
     private func insertBatch(_ clicks: [Click]) throws {
         if connection == nil { connection = try PostgresConnection(conninfo: conninfo) }
-        var query: PostgresQuery = "INSERT INTO clicks (\(unescaped: ClickWriter.columns)) VALUES "
-        for (i, c) in clicks.enumerated() {
-            if i > 0 { query.append(", ") }
-            var row: PostgresQuery = """
-                (\(c.id), \(c.clickedAt), \(c.campaignID), \(c.trafficSourceID), \(c.workspaceID), \(c.ip), \(c.userAgent), \
-                \(c.referrer), \(c.externalID), \(c.cost)::numeric, \(c.isBot), \(c.isUnique), \(c.country), \(c.device), \(c.os), \
-                \(c.browser), \(c.destination), \(c.extra.isEmpty ? nil : ClickWriter.json(c.extra))::jsonb
-                """
-            for slot in 1...TrafficSource.maxParameters { row.append(", \(c.slots[slot])") }
-            row.append(")")
-            query.append(row)
+        var columns = [[String?]](repeating: [], count: ClickWriter.columnTypes.count)
+        for i in columns.indices { columns[i].reserveCapacity(clicks.count) }
+        for c in clicks {
+            let fixed: [String?] = [
+                c.id, String(c.clickedAt.timeIntervalSince1970), String(c.campaignID), String(c.trafficSourceID), c.workspaceID.map { String($0) },
+                c.ip, c.userAgent, c.referrer, c.externalID, c.cost, c.isBot ? "t" : "f", c.isUnique ? "t" : "f", c.country, c.device,
+                c.os, c.browser, c.destination, c.extra.isEmpty ? nil : ClickWriter.json(c.extra),
+            ]
+            for (i, value) in fixed.enumerated() { columns[i].append(value) }
+            for slot in 1...TrafficSource.maxParameters { columns[fixed.count + slot - 1].append(c.slots[slot]) }
         }
-        query.append(" ON CONFLICT DO NOTHING")
-        try connection!.query(query)
+        let query = PostgresQuery(unescaped: ClickWriter.insertSQL, binds: columns.map { PostgresArrayLiteral.encode($0) })
+        try connection!.query(query, prepared: true)
     }
 
-    static let columns = "id, clicked_at, campaign_id, traffic_source_id, workspace_id, ip, user_agent, referrer, external_id, cost, "
-        + "is_bot, is_unique, country, device, os, browser, destination, extra, "
-        + (1...TrafficSource.maxParameters).map { "p\($0)" }.joined(separator: ", ")
+    static let columnNames = ["id", "clicked_at", "campaign_id", "traffic_source_id", "workspace_id", "ip", "user_agent", "referrer",
+                              "external_id", "cost", "is_bot", "is_unique", "country", "device", "os", "browser", "destination", "extra"]
+        + (1...TrafficSource.maxParameters).map { "p\($0)" }
+    static let columnTypes = ["text", "float8", "bigint", "bigint", "bigint", "text", "text", "text", "text", "numeric", "bool", "bool",
+                              "text", "text", "text", "text", "text", "jsonb"] + Array(repeating: "text", count: TrafficSource.maxParameters)
+    static let insertSQL: String = {
+        let arrays = columnTypes.enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }.joined(separator: ", ")
+        let select = columnNames.map { $0 == "clicked_at" ? "to_timestamp(u.clicked_at)" : "u." + $0 }.joined(separator: ", ")
+        return "INSERT INTO clicks (\(columnNames.joined(separator: ", "))) SELECT \(select) FROM unnest(\(arrays)) AS u("
+            + columnNames.joined(separator: ", ") + ") ON CONFLICT DO NOTHING"
+    }()
 
     static func json(_ values: [String: String]) -> String {
         String(decoding: (try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)

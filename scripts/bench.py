@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""`make bench` (SPEC §8, issue 5): through the real nginx on loopback, alternating in one run,
+nginx's own `return 302` (the ceiling), a minimal C libfcgi responder behind the same nginx with
+the same thread count (the architecture's ceiling) and Waymark's `/c/{key}` with eight
+parameters; at 16 and 64 connections, kept-alive over HTTP and with a new HTTPS connection per
+request. Prints a table, writes var/bench/clicks.json, and checks that the clicks stored equal
+the 302s wrk saw. Run by scripts/bench.sh, which starts the bench instance."""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+import ssl
+
+env = os.environ
+root = env["WAYMARK_ROOT"]
+var = env["WAYMARK_VAR"]
+out_dir = os.path.join(root, "var", "bench")
+duration = env.get("WAYMARK_BENCH_SECONDS", "8")
+threads = int(env.get("WAYMARK_THREADS", "64"))
+https_port = env["WAYMARK_HTTPS_PORT"]
+http_port = env["WAYMARK_HTTP_PORT"]
+ports = {"nginx_302": (28090, 28091), "c_responder": (28092, 28093)}
+binary = os.path.join(root, ".build", "release", "waymark")
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, capture_output=True, text=True, cwd=root, **kw).stdout
+
+
+def api(method, path, token, body=None):
+    ctx = ssl.create_default_context(cafile=os.path.join(var, "tls", "cert.pem"))
+    req = urllib.request.Request("https://localhost:%s/api/v1%s" % (https_port, path), method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, context=ctx) as r:
+        return json.loads(r.read())
+
+
+def psql(sql):
+    url = open(os.path.join(var, "database.url")).read().strip()
+    return sh("psql", url, "-Atc", sql).strip()
+
+
+def wrk(url, connections, close):
+    args = ["wrk", "-t2", "-c%d" % connections, "-d%ss" % duration, "--latency", url]
+    if close:
+        args[1:1] = ["-H", "Connection: close"]
+    text = subprocess.run(args, capture_output=True, text=True).stdout
+    def num(pattern, default=0.0):
+        m = re.search(pattern, text)
+        return float(m.group(1)) if m else default
+    def ms(label):
+        m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)" % label, text)
+        if not m:
+            return None
+        v = float(m.group(1))
+        return round(v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v, 2)
+    total = int(num(r"(\d+) requests in"))
+    bad = int(num(r"Non-2xx or 3xx responses: (\d+)"))
+    errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
+    return {"rps": round(num(r"Requests/sec:\s+([\d.]+)")), "p50_ms": ms("50"), "p99_ms": ms("99"),
+            "requests": total, "non_3xx": bad, "socket_errors": errors}
+
+
+def peak_memory_mb():
+    pid = open(os.path.join(var, "run", "serve.pid")).read().strip()
+    for line in open("/proc/%s/status" % pid):
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
+def main():
+    os.makedirs(out_dir, exist_ok=True)
+    # A campaign on a Facebook-template source, and its URL with eight realistic parameters.
+    email = "bench-%d@example.test" % int(time.time())
+    sh(binary, "user", "create", "--email", email, "--password", "bench-password-1", "--role", "owner")
+    token = sh(binary, "token", "create", "--email", email, "--name", "bench").strip().splitlines()[-1]
+    source = api("POST", "/traffic-sources", token, {"template": "facebook", "name": "Bench Meta"})
+    campaign = api("POST", "/campaigns", token, {"name": "Bench", "traffic_source_id": source["id"],
+                   "destination_url": "https://offer.example/lp?sub={clickid}&c={campaign_id}&ad={ad_id}",
+                   "cost_model": {"type": "cpc", "amount": "0.12"}})
+    query = ("campaign_id=120210&adset_id=120211&ad_id=120212&campaign_name=Spring%20Sale&adset_name=US%2025-44"
+             "&ad_name=Video%203&placement=Facebook_Mobile_Feed&site_source_name=fb&fbclid=IwAR0abc")
+    targets = {
+        "nginx_302": lambda tls: "%s://localhost:%d/" % (("https", ports["nginx_302"][1]) if tls else ("http", ports["nginx_302"][0])),
+        "c_responder": lambda tls: "%s://localhost:%d/c/x" % (("https", ports["c_responder"][1]) if tls else ("http", ports["c_responder"][0])),
+        "waymark": lambda tls: "%s://localhost:%s/c/%s?%s" % ("https" if tls else "http", https_port if tls else http_port, campaign["key"], query),
+    }
+    # Warm up each target once, then alternate them so load drift hits all alike.
+    for name, url in targets.items():
+        subprocess.run(["wrk", "-t1", "-c8", "-d2s", url(False)], capture_output=True)
+    before = int(psql("SELECT count(*) FROM clicks WHERE campaign_id = %d" % campaign["id"]))
+    results = []
+    waymark_302s = 0
+    for mode in ("keepalive", "new_https_connection"):
+        for connections in (16, 64):
+            for name in ("nginx_302", "c_responder", "waymark"):
+                tls = mode == "new_https_connection"
+                r = wrk(targets[name](tls), connections, close=tls)
+                r.update({"target": name, "connections": connections, "mode": mode})
+                results.append(r)
+                if name == "waymark":
+                    waymark_302s += r["requests"] - r["non_3xx"]
+                print("  %-22s %-12s c=%-3d %8d req/s  p50 %6s ms  p99 %7s ms" % (mode, name, connections, r["rps"], r["p50_ms"], r["p99_ms"]), flush=True)
+    time.sleep(1)
+    stored = int(psql("SELECT count(*) FROM clicks WHERE campaign_id = %d" % campaign["id"])) - before
+    memory = peak_memory_mb()
+
+    print()
+    print("%-22s %4s %10s %10s %10s %9s %9s %9s" % ("mode", "conn", "nginx 302", "C resp.", "Waymark", "W÷C", "W÷nginx", "W p99 ms"))
+    summary = []
+    for mode in ("keepalive", "new_https_connection"):
+        for connections in (16, 64):
+            row = {r["target"]: r for r in results if r["mode"] == mode and r["connections"] == connections}
+            w, c, n = row["waymark"], row["c_responder"], row["nginx_302"]
+            ratio_c = round(w["rps"] / c["rps"], 2) if c["rps"] else None
+            ratio_n = round(w["rps"] / n["rps"], 2) if n["rps"] else None
+            summary.append({"mode": mode, "connections": connections, "waymark_vs_c": ratio_c, "waymark_vs_nginx": ratio_n})
+            print("%-22s %4d %10d %10d %10d %9s %9s %9s" % (mode, connections, n["rps"], c["rps"], w["rps"], ratio_c, ratio_n, w["p99_ms"]))
+    # wrk does not count requests still in flight when a run ends, so a few more clicks can be
+    # stored than it saw; a loss is a 302 without its click.
+    lost = max(0, waymark_302s - stored)
+    print()
+    print("Waymark 302s seen by wrk: %d, clicks stored: %d, lost: %d" % (waymark_302s, stored, lost))
+    print("responder peak memory (VmHWM): %s MB, %d threads" % (memory, threads))
+    report = {"duration_seconds": int(duration), "threads": threads, "results": results, "ratios": summary,
+              "waymark_302s": waymark_302s, "clicks_stored": stored, "clicks_lost": lost, "responder_peak_memory_mb": memory,
+              "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    with open(os.path.join(out_dir, "clicks.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    print("written: var/bench/clicks.json")
+    return 0 if lost == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
