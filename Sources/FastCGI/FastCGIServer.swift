@@ -120,9 +120,9 @@ public final class FastCGIServer: Sendable {
         if var envp = wm_fcgx_envp(request) {
             while let entry = envp.pointee {
                 // libfcgi frees these at the next accept: copy them now.
-                let pair = String(cString: entry)
-                if let eq = pair.firstIndex(of: "=") {
-                    params[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+                if let eq = strchr(entry, 0x3D) {
+                    let name = String(decoding: UnsafeRawBufferPointer(start: entry, count: eq - entry), as: UTF8.self)
+                    params[name] = String(cString: eq + 1)
                 }
                 envp += 1
             }

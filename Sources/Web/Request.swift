@@ -38,8 +38,8 @@ public struct Request: Sendable {
         rawQuery = p["QUERY_STRING"] ?? ""
         query = URLEncoding.parseForm(rawQuery)
         var headers: [String: String] = [:]
-        for (name, value) in p where name.hasPrefix("HTTP_") {
-            headers[name.dropFirst(5).lowercased().replacingOccurrences(of: "_", with: "-")] = value
+        for (name, value) in p where name.utf8.starts(with: "HTTP_".utf8) {
+            headers[Request.headerName(fromCGI: name)] = value
         }
         if let type = p["CONTENT_TYPE"], !type.isEmpty { headers["content-type"] = type }
         if let length = p["CONTENT_LENGTH"], !length.isEmpty { headers["content-length"] = length }
@@ -63,6 +63,19 @@ public struct Request: Sendable {
         if let type = headers["content-type"] { params["CONTENT_TYPE"] = type }
         params["CONTENT_LENGTH"] = String(body.count)
         self.init(fastCGI: FastCGIRequest(params: params, body: body))
+    }
+
+    /// `HTTP_USER_AGENT` → `user-agent`.
+    static func headerName(fromCGI name: String) -> String {
+        var bytes = Array(name.utf8.dropFirst(5))
+        for i in bytes.indices {
+            if bytes[i] == UInt8(ascii: "_") {
+                bytes[i] = UInt8(ascii: "-")
+            } else if bytes[i] >= 65 && bytes[i] <= 90 {
+                bytes[i] += 32
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func makeID() -> String {

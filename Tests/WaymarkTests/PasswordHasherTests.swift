@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Waymark
 
@@ -20,5 +21,16 @@ import Waymark
         #expect(token.count == 43)
         #expect(token.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
         #expect(RandomToken.base64URL(bytes: 32) != token)
+    }
+
+    @Test func base64URLRoundTripsEveryLength() {
+        for length in 0..<40 {
+            let bytes = RandomToken.bytes(length)
+            let text = Base64URL.encode(bytes)
+            #expect(text == Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: ""))
+            #expect(Base64URL.decode(text) == bytes)
+        }
+        #expect(Base64URL.decode("a") == nil)
+        #expect(Base64URL.decode("ab+c") == nil)
     }
 }

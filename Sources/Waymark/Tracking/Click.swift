@@ -29,8 +29,8 @@ public struct Click: Codable, Sendable {
     /// every value before it is queued.
     mutating func sanitize() {
         func clean(_ s: String, _ limit: Int) -> String {
-            let t = s.contains("\0") ? s.replacingOccurrences(of: "\0", with: "") : s
-            return t.count > limit ? String(t.prefix(limit)) : t
+            let t = s.utf8.contains(0) ? String(decoding: s.utf8.filter { $0 != 0 }, as: UTF8.self) : s
+            return t.utf8.count > limit ? String(t.prefix(limit)) : t
         }
         ip = clean(ip, 64)
         userAgent = clean(userAgent, 1000)

@@ -24,20 +24,36 @@ public struct UserAgent: Sendable, Equatable {
     ]
 
     public init(_ raw: String) {
-        let ua = raw.lowercased()
-        isBot = ua.trimmingCharacters(in: .whitespaces).isEmpty || UserAgent.botMarkers.contains { ua.contains($0) }
-        os = UserAgent.osRules.first { ua.contains($0.0) }?.1 ?? ""
-        browser = UserAgent.browserRules.first { ua.contains($0.0) }?.1 ?? ""
+        // Lower-cased ASCII bytes and a byte search: this runs on every click.
+        let ua = Array(raw.utf8.lazy.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 })
+        func has(_ needle: String) -> Bool { UserAgent.contains(ua, needle) }
+        isBot = raw.trimmingCharacters(in: .whitespaces).isEmpty || UserAgent.botMarkers.contains { has($0) }
+        os = UserAgent.osRules.first { has($0.0) }?.1 ?? ""
+        browser = UserAgent.browserRules.first { has($0.0) }?.1 ?? ""
         if isBot {
             device = "bot"
-        } else if ua.contains("ipad") || ua.contains("tablet") || (ua.contains("android") && !ua.contains("mobile")) {
+        } else if has("ipad") || has("tablet") || (has("android") && !has("mobile")) {
             device = "tablet"
-        } else if ua.contains("mobi") || ua.contains("iphone") || ua.contains("ipod") || ua.contains("windows phone") {
+        } else if has("mobi") || has("iphone") || has("ipod") || has("windows phone") {
             device = "mobile"
-        } else if ua.isEmpty {
-            device = ""
         } else {
             device = "desktop"
         }
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: String) -> Bool {
+        let n = Array(needle.utf8)
+        guard let first = n.first, haystack.count >= n.count else { return false }
+        var i = 0
+        let last = haystack.count - n.count
+        while i <= last {
+            if haystack[i] == first {
+                var j = 1
+                while j < n.count && haystack[i + j] == n[j] { j += 1 }
+                if j == n.count { return true }
+            }
+            i += 1
+        }
+        return false
     }
 }
