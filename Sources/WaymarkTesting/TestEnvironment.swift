@@ -34,6 +34,16 @@ public enum TestEnvironment {
     }
 }
 
+/// Polls `condition` every 0.1 s for up to `seconds`; true once it holds.
+public func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(100_000)
+    }
+    return condition()
+}
+
 /// Runs a program with extra environment variables and returns its exit status.
 /// posix_spawn + waitpid: Foundation's Process can miss the exit of a script whose
 /// grandchildren (a PostgreSQL server) live on.

@@ -26,17 +26,17 @@ public enum Multipart {
     public static func parse(_ body: [UInt8], boundary: String) -> [MultipartPart]? {
         let delimiter = Array(("--" + boundary).utf8)
         var parts: [MultipartPart] = []
-        guard var position = find(delimiter, in: body, from: 0) else { return nil }
+        guard var position = ByteSearch.firstIndex(of: delimiter, in: body, from: 0) else { return nil }
         position += delimiter.count
         while true {
             // After a delimiter: "--" ends the body, CRLF starts a part.
             if position + 2 <= body.count, body[position] == 45, body[position + 1] == 45 { return parts }
             guard position + 2 <= body.count, body[position] == 13, body[position + 1] == 10 else { return nil }
             position += 2
-            guard let headerEnd = find([13, 10, 13, 10], in: body, from: position) else { return nil }
+            guard let headerEnd = ByteSearch.firstIndex(of: [13, 10, 13, 10], in: body, from: position) else { return nil }
             let headerText = String(decoding: body[position..<headerEnd], as: UTF8.self)
             let contentStart = headerEnd + 4
-            guard let next = find([13, 10] + delimiter, in: body, from: contentStart) else { return nil }
+            guard let next = ByteSearch.firstIndex(of: [13, 10] + delimiter, in: body, from: contentStart) else { return nil }
             var name: String?
             var filename: String?
             var type: String?
@@ -68,9 +68,21 @@ public enum Multipart {
         return nil
     }
 
-    static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-        guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
-        let first = needle[0]
+}
+
+extension StringProtocol {
+    var trimmingSpaces: Substring {
+        var s = Substring(self)
+        while let c = s.first, c == " " || c == "\t" { s.removeFirst() }
+        while let c = s.last, c == " " || c == "\t" { s.removeLast() }
+        return s
+    }
+}
+
+/// Searching byte arrays (multipart bodies, lower-cased user agents) without String overhead.
+public enum ByteSearch {
+    public static func firstIndex(of needle: [UInt8], in haystack: [UInt8], from start: Int = 0) -> Int? {
+        guard let first = needle.first, haystack.count >= needle.count else { return nil }
         var i = start
         let last = haystack.count - needle.count
         while i <= last {
@@ -82,14 +94,5 @@ public enum Multipart {
             i += 1
         }
         return nil
-    }
-}
-
-extension StringProtocol {
-    var trimmingSpaces: Substring {
-        var s = Substring(self)
-        while let c = s.first, c == " " || c == "\t" { s.removeFirst() }
-        while let c = s.last, c == " " || c == "\t" { s.removeLast() }
-        return s
     }
 }

@@ -36,15 +36,6 @@ import WaymarkTesting
         return components.queryItems?.first { $0.name == "s" }?.value
     }
 
-    func waitFor(seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(100_000)
-        }
-        return condition()
-    }
-
     /// Sends `count` clicks from `threads` threads; returns the click ids of the 302s.
     func clicks(_ key: String, count: Int, threads: Int = 16, base: String = TestEnvironment.httpURL) -> (ids: [String], failures: Int) {
         let ids = Mutex<[String]>([])
@@ -154,7 +145,7 @@ import WaymarkTesting
         #expect((health.json["click_spool_bytes"] as? Int ?? 0) > 0)
         #expect(try TestEnvironment.script("postgres.sh", "start") == 0)
         restarted = true
-        #expect(waitFor(seconds: 30) { ((try? TestHTTP().get("/healthz").json["click_spool_bytes"] as? Int) ?? -1) == 0 })
+        #expect(waitUntil(seconds: 30) { ((try? TestHTTP().get("/healthz").json["click_spool_bytes"] as? Int) ?? -1) == 0 })
         #expect(try storedIDs(result.ids).count == 1000)
         #expect(try clickCount(campaign: id) == 1001)
     }
@@ -183,7 +174,7 @@ import WaymarkTesting
         usleep(700_000)
         #expect(kill(pid, SIGKILL) == 0)
         usleep(300_000)
-        #expect(waitFor(seconds: 20) { (try? TestHTTP().get("/healthz").status) == 200 })
+        #expect(waitUntil(seconds: 20) { (try? TestHTTP().get("/healthz").status) == 200 })
         usleep(300_000)
         stop.withLock { $0 = true }
         group.wait()

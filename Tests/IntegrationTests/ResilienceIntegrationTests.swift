@@ -9,15 +9,6 @@ import WaymarkTesting
 @Suite struct ResilienceIntegrationTests {
     let https = TestHTTP()
 
-    func waitFor(seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(100_000)
-        }
-        return condition()
-    }
-
     @Test func healthzIs503WhilePostgreSQLIsDownAndRecovers() throws {
         #expect(try https.get("/healthz").status == 200)
         #expect(try TestEnvironment.script("postgres.sh", "stop") == 0)
@@ -27,7 +18,7 @@ import WaymarkTesting
         #expect(down.json["database"] as? String == "unavailable")
         #expect(try TestEnvironment.script("postgres.sh", "start") == 0)
         // The same responder process recovers once the database is back.
-        #expect(waitFor(seconds: 15) { (try? https.get("/healthz").status) == 200 })
+        #expect(waitUntil(seconds: 15) { (try? https.get("/healthz").status) == 200 })
     }
 
     @Test func aKilledResponderIsRestartedAndNginxAnswers502Meanwhile() throws {
@@ -41,7 +32,7 @@ import WaymarkTesting
             #expect((during.json["error"] as? [String: Any])?["code"] as? String == "unavailable")
         }
         // The supervisor starts a new responder.
-        #expect(waitFor(seconds: 20) { (try? https.get("/healthz").status) == 200 })
+        #expect(waitUntil(seconds: 20) { (try? https.get("/healthz").status) == 200 })
         let newPID = Int32((try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
         #expect(newPID != nil && newPID != pid)
     }

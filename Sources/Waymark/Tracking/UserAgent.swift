@@ -1,4 +1,5 @@
 import Foundation
+import Web
 
 /// A small table-driven user-agent reader: device type, OS, browser, and whether it is a bot.
 /// (No parsing library is in the package list; the tables cover the traffic trackers see.)
@@ -26,7 +27,7 @@ public struct UserAgent: Sendable, Equatable {
     public init(_ raw: String) {
         // Lower-cased ASCII bytes and a byte search: this runs on every click.
         let ua = Array(raw.utf8.lazy.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 })
-        func has(_ needle: String) -> Bool { UserAgent.contains(ua, needle) }
+        func has(_ needle: String) -> Bool { ByteSearch.firstIndex(of: Array(needle.utf8), in: ua) != nil }
         isBot = raw.trimmingCharacters(in: .whitespaces).isEmpty || UserAgent.botMarkers.contains { has($0) }
         os = UserAgent.osRules.first { has($0.0) }?.1 ?? ""
         browser = UserAgent.browserRules.first { has($0.0) }?.1 ?? ""
@@ -39,21 +40,5 @@ public struct UserAgent: Sendable, Equatable {
         } else {
             device = "desktop"
         }
-    }
-
-    static func contains(_ haystack: [UInt8], _ needle: String) -> Bool {
-        let n = Array(needle.utf8)
-        guard let first = n.first, haystack.count >= n.count else { return false }
-        var i = 0
-        let last = haystack.count - n.count
-        while i <= last {
-            if haystack[i] == first {
-                var j = 1
-                while j < n.count && haystack[i + j] == n[j] { j += 1 }
-                if j == n.count { return true }
-            }
-            i += 1
-        }
-        return false
     }
 }
