@@ -13,7 +13,7 @@ cleanup() {
 trap cleanup EXIT
 "$WAYMARK_ROOT/scripts/stack.sh" down >/dev/null 2>&1 || true
 "$WAYMARK_ROOT/scripts/stack.sh" up
-threads=${WAYMARK_THREADS:-64}
+threads=${WAYMARK_THREADS:-160}
 mkdir -p "$WAYMARK_ROOT/var/bench"
 gcc -O2 -o "$WAYMARK_ROOT/var/bench/c-responder" "$WAYMARK_ROOT/bench/c-responder.c" -lfcgi -lpthread
 "$WAYMARK_ROOT/var/bench/c-responder" "$WAYMARK_VAR/run/c-responder.sock" "$threads" &

@@ -12,7 +12,7 @@ render() {
     # Workers run as the checkout's owner, so they can read static/ and reach the socket.
     user_line="user $(stat -c %U "$WAYMARK_ROOT") $(stat -c %G "$WAYMARK_ROOT");"
   fi
-  local threads=${WAYMARK_THREADS:-64} workers; workers=$(nproc)
+  local threads=${WAYMARK_THREADS:-160} workers; workers=$(nproc)
   # Kept upstream connections (workers × keepalive) must stay below the responder's threads.
   local keepalive=${WAYMARK_UPSTREAM_KEEPALIVE:-$(( threads / (2 * workers) ))}
   [ "$keepalive" -ge 1 ] || keepalive=1

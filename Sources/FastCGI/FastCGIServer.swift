@@ -32,16 +32,13 @@ public final class FastCGIServer: Sendable {
 
     public typealias Handler = @Sendable (FastCGIRequest) -> FastCGIResponse
 
-    private struct State {
-        var listenFD: Int32 = -1
-        var stopping = false
-        var inFlight = 0
-        var threadsRunning = 0
-    }
 
     public let configuration: Configuration
     private let handler: Handler
-    private let state = Mutex(State())
+    // Atomics, not a mutex: every request touches `inFlight` twice from one of many threads.
+    private let listenFD = Atomic<Int32>(-1)
+    private let stopping = Atomic<Bool>(false)
+    private let inFlightCount = Atomic<Int>(0)
 
     private static let initialized: Bool = { FCGX_Init() == 0 }()
 
@@ -57,7 +54,7 @@ public final class FastCGIServer: Sendable {
         let fd = FCGX_OpenSocket(configuration.socketPath, configuration.backlog)
         guard fd >= 0 else { throw FastCGIError("cannot listen on \(configuration.socketPath): errno \(errno)") }
         chmod(configuration.socketPath, configuration.socketMode)
-        state.withLock { $0.listenFD = fd }
+        listenFD.store(fd, ordering: .releasing)
         for _ in 0..<configuration.threads {
             try spawnThread(stackBytes: configuration.threadStackBytes) { [self] in self.serve(listenFD: fd) }
         }
@@ -67,30 +64,26 @@ public final class FastCGIServer: Sendable {
     /// Returns true when none were left.
     @discardableResult
     public func shutdown(timeout: Double = 10) -> Bool {
-        let fd = state.withLock { s -> Int32 in
-            s.stopping = true
-            return s.listenFD
-        }
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        let fd = listenFD.load(ordering: .acquiring)
         if fd >= 0 {
             Glibc.shutdown(fd, Int32(SHUT_RDWR))  // wakes the threads blocked in accept()
         }
         let deadline = monotonicSeconds() + timeout
         while monotonicSeconds() < deadline {
-            if state.withLock({ $0.inFlight }) == 0 { break }
+            if inFlight == 0 { break }
             usleep(5_000)
         }
         unlink(configuration.socketPath)
-        return state.withLock { $0.inFlight } == 0
+        return inFlight == 0
     }
 
-    public var inFlight: Int { state.withLock { $0.inFlight } }
-    public var isStopping: Bool { state.withLock { $0.stopping } }
+    public var inFlight: Int { inFlightCount.load(ordering: .acquiring) }
+    public var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
     private func serve(listenFD: Int32) {
         guard let request = wm_fcgx_request_new(listenFD) else { return }
         defer { wm_fcgx_request_free(request) }
-        state.withLock { $0.threadsRunning += 1 }
-        defer { state.withLock { $0.threadsRunning -= 1 } }
         var failures = 0
         while true {
             let rc = FCGX_Accept_r(request)
@@ -101,16 +94,13 @@ public final class FastCGIServer: Sendable {
                 continue
             }
             failures = 0
-            state.withLock { $0.inFlight += 1 }
+            inFlightCount.add(1, ordering: .sequentiallyConsistent)
             let incoming = readRequest(request)
             let response = handler(incoming)
             write(response, to: request)
             FCGX_Finish_r(request)
-            let stop = state.withLock { s -> Bool in
-                s.inFlight -= 1
-                return s.stopping
-            }
-            if stop { return }
+            inFlightCount.subtract(1, ordering: .sequentiallyConsistent)
+            if isStopping { return }
         }
     }
 

@@ -2,27 +2,31 @@
 public enum URLEncoding {
     /// Decodes `%XX` escapes (and `+` as space when `plusAsSpace`); invalid escapes stay as they are.
     public static func decode(_ text: some StringProtocol, plusAsSpace: Bool = true) -> String {
-        let utf8 = Array(text.utf8)
-        guard utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusAsSpace && $0 == UInt8(ascii: "+")) }) else {
-            return String(text)
+        var copy = String(text)
+        return copy.withUTF8 { decode(bytes: $0[...], plusAsSpace: plusAsSpace) }
+    }
+
+    static func decode(bytes: Slice<UnsafeBufferPointer<UInt8>>, plusAsSpace: Bool) -> String {
+        guard bytes.contains(where: { $0 == UInt8(ascii: "%") || (plusAsSpace && $0 == UInt8(ascii: "+")) }) else {
+            return String(decoding: bytes, as: UTF8.self)
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(utf8.count)
-        var i = 0
-        while i < utf8.count {
-            let c = utf8[i]
-            if c == UInt8(ascii: "%"), i + 2 < utf8.count, let h = hexValue(utf8[i + 1]), let l = hexValue(utf8[i + 2]) {
-                out.append(h << 4 | l)
-                i += 3
-            } else if plusAsSpace && c == UInt8(ascii: "+") {
-                out.append(UInt8(ascii: " "))
-                i += 1
-            } else {
-                out.append(c)
-                i += 1
+        // Decoding only shrinks; invalid UTF-8 in the result is repaired by String.
+        return String(unsafeUninitializedCapacity: bytes.count) { out in
+            var n = 0
+            var i = bytes.startIndex
+            while i < bytes.endIndex {
+                let c = bytes[i]
+                if c == UInt8(ascii: "%"), i + 2 < bytes.endIndex, let h = hexValue(bytes[i + 1]), let l = hexValue(bytes[i + 2]) {
+                    out[n] = h << 4 | l
+                    i += 3
+                } else {
+                    out[n] = plusAsSpace && c == UInt8(ascii: "+") ? UInt8(ascii: " ") : c
+                    i += 1
+                }
+                n += 1
             }
+            return n
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Encodes everything but RFC 3986 unreserved characters (`A–Z a–z 0–9 - . _ ~`), so the
@@ -55,11 +59,24 @@ public enum URLEncoding {
     /// Parses `a=1&b=2&a=3` into ordered pairs (names and values decoded).
     public static func parseForm(_ text: some StringProtocol) -> [(String, String)] {
         var pairs: [(String, String)] = []
-        for part in text.split(separator: "&", omittingEmptySubsequences: true) {
-            if let eq = part.firstIndex(of: "=") {
-                pairs.append((decode(part[..<eq]), decode(part[part.index(after: eq)...])))
-            } else {
-                pairs.append((decode(part), ""))
+        var copy = String(text)
+        copy.withUTF8 { all in
+            var start = 0
+            while start < all.count {
+                var end = start
+                var eq = -1
+                while end < all.count, all[end] != UInt8(ascii: "&") {
+                    if eq < 0, all[end] == UInt8(ascii: "=") { eq = end }
+                    end += 1
+                }
+                if end > start {
+                    if eq >= 0 {
+                        pairs.append((decode(bytes: all[start..<eq], plusAsSpace: true), decode(bytes: all[(eq + 1)..<end], plusAsSpace: true)))
+                    } else {
+                        pairs.append((decode(bytes: all[start..<end], plusAsSpace: true), ""))
+                    }
+                }
+                start = end + 1
             }
         }
         return pairs

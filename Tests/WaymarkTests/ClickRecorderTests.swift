@@ -83,3 +83,15 @@ import Waymark
         #expect(ClickID.time(of: "not-a-click-id") == nil)
     }
 }
+
+@Suite struct TokenTemplateTests {
+    @Test func parsesTokensOnceAndLeavesEverythingElse() {
+        let t = TokenTemplate("https://x.example/{a}?m={{macro}}&lone={&bad={no space}&u={under_score-1}{a}}")
+        #expect(t.tokens == ["a", "under_score-1", "a"])
+        let filled = t.render { name in name == "a" ? "1 2" : "é" }
+        #expect(filled == "https://x.example/1%202?m={{macro}}&lone={&bad={no space}&u=%C3%A91%202}")
+        #expect(TokenTemplate("").render { _ in "x" } == "")
+        #expect(TokenTemplate("{{unclosed").render { _ in "x" } == "{{unclosed")
+        #expect(TokenTemplate("{{a}").render { _ in "x" } == "{x")
+    }
+}

@@ -15,6 +15,9 @@ import Web
         let pairs = URLEncoding.parseForm("a=1&b=two+words&a=3&empty=&flag")
         #expect(pairs.map { $0.0 } == ["a", "b", "a", "empty", "flag"])
         #expect(pairs.map { $0.1 } == ["1", "two words", "3", "", ""])
+        let odd = URLEncoding.parseForm("&&a=%ZZ%4&=v&b=%C3&c=x=y&%41%2b=+")
+        #expect(odd.map { $0.0 } == ["a", "", "b", "c", "A+"])
+        #expect(odd.map { $0.1 } == ["%ZZ%4", "v", "\u{FFFD}", "x=y", " "])
     }
 
     @Test func buildsARequestFromFastCGIParameters() {

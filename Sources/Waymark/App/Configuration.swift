@@ -37,7 +37,7 @@ public struct Configuration: Sendable {
         databaseURL = env["WAYMARK_DATABASE_URL"] ?? Configuration.readFile(varDirectory + "/database.url") ?? "postgresql://waymark@127.0.0.1:55432/waymark?connect_timeout=3"
         databasePoolSize = env["WAYMARK_DB_POOL"].flatMap(Int.init) ?? 16
         socketPath = env["WAYMARK_SOCKET"] ?? varDirectory + "/run/waymark.sock"
-        threads = env["WAYMARK_THREADS"].flatMap(Int.init) ?? 64
+        threads = env["WAYMARK_THREADS"].flatMap(Int.init) ?? 160
         maxBodyBytes = env["WAYMARK_MAX_BODY_BYTES"].flatMap(Int.init) ?? 16 << 20
         templatesDirectory = env["WAYMARK_TEMPLATES"] ?? root + "/templates"
         migrationsDirectory = env["WAYMARK_MIGRATIONS"] ?? root + "/db/migrations"

@@ -5,19 +5,22 @@ import Postgres
 import Synchronization
 
 /// What the redirect needs of a campaign, held in memory so a click costs no lookup query and
-/// redirects keep working while PostgreSQL is away.
-public struct CachedCampaign: Sendable {
-    public var id: Int64
-    public var key: String
-    public var active: Bool
-    public var destinationURL: String
-    public var fallbackURL: String?
-    public var costModel: Campaign.CostModel
-    public var costAmount: Decimal
-    public var trafficSourceID: Int64
-    public var workspaceID: Int64?
-    public var clickIDParam: String?
-    public var parameters: [TrafficSource.Parameter]
+/// redirects keep working while PostgreSQL is away. A class: a lookup costs one retain.
+public final class CachedCampaign: Sendable {
+    public let id: Int64
+    public let key: String
+    public let active: Bool
+    public let destinationURL: String
+    public let fallbackURL: String?
+    public let costModel: Campaign.CostModel
+    public let costAmount: Decimal
+    public let trafficSourceID: Int64
+    public let workspaceID: Int64?
+    public let clickIDParam: String?
+    public let parameters: [TrafficSource.Parameter]
+    /// Derived once: the parsed destination, and one click's cost as text (CPC, CPM).
+    public let destination: TokenTemplate
+    public let clickCost: String
 
     public init(
         id: Int64, key: String, active: Bool, destinationURL: String, fallbackURL: String?, costModel: Campaign.CostModel,
@@ -34,6 +37,8 @@ public struct CachedCampaign: Sendable {
         self.workspaceID = workspaceID
         self.clickIDParam = clickIDParam
         self.parameters = parameters
+        self.destination = TokenTemplate(destinationURL)
+        self.clickCost = costModel == .cpm ? "\(costAmount / 1000)" : "\(costAmount)"
     }
 }
 
@@ -41,7 +46,7 @@ public struct CachedCampaign: Sendable {
 /// campaigns and traffic_sources) and every `refreshInterval` as a safety net. A key not in
 /// memory is looked up once in the database (a campaign made a moment ago).
 public final class CampaignCache: Sendable {
-    private let byKey = Mutex<[String: CachedCampaign]>([:])
+    private let byKey = ReadMostly<[String: CachedCampaign]>([:])
     /// Keys looked up and not found, with when, so a flood of bad keys does not hit the database.
     private let misses = Mutex<[String: Double]>([:])
     private let conninfo: String
@@ -78,14 +83,14 @@ public final class CampaignCache: Sendable {
             let campaign = try CampaignCache.decode(row)
             fresh[campaign.key] = campaign
         }
-        byKey.withLock { $0 = fresh }
+        byKey.write { $0 = fresh }
         misses.withLock { $0.removeAll() }
     }
 
     /// The campaign for a key: from memory, else from the database (remembering a miss for a
     /// few seconds). While the database is down only memory answers.
     public func campaign(key: String, database: PostgresPool) -> CachedCampaign? {
-        if let hit = byKey.withLock({ $0[key] }) { return hit }
+        if let hit = byKey.read({ $0[key] }) { return hit }
         let now = monotonicSeconds()
         if let missed = misses.withLock({ $0[key] }), now - missed < 5 { return nil }
         var query = CampaignCache.query
@@ -97,7 +102,7 @@ public final class CampaignCache: Sendable {
             }
             return nil
         }
-        byKey.withLock { $0[key] = campaign }
+        byKey.write { $0[key] = campaign }
         return campaign
     }
 

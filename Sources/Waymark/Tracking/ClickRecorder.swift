@@ -27,8 +27,12 @@ public struct Visit: Sendable {
 public final class ClickRecorder: Sendable {
     let botAddresses: IPRanges
     /// Hash of (campaign, IP, user agent) → when first seen, for the 24-hour unique flag.
-    /// Per process: with several responder hosts a visitor may count once per host.
-    private let seen = Mutex<[Int: Double]>([:])
+    /// Per process: with several responder hosts a visitor may count once per host. Sharded
+    /// so concurrent clicks rarely wait on the same lock.
+    private let seen = (0..<16).map { _ in SeenShard() }
+    final class SeenShard: Sendable {
+        let visits = Mutex<[Int: Double]>([:])
+    }
     static let uniqueWindow: Double = 24 * 3600
 
     public init(botAddresses: IPRanges) {
@@ -64,8 +68,7 @@ public final class ClickRecorder: Sendable {
     /// CPA costs come with conversions, not clicks.
     func cost(_ campaign: CachedCampaign, _ values: [String: String]) -> String {
         switch campaign.costModel {
-        case .cpc: return "\(campaign.costAmount)"
-        case .cpm: return "\(campaign.costAmount / 1000)"
+        case .cpc, .cpm: return campaign.clickCost
         case .auto:
             guard let text = values["cost"]?.trimmingCharacters(in: .whitespaces), Decimals.isPlain(text) else { return "0" }
             return text
@@ -80,9 +83,9 @@ public final class ClickRecorder: Sendable {
         hasher.combine(visit.userAgent)
         let key = hasher.finalize()
         let now = visit.at.timeIntervalSince1970
-        return seen.withLock { seen in
+        return seen[Int(UInt(bitPattern: key) % UInt(seen.count))].visits.withLock { seen in
             if let first = seen[key], now - first < ClickRecorder.uniqueWindow { return false }
-            if seen.count > 1_000_000 { seen = seen.filter { now - $0.value < ClickRecorder.uniqueWindow } }
+            if seen.count > 100_000 { seen = seen.filter { now - $0.value < ClickRecorder.uniqueWindow } }
             seen[key] = now
             return true
         }
@@ -90,7 +93,7 @@ public final class ClickRecorder: Sendable {
 
     /// The destination with `{token}`s replaced by URL-encoded values (empty when unknown).
     static func destination(_ campaign: CachedCampaign, click: Click, values: [String: String]) -> String {
-        fill(campaign.destinationURL) { name in
+        campaign.destination.render { name in
             switch name {
             case "clickid": click.id
             case "campaign_id": String(campaign.id)
@@ -103,32 +106,8 @@ public final class ClickRecorder: Sendable {
         }
     }
 
-    /// Replaces each `{name}` (letters, digits, `_`, `-`) with `URLEncoding.encode(value(name))`;
-    /// `{{…}}` (a platform's macro syntax) is left as it is.
+    /// Replaces each `{name}` with `URLEncoding.encode(value(name))` (see TokenTemplate).
     public static func fill(_ template: String, _ value: (String) -> String) -> String {
-        guard template.contains("{") else { return template }
-        var out = ""
-        out.reserveCapacity(template.utf8.count + 32)
-        var rest = Substring(template)
-        while let open = rest.firstIndex(of: "{") {
-            out += rest[rest.startIndex..<open]
-            let after = rest.index(after: open)
-            if after < rest.endIndex, rest[after] == "{", let end = rest[after...].range(of: "}}") {
-                out += rest[open..<end.upperBound]
-                rest = rest[end.upperBound...]
-                continue
-            }
-            if let close = rest[after...].firstIndex(of: "}"), close > after,
-                rest[after..<close].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
-            {
-                out += URLEncoding.encode(value(String(rest[after..<close])))
-                rest = rest[rest.index(after: close)...]
-            } else {
-                out.append("{")
-                rest = rest[after...]
-            }
-        }
-        out += rest
-        return out
+        TokenTemplate(template).render(value)
     }
 }
