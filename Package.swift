@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "WaymarkTests", dependencies: ["Waymark", "Postgres", "Web", "WaymarkTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Waymark", "Postgres", "HTTPClient", "WaymarkTesting"],
+            dependencies: ["Waymark", "Postgres", "HTTPClient", "WaymarkTesting", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -12,6 +12,10 @@ public struct HTTPRequest: Sendable {
     public var timeout: Double
     public var maxResponseBytes: Int
     public var followRedirects: Bool
+    /// When set, the host is resolved first and the call refused (`.denied`) if any of its
+    /// addresses is denied; libcurl then connects to the checked address only (no second
+    /// lookup that could answer differently).
+    public var isAddressDenied: (@Sendable (String) -> Bool)?
     /// A CA bundle to trust instead of the system's (e.g. a local self-signed certificate).
     public var caFile: String?
 
@@ -59,6 +63,7 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
         public static let tls = Code(name: "tls")
         public static let tooLarge = Code(name: "response_too_large")
         public static let invalidURL = Code(name: "invalid_url")
+        public static let denied = Code(name: "address_denied")
         public static let other = Code(name: "other")
     }
 
@@ -86,6 +91,13 @@ public enum HTTPClient {
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer { curl_slist_free_all(headerList) }
+        var resolveList: UnsafeMutablePointer<curl_slist>? = nil
+        defer { curl_slist_free_all(resolveList) }
+        if let isDenied = request.isAddressDenied {
+            let pin = try OutboundAddress.check(request.url, isDenied: isDenied)
+            resolveList = curl_slist_append(nil, pin)
+            wm_curl_setopt_slist(handle, CURLOPT_RESOLVE, resolveList)
+        }
 
         wm_curl_setopt_string(handle, CURLOPT_URL, request.url)
         wm_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)

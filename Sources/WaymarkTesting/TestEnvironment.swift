@@ -48,6 +48,14 @@ public func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
 /// posix_spawn + waitpid: Foundation's Process can miss the exit of a script whose
 /// grandchildren (a PostgreSQL server) live on.
 public func runProgram(_ path: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> Int32 {
+    let pid = try startProgram(path, arguments, environment: extra)
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return (status >> 8) & 0xff
+}
+
+/// Starts a program in the background; the caller kills and reaps it (`waitpid`).
+public func startProgram(_ path: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> pid_t {
     var environment = ProcessInfo.processInfo.environment
     for (key, value) in extra { environment[key] = value }
     let argv = ([path] + arguments).map { strdup($0) } + [nil]
@@ -59,9 +67,7 @@ public func runProgram(_ path: String, _ arguments: [String], environment extra:
     var pid: pid_t = 0
     let rc = posix_spawn(&pid, path, nil, nil, argv, envp)
     guard rc == 0 else { throw TestSetupError("cannot run \(path): \(rc)") }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    return (status >> 8) & 0xff
+    return pid
 }
 
 public struct TestSetupError: Error, CustomStringConvertible {

@@ -84,7 +84,7 @@ public struct FieldReader {
 }
 
 /// JSON `true`/`false` arrive as NSNumbers of type `c`; 1 and 0 must not pass as booleans.
-func isJSONBool(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
+public func isJSONBool(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
 
 /// Plain decimal text: digits with an optional `.` fraction and sign, nothing else.
 public enum Decimals {

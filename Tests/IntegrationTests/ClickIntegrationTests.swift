@@ -183,3 +183,38 @@ import WaymarkTesting
         #expect(try storedIDs(seen).count == Set(seen).count)
     }
 }
+
+/// The worker's click partition upkeep: days ahead are made, days past the retention dropped.
+@Suite struct ClickPartitionIntegrationTests {
+    let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 1)
+
+    func partitionExists(_ name: String) throws -> Bool {
+        try database.query("SELECT to_regclass(\(name)) IS NOT NULL AS e")[0].decode("e")
+    }
+
+    @Test func aWorkerDropsPartitionsPastTheRetention() throws {
+        try database.query("SELECT waymark_ensure_click_partition(date '2020-01-02')")
+        #expect(try partitionExists("clicks_20200102"))
+        let worker = try startProgram(FileManager.default.currentDirectoryPath + "/.build/release/waymark", ["worker"],
+                                      environment: ["WAYMARK_VAR": TestEnvironment.varDirectory, "WAYMARK_CLICK_RETENTION_DAYS": "60"])
+        defer {
+            kill(worker, SIGTERM)
+            var status: Int32 = 0
+            waitpid(worker, &status, 0)
+        }
+        #expect(waitUntil(seconds: 20) { (try? partitionExists("clicks_20200102")) == false })
+        let ahead = Calendar(identifier: .gregorian).date(byAdding: .day, value: 6, to: Date())!
+        let name = "clicks_" + String(RFC3339Day.string(ahead).replacingOccurrences(of: "-", with: ""))
+        #expect(try partitionExists(name))
+    }
+}
+
+enum RFC3339Day {
+    static func string(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd"
+        return f.string(from: date)
+    }
+}

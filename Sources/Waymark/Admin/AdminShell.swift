@@ -122,9 +122,11 @@ public struct AdminShell: Sendable {
         var items: [(String, String, String)] = [("dashboard", "Dashboard", "/")]
         items.append(("sources", "Traffic sources", "/traffic-sources"))
         items.append(("campaigns", "Campaigns", "/campaigns"))
+        items.append(("conversions", "Conversions", "/conversions"))
         items.append(("workspaces", "Workspaces", "/workspaces"))
         if actor.canManageUsers { items.append(("users", "Users", "/users")) }
         items.append(("tokens", "API tokens", "/tokens"))
+        items.append(("status", "Status", "/status"))
         if actor.seesEverything { items.append(("audit", "Audit log", "/audit")) }
         return items.map { ["key": $0.0, "label": $0.1, "href": $0.2, "active": $0.0 == current] }
     }

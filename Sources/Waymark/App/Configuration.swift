@@ -27,6 +27,12 @@ public struct Configuration: Sendable {
     public var trustedProxies: String
     /// Click partitions older than this many days are dropped by the worker (0 = keep all).
     public var clickRetentionDays: Int
+    /// Outbound deliveries: tries before `failed`, the first retry's delay (doubling after),
+    /// the per-call timeout, and addresses no outbound call may reach (CIDRs).
+    public var deliveryMaxAttempts: Int
+    public var deliveryBackoffSeconds: Double
+    public var outboundTimeoutSeconds: Double
+    public var outboundDeny: String
     /// Routes that only tests use (`/__test/…`); never on in `make run`.
     public var testRoutes: Bool
 
@@ -50,6 +56,11 @@ public struct Configuration: Sendable {
         botAddresses = env["WAYMARK_BOT_IPS"] ?? ""
         trustedProxies = env["WAYMARK_TRUSTED_PROXIES"] ?? ""
         clickRetentionDays = env["WAYMARK_CLICK_RETENTION_DAYS"].flatMap(Int.init) ?? 400
+        deliveryMaxAttempts = env["WAYMARK_DELIVERY_MAX_ATTEMPTS"].flatMap(Int.init) ?? 8
+        deliveryBackoffSeconds = env["WAYMARK_DELIVERY_BACKOFF"].flatMap(Double.init) ?? 30
+        outboundTimeoutSeconds = env["WAYMARK_OUTBOUND_TIMEOUT"].flatMap(Double.init) ?? 10
+        // Link-local (cloud metadata lives there), the other clouds' metadata addresses.
+        outboundDeny = env["WAYMARK_OUTBOUND_DENY"] ?? "169.254.0.0/16,fe80::/10,100.100.100.200,fd00:ec2::254,0.0.0.0/8"
         testRoutes = env["WAYMARK_TEST_ROUTES"] == "1"
     }
 

@@ -39,10 +39,17 @@ public final class WaymarkApp: Sendable {
         let campaigns = CampaignStore(database: database, sources: sources, links: links)
         TrafficSourceRoutes(shell: shell, store: sources, campaigns: campaigns, workspaces: workspaces, library: library).register(on: router)
         CampaignRoutes(shell: shell, store: campaigns, sources: sources, workspaces: workspaces, links: links).register(on: router)
+        let clickRecorder = ClickRecorder(botAddresses: IPRanges(configuration.botAddresses))
         TrackingRoutes(
-            shell: shell, cache: campaignCache, recorder: ClickRecorder(botAddresses: IPRanges(configuration.botAddresses)),
+            shell: shell, cache: campaignCache, recorder: clickRecorder,
             writer: clickWriter, database: database, trustedProxies: IPRanges(configuration.trustedProxies)
         ).register(on: router)
+        let conversions = ConversionRecorder(database: database, outbox: Outbox(maxAttempts: configuration.deliveryMaxAttempts), logger: logger)
+        ConversionRoutes(
+            shell: shell, database: database, recorder: conversions, campaigns: campaigns, workspaces: workspaces, cache: campaignCache,
+            clicks: clickRecorder, writer: clickWriter, postbackOrigin: configuration.publicHTTPURL
+        ).register(on: router)
+        DeliveryRoutes(shell: shell, database: database, spool: spool, workspaces: workspaces).register(on: router)
         if configuration.testRoutes { TestRoutes().register(on: router) }
         web = WebApplication(router: router, logger: logger)
     }

@@ -185,8 +185,9 @@ struct CampaignRoutes {
             ("Everflow", "{sub1}"), ("CAKE", "#s2#"), ("HasOffers / TUNE", "{aff_sub}"), ("Affise", "{sub1}"), ("ClickBank", "[TID]"),
         ]
         return try shell.render(request, actor: actor, template: "campaigns/tracking", title: "Campaign \(campaign.name)", context: [
-            "campaign": ["id": campaign.id, "key": campaign.key, "name": campaign.name],
+            "campaign": ["id": campaign.id, "key": campaign.key, "name": campaign.name, "currency": campaign.currency],
             "tabs": tabs(campaign, active: "tracking"),
+            "can_test": actor.canEdit(workspace: campaign.workspaceID),
             "https_url": campaign.campaignURL, "http_url": httpURL,
             "outdated": store.isOutdated(campaign, source: source),
             "source": ["id": source.id, "name": source.name],

@@ -28,6 +28,9 @@ public struct TrafficSource: Sendable {
     public var parameters: [Parameter]
     public var postbackEnabled: Bool
     public var postbackURL: String?
+    public var sendBack: SendBackRules
+    /// Share of each payout reported to the source, in percent (plain decimal text).
+    public var payoutPercent: String
     public var capiIntegrationID: Int64?
     public var notes: String
     public var createdAt: Date
@@ -43,6 +46,8 @@ public struct TrafficSourceDraft: Sendable {
     public var parameters: [(name: String, token: String)] = []
     public var postbackEnabled = false
     public var postbackURL: String?
+    public var sendBack = SendBackRules(send: "all", events: [], reversals: false)
+    public var payoutPercent = "100"
     public var capiIntegrationID: Int64?
     public var notes = ""
 
@@ -67,6 +72,8 @@ public struct TrafficSourceDraft: Sendable {
         parameters = source.parameters.map { ($0.name, $0.token) }
         postbackEnabled = source.postbackEnabled
         postbackURL = source.postbackURL
+        sendBack = source.sendBack
+        payoutPercent = source.payoutPercent
         capiIntegrationID = source.capiIntegrationID
         notes = source.notes
     }
@@ -98,6 +105,12 @@ public struct TrafficSourceDraft: Sendable {
             if let p = reader.object("postback") {
                 if let enabled = p["enabled"] as? Bool { postbackEnabled = enabled }
                 if p["url"] is NSNull { postbackURL = nil } else if let url = p["url"] as? String { postbackURL = url.isEmpty ? nil : url }
+                if let send = p["send"] as? String { sendBack.send = send } else if p["send"] != nil { reader.fail("postback", "send must be all, approved or first") }
+                if let events = p["events"] as? [String] { sendBack.events = events } else if p["events"] != nil { reader.fail("postback", "events must be a list of event keys") }
+                if let reversals = p["reversals"] as? Bool { sendBack.reversals = reversals }
+                if let pct = p["payout_percent"] as? String { payoutPercent = pct } else if let pct = p["payout_percent"] as? NSNumber, !isJSONBool(pct) {
+                    payoutPercent = pct.stringValue
+                } else if p["payout_percent"] != nil { reader.fail("postback", "payout_percent must be a decimal") }
             } else {
                 reader.fail("postback", "must be an object {enabled, url}")
             }
@@ -143,6 +156,11 @@ public struct TrafficSourceDraft: Sendable {
         } else if postbackEnabled {
             errors["postback_url"] = "is required when the postback is on"
         }
+        if !SendBackRules.sendOptions.contains(sendBack.send) { errors["postback_send"] = "must be all, approved or first" }
+        if !Decimals.isPlain(payoutPercent) || (Decimal(string: payoutPercent) ?? 0) > 1000 {
+            errors["postback_payout_percent"] = "must be a number from 0 to 1000"
+        }
+        if let bad = sendBack.events.first(where: { !Slug.isValid($0) }) { errors["postback_events"] = "\"\(bad)\" is not an event key" }
         if capiIntegrationID != nil { errors["capi_integration_id"] = "no Conversion-API integration exists yet" }
         if notes.count > 5000 { errors["notes"] = "is longer than 5000 characters" }
         return (errors, warnings)

@@ -98,7 +98,8 @@ struct TrafficSourceRoutes {
             "id": s.id, "name": s.name, "workspace_id": s.workspaceID.map { $0 as Any } ?? NSNull(), "template": s.template ?? NSNull(),
             "cost_currency": s.costCurrency, "click_id_param": s.clickIDParam ?? NSNull(),
             "parameters": s.parameters.map { ["name": $0.name, "token": $0.token] },
-            "postback": ["enabled": s.postbackEnabled, "url": s.postbackURL ?? NSNull()] as [String: Any],
+            "postback": ["enabled": s.postbackEnabled, "url": s.postbackURL ?? NSNull(), "send": s.sendBack.send, "events": s.sendBack.events,
+                         "reversals": s.sendBack.reversals, "payout_percent": s.payoutPercent] as [String: Any],
             "capi_integration_id": s.capiIntegrationID.map { $0 as Any } ?? NSNull(), "notes": s.notes,
             "created_at": RFC3339.string(from: s.createdAt),
         ]
@@ -173,6 +174,10 @@ struct TrafficSourceRoutes {
             .map { (names[$0.index], $0.index < tokens.count ? tokens[$0.index] : "") }
         draft.postbackEnabled = form.value("postback_enabled") == "on"
         draft.postbackURL = form.value("postback_url").nilIfEmpty
+        draft.sendBack.send = form.value("postback_send").nilIfEmpty ?? "all"
+        draft.sendBack.events = form.value("postback_events").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        draft.sendBack.reversals = form.value("postback_reversals") == "on"
+        draft.payoutPercent = form.value("postback_payout_percent").trimmingCharacters(in: .whitespaces).nilIfEmpty ?? "100"
         draft.capiIntegrationID = Int64(form.value("capi_integration_id"))
         draft.notes = form.values["notes"] ?? ""
         return draft
@@ -185,10 +190,14 @@ struct TrafficSourceRoutes {
         var context: [String: Any] = [
             "values": [
                 "name": draft.name, "click_id_param": draft.clickIDParam ?? "", "postback_url": draft.postbackURL ?? "",
+                "postback_events": draft.sendBack.events.joined(separator: ", "), "postback_payout_percent": draft.payoutPercent,
                 "notes": draft.notes, "template": draft.template ?? "",
             ],
             "errors": errors, "has_errors": !errors.isEmpty,
             "postback_enabled": draft.postbackEnabled,
+            "postback_reversals": draft.sendBack.reversals,
+            "send_options": [("all", "Every conversion and status change"), ("approved", "Approved conversions only"), ("first", "Only the first conversion of a click")]
+                .map { ["value": $0.0, "label": $0.1, "selected": $0.0 == draft.sendBack.send] },
             "rows": rows,
             "template_name": template?.name ?? "Custom",
             "placeholders": (template?.postbackPlaceholders ?? [:]).sorted { $0.key < $1.key }.map { ["name": $0.key, "meaning": $0.value] },

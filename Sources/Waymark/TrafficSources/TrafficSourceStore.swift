@@ -10,7 +10,8 @@ public struct TrafficSourceStore: Sendable {
 
     static let columns = """
         id, workspace_id, name, template, cost_currency, click_id_param, parameters::text AS parameters,
-        postback_enabled, postback_url, capi_integration_id, notes, created_at
+        postback_enabled, postback_url, capi_integration_id, notes, created_at, postback_send,
+        postback_payout_percent::text AS postback_payout_percent, array_to_string(postback_events, ',') AS postback_events, postback_reversals
         """
 
     static func decode(_ row: PostgresRow) throws -> TrafficSource {
@@ -20,6 +21,10 @@ public struct TrafficSourceStore: Sendable {
             template: try row.decode("template", as: String?.self), costCurrency: try row.decode("cost_currency"),
             clickIDParam: try row.decode("click_id_param", as: String?.self), parameters: parameters,
             postbackEnabled: try row.decode("postback_enabled"), postbackURL: try row.decode("postback_url", as: String?.self),
+            sendBack: SendBackRules(
+                send: try row.decode("postback_send"), events: (row["postback_events"] ?? "").split(separator: ",").map(String.init),
+                reversals: try row.decode("postback_reversals")),
+            payoutPercent: Money.trim(try row.decode("postback_payout_percent")),
             capiIntegrationID: try row.decode("capi_integration_id", as: Int64?.self), notes: try row.decode("notes"),
             createdAt: try row.decode("created_at"))
     }
@@ -52,10 +57,12 @@ public struct TrafficSourceStore: Sendable {
         return try database.transaction { c in
             let row = try c.query("""
                 INSERT INTO traffic_sources (workspace_id, name, template, cost_currency, click_id_param, parameters,
-                                             postback_enabled, postback_url, capi_integration_id, notes)
+                                             postback_enabled, postback_url, capi_integration_id, notes, postback_send,
+                                             postback_payout_percent, postback_events, postback_reversals)
                 VALUES (\(draft.workspaceID), \(draft.name.trimmingCharacters(in: .whitespaces)), \(draft.template), \(draft.costCurrency),
                         \(draft.clickIDParam), \(TrafficSourceStore.json(parameters))::jsonb, \(draft.postbackEnabled), \(draft.postbackURL),
-                        \(draft.capiIntegrationID), \(draft.notes))
+                        \(draft.capiIntegrationID), \(draft.notes), \(draft.sendBack.send), \(draft.payoutPercent)::numeric,
+                        \(draft.sendBack.events)::text[], \(draft.sendBack.reversals))
                 RETURNING \(unescaped: TrafficSourceStore.columns)
                 """).first!
             let source = try TrafficSourceStore.decode(row)
@@ -75,7 +82,9 @@ public struct TrafficSourceStore: Sendable {
                 UPDATE traffic_sources SET workspace_id = \(draft.workspaceID), name = \(draft.name.trimmingCharacters(in: .whitespaces)),
                   cost_currency = \(draft.costCurrency), click_id_param = \(draft.clickIDParam),
                   parameters = \(TrafficSourceStore.json(parameters))::jsonb, postback_enabled = \(draft.postbackEnabled),
-                  postback_url = \(draft.postbackURL), capi_integration_id = \(draft.capiIntegrationID), notes = \(draft.notes), updated_at = now()
+                  postback_url = \(draft.postbackURL),
+                  postback_send = \(draft.sendBack.send), postback_payout_percent = \(draft.payoutPercent)::numeric,
+                  postback_events = \(draft.sendBack.events)::text[], postback_reversals = \(draft.sendBack.reversals), capi_integration_id = \(draft.capiIntegrationID), notes = \(draft.notes), updated_at = now()
                 WHERE id = \(id)
                 RETURNING \(unescaped: TrafficSourceStore.columns)
                 """).first!
@@ -137,6 +146,8 @@ public struct TrafficSourceStore: Sendable {
             "name": s.name, "workspace_id": s.workspaceID.map { Int($0) } as Any? ?? NSNull(), "cost_currency": s.costCurrency,
             "click_id_param": s.clickIDParam ?? NSNull(), "parameters": s.parameters.map { "\($0.name)=\($0.token)" },
             "postback_enabled": s.postbackEnabled, "postback_url": s.postbackURL ?? NSNull(), "notes": s.notes,
+            "postback_send": s.sendBack.send, "postback_events": s.sendBack.events, "postback_reversals": s.sendBack.reversals,
+            "postback_payout_percent": s.payoutPercent,
         ]
     }
 }

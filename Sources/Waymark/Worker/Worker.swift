@@ -5,7 +5,7 @@ import Postgres
 
 /// `waymark worker`: the process for everything slow or outbound. It keeps a heartbeat row
 /// (is a worker alive?) and the click partitions (created a week ahead, dropped past the
-/// retention); later issues add deliveries, syncs and roll-ups as jobs on this loop.
+/// retention); a second thread sends the outbox (DeliverySender).
 public final class Worker: @unchecked Sendable {
     // `stopping` is written by the signal thread and read by the loop; guarded by `lock`.
     private let lock = NSLock()
@@ -15,6 +15,7 @@ public final class Worker: @unchecked Sendable {
     let id: String
     let interval: Double
     let retentionDays: Int
+    let sender: DeliverySender
     private var partitionsCheckedAt = -Double.infinity
 
     public init(configuration: Configuration, logger: Logger, interval: Double = 5) {
@@ -24,6 +25,11 @@ public final class Worker: @unchecked Sendable {
         id = "\(host):\(getpid())"
         self.interval = interval
         retentionDays = configuration.clickRetentionDays
+        sender = DeliverySender(
+            conninfo: configuration.databaseURL,
+            policy: .init(backoffSeconds: configuration.deliveryBackoffSeconds, timeout: configuration.outboundTimeoutSeconds,
+                          deny: IPRanges(configuration.outboundDeny)),
+            workerID: id, logger: logger)
     }
 
     public func run() throws {
@@ -31,6 +37,7 @@ public final class Worker: @unchecked Sendable {
             waitForTermination()
             lock.withLock { stopping = true }
         }
+        try spawnThread { [self] in sender.run { self.lock.withLock { self.stopping } } }
         let started = Date()
         logger.notice("worker \(id) started")
         while !lock.withLock({ stopping }) {
@@ -65,7 +72,7 @@ public final class Worker: @unchecked Sendable {
         let old = try database.query("""
             SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
             WHERE p.relname = 'clicks' AND c.relname ~ '^clicks_[0-9]{8}$'
-              AND to_date(substr(c.relname, 8), 'YYYYMMDD') < (now() AT TIME ZONE 'UTC')::date - \(retentionDays)
+              AND to_date(substr(c.relname, 8), 'YYYYMMDD') < (now() AT TIME ZONE 'UTC')::date - \(retentionDays)::int
             """)
         for row in old {
             let name: String = try row.decode("relname")

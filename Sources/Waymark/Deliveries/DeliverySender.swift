@@ -1,0 +1,129 @@
+import FastCGI
+import Foundation
+import HTTPClient
+import Logging
+import Postgres
+
+/// The worker's sender: claims due outbox rows one at a time (`FOR UPDATE SKIP LOCKED`, so
+/// several workers never send the same row at once), makes the call, records the try, and
+/// either marks the row delivered, schedules a retry with exponential backoff (network errors,
+/// 5xx, 408, 429), or gives up (`failed`). A worker killed mid-call leaves its row pending,
+/// so the next worker sends it again: at least once; receivers de-duplicate by delivery id.
+public final class DeliverySender: Sendable {
+    public struct Policy: Sendable {
+        public var backoffSeconds: Double
+        public var maxBackoffSeconds: Double = 6 * 3600
+        public var timeout: Double
+        public var maxResponseBytes = 256 << 10
+        public var deny: IPRanges
+
+        public init(backoffSeconds: Double, timeout: Double, deny: IPRanges) {
+            self.backoffSeconds = backoffSeconds
+            self.timeout = timeout
+            self.deny = deny
+        }
+    }
+
+    let conninfo: String
+    let policy: Policy
+    let workerID: String
+    let logger: Logger
+
+    public init(conninfo: String, policy: Policy, workerID: String, logger: Logger) {
+        self.conninfo = conninfo
+        self.policy = policy
+        self.workerID = workerID
+        self.logger = logger
+    }
+
+    /// Runs on its own thread until `stopping()` is true.
+    public func run(stopping: @escaping @Sendable () -> Bool) {
+        var connection: PostgresConnection?
+        while !stopping() {
+            do {
+                if connection == nil {
+                    let c = try PostgresConnection(conninfo: conninfo)
+                    try c.listen("waymark_deliveries")
+                    connection = c
+                }
+                while !stopping(), try sendNext(on: connection!) {}
+                _ = try connection!.waitForNotifications(timeout: 1)
+            } catch {
+                logger.warning("deliveries: \(error)")
+                connection = nil
+                usleep(1_000_000)
+            }
+        }
+    }
+
+    /// Sends one due delivery; false when none is due.
+    func sendNext(on c: PostgresConnection) throws -> Bool {
+        try c.transaction { c in
+            guard let row = try c.query("""
+                SELECT id, method, url, headers::text AS headers, body, attempts, max_attempts FROM deliveries
+                WHERE state = 'pending' AND next_attempt_at <= now()
+                ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+                """).first
+            else { return false }
+            let id: Int64 = try row.decode("id")
+            let attempt = (try row.decode("attempts", as: Int.self)) + 1
+            let maxAttempts: Int = try row.decode("max_attempts")
+            var headers: [(String, String)] = [("User-Agent", "Waymark/1.0"), ("X-Waymark-Delivery", String(id))]
+            if let object = try? JSONSerialization.jsonObject(with: Data((row["headers"] ?? "{}").utf8)) as? [String: String] {
+                headers += object.sorted { $0.key < $1.key }
+            }
+            var request = HTTPRequest(
+                method: try row.decode("method"), url: try row.decode("url"), headers: headers, body: row["body"].map { Array($0.utf8) },
+                connectTimeout: min(5, policy.timeout), timeout: policy.timeout, maxResponseBytes: policy.maxResponseBytes, followRedirects: false)
+            let deny = policy.deny
+            request.isAddressDenied = { deny.contains($0) }
+            let started = monotonicSeconds()
+            var status: Int?
+            var excerpt: String?
+            var error: String?
+            var retry = false
+            do {
+                let response = try HTTPClient.send(request)
+                status = response.status
+                excerpt = String(String(decoding: response.body.prefix(512), as: UTF8.self).prefix(500))
+                if !(200..<300).contains(response.status) {
+                    error = "HTTP \(response.status)"
+                    retry = response.status >= 500 || response.status == 429 || response.status == 408
+                }
+            } catch let e as HTTPClientError {
+                error = e.description
+                retry = e.code != .denied && e.code != .invalidURL
+            }
+            let milliseconds = Int((monotonicSeconds() - started) * 1000)
+            try c.query("""
+                INSERT INTO delivery_attempts (delivery_id, duration_ms, http_status, response_excerpt, error, worker_id)
+                VALUES (\(id), \(milliseconds), \(status), \(excerpt), \(error), \(workerID))
+                """)
+            if error == nil {
+                try c.query("""
+                    UPDATE deliveries SET state = 'delivered', attempts = \(attempt), delivered_at = now(), last_error = NULL, updated_at = now()
+                    WHERE id = \(id)
+                    """)
+            } else if retry && attempt < maxAttempts {
+                let delay = backoff(attempt: attempt)
+                try c.query("""
+                    UPDATE deliveries SET attempts = \(attempt), last_error = \(error),
+                      next_attempt_at = now() + make_interval(secs => \(delay)), updated_at = now()
+                    WHERE id = \(id)
+                    """)
+            } else {
+                try c.query("""
+                    UPDATE deliveries SET state = 'failed', attempts = \(attempt), last_error = \(error), updated_at = now() WHERE id = \(id)
+                    """)
+                logger.warning("delivery \(id) failed after \(attempt) tries: \(error ?? "")")
+            }
+            return true
+        }
+    }
+
+    /// base × 2^(attempt−1), capped, with ±20 % jitter so retries of many rows spread out.
+    func backoff(attempt: Int) -> Double {
+        let raw = min(policy.maxBackoffSeconds, policy.backoffSeconds * pow(2, Double(attempt - 1)))
+        return raw * Double.random(in: 0.8...1.2)
+    }
+}

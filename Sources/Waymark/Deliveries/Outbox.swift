@@ -1,0 +1,137 @@
+import Crypto
+import Foundation
+import Postgres
+import Web
+
+/// Queues what a recorded or changed conversion sends out: the traffic source's S2S postback
+/// (by its send-back rules) and the workspace's webhooks. Rows are rendered now, so a later
+/// change of the source does not alter what is already queued; the worker sends them.
+public struct Outbox: Sendable {
+    public var maxAttempts: Int
+
+    public init(maxAttempts: Int) { self.maxAttempts = maxAttempts }
+
+    func enqueue(
+        on c: PostgresConnection, conversionID: Int64, click: ClickForConversion, input: PostbackInput, currency: String, previousStatus: String?
+    ) throws {
+        let recorded = previousStatus == nil
+        if let source = try c.query("""
+            SELECT name, postback_enabled, postback_url, postback_send, postback_payout_percent::text AS percent,
+                   array_to_string(postback_events, ',') AS events, postback_reversals
+            FROM traffic_sources WHERE id = \(click.trafficSourceID)
+            """).first, try source.decode("postback_enabled", as: Bool.self), let url = source["postback_url"], !url.isEmpty {
+            let events = (source["events"] ?? "").split(separator: ",").map(String.init)
+            let rules = SendBackRules(
+                send: source["postback_send"] ?? "all", events: events, reversals: try source.decode("postback_reversals"))
+            let firstOfClick = try c.query("""
+                SELECT NOT EXISTS (SELECT 1 FROM conversions WHERE click_id = \(click.id) AND id < \(conversionID)) AS first
+                """)[0].decode("first", as: Bool.self)
+            if rules.shouldSend(event: input.event, status: input.status.rawValue, previousStatus: previousStatus, recorded: recorded,
+                                firstOfClick: firstOfClick, alreadySent: try sentBefore(c, conversionID)) {
+                let payout = SendBackRules.share(input.payout, percent: source["percent"] ?? "100")
+                let target = PostbackTokens.fill(url, click: click, conversionID: conversionID, payout: payout, currency: currency, input: input)
+                try insert(c, conversionID: conversionID, click: click, kind: "postback", targetID: click.trafficSourceID,
+                           targetName: source["name"] ?? "", method: "GET", url: target, headers: [:], body: nil)
+            }
+        }
+        for hook in try c.query("SELECT id, url, secret FROM webhooks WHERE workspace_id = \(click.workspaceID) AND enabled ORDER BY id") {
+            let payload: [String: Any] = [
+                "type": recorded ? "conversion.recorded" : "conversion.updated",
+                "conversion": [
+                    "id": String(conversionID), "click_id": click.id, "external_id": click.externalID ?? NSNull(),
+                    "campaign_id": click.campaignID, "traffic_source_id": click.trafficSourceID, "event": input.event,
+                    "status": input.status.rawValue, "previous_status": previousStatus ?? NSNull(), "payout": input.payout,
+                    "currency": currency, "txid": input.txid ?? NSNull(), "clicked_at": RFC3339.string(from: click.clickedAt),
+                ] as [String: Any],
+                "sent_at": RFC3339.string(from: Date()),
+            ]
+            let body = String(decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]), as: UTF8.self)
+            let secret: String = try hook.decode("secret")
+            try insert(c, conversionID: conversionID, click: click, kind: "webhook", targetID: try hook.decode("id"), targetName: hook["url"] ?? "",
+                       method: "POST", url: try hook.decode("url"),
+                       headers: ["Content-Type": "application/json", "X-Waymark-Signature": Outbox.signature(body, secret: secret)], body: body)
+        }
+    }
+
+    /// `sha256=<hex HMAC-SHA256 of the body>` with the webhook's secret.
+    public static func signature(_ body: String, secret: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(body.utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        return "sha256=" + Hex.encode(Array(mac))
+    }
+
+    private func sentBefore(_ c: PostgresConnection, _ conversionID: Int64) throws -> Bool {
+        try c.query("""
+            SELECT EXISTS (SELECT 1 FROM deliveries WHERE conversion_id = \(conversionID) AND kind = 'postback' AND state <> 'failed') AS sent
+            """)[0].decode("sent")
+    }
+
+    private func insert(
+        _ c: PostgresConnection, conversionID: Int64, click: ClickForConversion, kind: String, targetID: Int64, targetName: String,
+        method: String, url: String, headers: [String: String], body: String?
+    ) throws {
+        let headerJSON = String(decoding: try JSONSerialization.data(withJSONObject: headers, options: [.sortedKeys]), as: UTF8.self)
+        try c.query("""
+            INSERT INTO deliveries (workspace_id, conversion_id, click_id, kind, target_id, target_name, method, url, headers, body, max_attempts)
+            VALUES (\(click.workspaceID), \(conversionID), \(click.id), \(kind), \(targetID), \(targetName), \(method), \(url),
+                    \(headerJSON)::jsonb, \(body), \(maxAttempts))
+            """)
+    }
+}
+
+/// Which conversions a source's postback reports (set on the source).
+public struct SendBackRules: Sendable, Equatable {
+    /// `all`, `approved` (only approved ones) or `first` (the first conversion of a click).
+    public var send: String
+    /// Event keys to report; empty = every event.
+    public var events: [String]
+    /// A decline of an already-reported conversion is sent too (status `declined`).
+    public var reversals: Bool
+
+    public static let sendOptions = ["all", "approved", "first"]
+
+    func shouldSend(event: String, status: String, previousStatus: String?, recorded: Bool, firstOfClick: Bool, alreadySent: Bool) -> Bool {
+        if !events.isEmpty && !events.contains(event) { return false }
+        switch send {
+        case "approved":
+            if status == "approved" { return recorded || previousStatus != "approved" }
+            return status == "declined" && previousStatus == "approved" && reversals && alreadySent
+        case "first":
+            guard firstOfClick else { return false }
+            if recorded { return true }
+            return status == "declined" && reversals && alreadySent
+        default:
+            if status == "declined" && !recorded && !reversals { return false }
+            return true
+        }
+    }
+
+    /// The reported share of a payout (`percent` of it), as plain decimal text.
+    static func share(_ payout: String, percent: String) -> String {
+        guard let p = Decimal(string: percent), p != 100, let amount = Decimal(string: payout) else { return payout }
+        var value = amount * p / 100
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &value, 6, .bankers)
+        return "\(rounded)"
+    }
+}
+
+/// The tokens of a source's S2S postback URL (SPEC §3), URL-encoded.
+enum PostbackTokens {
+    static func fill(_ url: String, click: ClickForConversion, conversionID: Int64, payout: String, currency: String, input: PostbackInput) -> String {
+        TokenTemplate(url).render { name in
+            switch name {
+            case "external_id": click.externalID ?? ""
+            case "clickid": click.id
+            case "payout": payout
+            case "currency": currency
+            case "event": input.event
+            case "status": input.status.rawValue
+            case "txid": input.txid ?? ""
+            case "campaign_id": String(click.campaignID)
+            case "conversion_id": String(conversionID)
+            case "random": RandomToken.base64URL(bytes: 9)
+            default: click.parameters[name] ?? ""
+            }
+        }
+    }
+}
