@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Creates a TikTok source from its template and a campaign on it, and reads the campaign URL
-off the Tracking tab (run by BrowserIntegrationTests; prints the URL on its last line)."""
+off the Tracking tab, then sends a test postback from there and lands on the click's journey
+(run by BrowserIntegrationTests; prints the URL on its last line)."""
 import time
 
 from browser import run, sign_in
@@ -33,6 +34,15 @@ def steps(driver, wait, step):
     wait.until(EC.url_contains("/tracking"))
     url = driver.find_element(By.ID, "campaign-url").get_attribute("value")
     assert "ttclid=__CALLBACK_PARAM__" in url and "campaign_id=__CAMPAIGN_ID__" in url, url
+
+    step("send a test postback from the Tracking tab")
+    payout = driver.find_element(By.NAME, "payout")
+    payout.clear()
+    payout.send_keys("2.50")
+    driver.find_element(By.XPATH, "//button[text()='Send test postback']").click()
+    wait.until(EC.url_contains("/clicks/"))
+    text = driver.find_element(By.TAG_NAME, "main").text
+    assert "HTTP 200" in text and "recorded" in text and "2.50" in text, text[:2000]
     print(url)
 
 

@@ -235,6 +235,32 @@ import WaymarkTesting
         #expect(waitUntil(seconds: 10) { (try? deliveries(click: downClick).first?.attempts) == 4 })
     }
 
+    @Test func outboundCallsNeverReachMetadataAddresses() throws {
+        let f = try setUp(postback: ["enabled": true, "url": "http://169.254.169.254/latest/meta-data/?c={clickid}"])
+        let c = try click(f.key)
+        _ = try postback("clickid=\(c)&payout=1")
+        #expect(waitUntil(seconds: 10) { (try? deliveries(click: c).first?.state) == "failed" })
+        #expect(try deliveries(click: c).first?.attempts == 1)  // refused at once, not retried
+        let error: String = try database.query("SELECT last_error FROM deliveries WHERE click_id = \(c)")[0].decode("last_error")
+        #expect(error.contains("address_denied"))
+    }
+
+    @Test func conversionEventsAreListedAndEdited() throws {
+        let f = try setUp()
+        let c = try click(f.key)
+        _ = try postback("clickid=\(c)&payout=1&event=deposit")
+        let browser = TestBrowser()
+        _ = try browser.login(f.email, "correct-horse-42")
+        let page = try browser.get("/events")
+        #expect(page.text.contains("<code>deposit</code>"))
+        let id: Int = try database.query("SELECT id FROM conversion_events WHERE workspace_id = \(f.workspaceID) AND key = 'deposit'")[0].decode("id")
+        #expect(try browser.post("/events", [("id", String(id)), ("name", "First deposit"), ("counts_as_conversion", "on")]).status == 303)
+        let row = try database.query("SELECT name, counts_as_conversion, counts_as_revenue FROM conversion_events WHERE id = \(id)")[0]
+        #expect(row["name"] == "First deposit")
+        #expect(try row.decode("counts_as_conversion", as: Bool.self) == true)
+        #expect(try row.decode("counts_as_revenue", as: Bool.self) == false)
+    }
+
     @Test func webhooksAreSignedAndCarryTheDeliveryID() throws {
         let receiver = try TestListener()
         let f = try setUp()

@@ -158,7 +158,8 @@ struct ClickRow {
     var page: [String: Any] {
         ["id": id, "clicked_at": RFC3339.string(from: clickedAt), "campaign_id": campaignID, "campaign": campaignName, "source_id": sourceID,
          "source": sourceName, "ip": ip, "user_agent": userAgent, "referrer": referrer, "external_id": externalID ?? "", "cost": cost,
-         "is_bot": isBot, "is_unique": isUnique, "country": country, "device": device, "os": os, "browser": browser, "destination": destination]
+         "is_bot": isBot, "is_unique": isUnique, "country": country, "device": device, "os": os, "browser": browser, "destination": destination,
+         "visitor": [ip, country, device, os, browser].filter { !$0.isEmpty }.joined(separator: " · ")]
     }
 }
 
