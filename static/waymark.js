@@ -11,3 +11,20 @@ document.addEventListener("click", (event) => {
     }
   }
 });
+
+// An import form with data-progress: while its POST runs, poll the progress URL and show it.
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-progress]");
+  if (!form) return;
+  const target = document.querySelector(form.dataset.progressTarget);
+  const button = form.querySelector("button[type=submit]");
+  if (button) button.disabled = true;
+  const poll = () => fetch(form.dataset.progress, { credentials: "same-origin" })
+    .then((r) => r.json())
+    .then((p) => {
+      if (target) target.textContent = "Importing: " + p.done + " of " + p.total + " rows";
+      if (p.state === "importing" || p.state === "previewed") setTimeout(poll, 500);
+    })
+    .catch(() => {});
+  setTimeout(poll, 300);
+});

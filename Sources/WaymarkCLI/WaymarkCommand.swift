@@ -10,7 +10,7 @@ struct WaymarkCommand: ParsableCommand {
         commandName: "waymark",
         abstract: "Waymark, a self-hosted tracker for paid traffic.",
         discussion: "Settings come from WAYMARK_* environment variables (see README.md); run from the project root, the defaults match `make run`.",
-        subcommands: [Serve.self, WorkerCommand.self, Migrate.self, UserCommand.self, TokenCommand.self]
+        subcommands: [Serve.self, WorkerCommand.self, Migrate.self, UserCommand.self, TokenCommand.self, FXCommand.self]
     )
 }
 
@@ -98,6 +98,25 @@ struct TokenCommand: ParsableCommand {
             let token = try store.createToken(email: email, name: name)
             print("API token \"\(name)\" for \(email) (shown once, keep it):")
             print(token)
+        }
+    }
+}
+
+struct FXCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fx", abstract: "Currency rates.", subcommands: [Import.self])
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import euro reference rates: the ECB's XML (daily, 90-day or historical) or a CSV date,currency,rate.")
+
+        @Argument(help: "eurofxref-daily.xml, eurofxref-hist-90d.xml, eurofxref-hist.xml or a CSV file") var file: String
+
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            let rates = try FXFile.parse(data)
+            let n = try FXStore(database: PostgresConnectionFactory.pool(Configuration())).store(rates, source: (file as NSString).lastPathComponent)
+            let days = Set(rates.map(\.day)).sorted()
+            print("imported \(n) rates for \(Set(rates.map(\.currency)).count) currencies, \(days.first ?? "") to \(days.last ?? "")")
         }
     }
 }

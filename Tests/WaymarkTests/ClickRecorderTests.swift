@@ -39,7 +39,7 @@ import Waymark
     @Test func costFollowsTheCostModel() {
         let recorder = ClickRecorder(botAddresses: IPRanges(""))
         #expect(recorder.click(for: campaign(destination: "https://o.example/", cost: .cpc, amount: Decimal(string: "0.45")!), visit: visit([])).cost == "0.45")
-        #expect(recorder.click(for: campaign(destination: "https://o.example/", cost: .cpm, amount: 2), visit: visit([])).cost == "0.002")
+        #expect(recorder.click(for: campaign(destination: "https://o.example/", cost: .cpm, amount: 2), visit: visit([])).cost == "0")  // per impression, not per click
         #expect(recorder.click(for: campaign(destination: "https://o.example/", cost: .auto), visit: visit([("cost", "0.0123")])).cost == "0.0123")
         #expect(recorder.click(for: campaign(destination: "https://o.example/", cost: .auto), visit: visit([("cost", "1e9")])).cost == "0")
         #expect(recorder.click(for: campaign(destination: "https://o.example/", cost: .cpa, amount: 5), visit: visit([])).cost == "0")

@@ -123,6 +123,7 @@ public struct AdminShell: Sendable {
         items.append(("sources", "Traffic sources", "/traffic-sources"))
         items.append(("campaigns", "Campaigns", "/campaigns"))
         items.append(("conversions", "Conversions", "/conversions"))
+        items.append(("spend", "Spend", "/spend"))
         items.append(("workspaces", "Workspaces", "/workspaces"))
         if actor.canManageUsers { items.append(("users", "Users", "/users")) }
         items.append(("tokens", "API tokens", "/tokens"))

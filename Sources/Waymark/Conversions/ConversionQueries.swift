@@ -1,3 +1,4 @@
+import Glibc
 import Foundation
 import Postgres
 import Web
@@ -43,9 +44,27 @@ enum Dates {
         String(RFC3339.string(from: date).prefix(10))
     }
 
+    /// Midnight UTC of a valid `YYYY-MM-DD` (checked by hand: this runs per imported row).
     static func parseDay(_ text: String) -> Date? {
-        guard text.count == 10 else { return nil }
-        return RFC3339.date(from: text + "T00:00:00Z")
+        let b = Array(text.utf8)
+        guard b.count == 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for i in range {
+                guard (48...57).contains(b[i]) else { return nil }
+                value = value * 10 + Int(b[i] - 48)
+            }
+            return value
+        }
+        guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10), y >= 1900, (1...12).contains(m), d >= 1 else { return nil }
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard d <= lengths[m - 1] else { return nil }
+        var parts = tm()
+        parts.tm_year = Int32(y - 1900)
+        parts.tm_mon = Int32(m - 1)
+        parts.tm_mday = Int32(d)
+        return Date(timeIntervalSince1970: Double(timegm(&parts)))
     }
 }
 

@@ -18,7 +18,7 @@ public final class CachedCampaign: Sendable {
     public let workspaceID: Int64?
     public let clickIDParam: String?
     public let parameters: [TrafficSource.Parameter]
-    /// Derived once: the parsed destination, and one click's cost as text (CPC, CPM).
+    /// Derived once: the parsed destination, and one click's cost as text (CPC).
     public let destination: TokenTemplate
     public let clickCost: String
 
@@ -38,7 +38,7 @@ public final class CachedCampaign: Sendable {
         self.clickIDParam = clickIDParam
         self.parameters = parameters
         self.destination = TokenTemplate(destinationURL)
-        self.clickCost = costModel == .cpm ? "\(costAmount / 1000)" : "\(costAmount)"
+        self.clickCost = "\(costAmount)"
     }
 }
 

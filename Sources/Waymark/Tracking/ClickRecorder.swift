@@ -64,15 +64,15 @@ public final class ClickRecorder: Sendable {
         return click
     }
 
-    /// Cost of one click: CPC its amount, CPM a thousandth of it, auto the `cost` parameter;
-    /// CPA costs come with conversions, not clicks.
+    /// Cost of one click: CPC its amount, auto the `cost` parameter.
     func cost(_ campaign: CachedCampaign, _ values: [String: String]) -> String {
         switch campaign.costModel {
-        case .cpc, .cpm: return campaign.clickCost
+        case .cpc: return campaign.clickCost
         case .auto:
             guard let text = values["cost"]?.trimmingCharacters(in: .whitespaces), Decimals.isPlain(text) else { return "0" }
             return text
-        case .cpa, .none: return "0"
+        // CPM costs come with impressions (reports), CPA costs with approved conversions.
+        case .cpm, .cpa, .none: return "0"
         }
     }
 
