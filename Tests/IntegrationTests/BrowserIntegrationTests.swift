@@ -42,4 +42,13 @@ import WaymarkTesting
         #expect(run.output == stored)
         #expect(stored.contains("campaign_id=__CAMPAIGN_ID__&campaign_name=__CAMPAIGN_NAME__"))
     }
+
+    @Test func openTheDashboardDrillIntoACampaignAndExportCSV() throws {
+        // Data for it to show: a click on a campaign of a new source.
+        let setUp = try runScript("source_campaign.py", as: .admin)
+        #expect(setUp.status == 0)
+        let run = try runScript("reports.py", as: .admin)
+        #expect(run.status == 0, "see var/test-artifacts/reports-failure.png")
+        #expect(run.output.hasPrefix("day,clicks,unique_clicks") || run.output.hasPrefix("day,clicks,"))
+    }
 }

@@ -36,7 +36,7 @@ public struct AdminShell: Sendable {
         { request in
             guard let value = request.cookies[SessionStore.cookieName], let actor = try sessions.actor(cookieValue: value) else {
                 if request.method == "GET" || request.method == "HEAD" {
-                    return .redirect(to: "/login?next=" + URLEncoding.encode(request.path), status: 303)
+                    return .redirect(to: "/login?next=" + URLEncoding.encode(request.rawQuery.isEmpty ? request.path : request.path + "?" + request.rawQuery), status: 303)
                 }
                 throw HTTPError.forbidden("your session has ended: sign in again")
             }
@@ -119,7 +119,7 @@ public struct AdminShell: Sendable {
 
     /// The navigation of the admin shell; areas arrive here as their issues land.
     static func navigation(for actor: Actor, current: String) -> [[String: Any]] {
-        var items: [(String, String, String)] = [("dashboard", "Dashboard", "/")]
+        var items: [(String, String, String)] = [("dashboard", "Dashboard", "/"), ("reports", "Reports", "/reports")]
         items.append(("sources", "Traffic sources", "/traffic-sources"))
         items.append(("campaigns", "Campaigns", "/campaigns"))
         items.append(("conversions", "Conversions", "/conversions"))

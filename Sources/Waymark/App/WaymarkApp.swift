@@ -50,6 +50,7 @@ public final class WaymarkApp: Sendable {
             clicks: clickRecorder, writer: clickWriter, postbackOrigin: configuration.publicHTTPURL
         ).register(on: router)
         DeliveryRoutes(shell: shell, database: database, spool: spool, workspaces: workspaces).register(on: router)
+        ReportRoutes(shell: shell, database: database, engine: ReportEngine(database: database), workspaces: workspaces).register(on: router)
         SpendRoutes(shell: shell, database: database, store: SpendStore(database: database), fx: FXStore(database: database)).register(on: router)
         if configuration.testRoutes { TestRoutes().register(on: router) }
         web = WebApplication(router: router, logger: logger)
