@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""The report benchmark of `make bench`: generates a history (WAYMARK_BENCH_REPORT_CLICKS clicks,
+default 10 million, 3 % converting, 90 days, 20 sources, 500 campaigns, spend) in the bench
+instance, then times the 30-day dashboard and a one-campaign 30-day parameter drill-down through
+nginx (p50/p99 of repeated requests), checks the dashboard's totals against the raw tables, and
+writes var/bench/reports.json. Run by scripts/bench.sh."""
+import json, os, ssl, subprocess, sys, time, urllib.request
+
+env = os.environ
+root, var = env["WAYMARK_ROOT"], env["WAYMARK_VAR"]
+port = env["WAYMARK_HTTPS_PORT"]
+binary = os.path.join(root, ".build", "release", "waymark")
+db = open(os.path.join(var, "database.url")).read().strip()
+clicks = int(env.get("WAYMARK_BENCH_REPORT_CLICKS", "10000000"))
+repeats = int(env.get("WAYMARK_BENCH_REPORT_REPEATS", "10"))
+ctx = ssl.create_default_context(cafile=os.path.join(var, "tls", "cert.pem"))
+
+
+def sh(*args):
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+def psql(sql):
+    return sh("psql", db, "-Atc", sql).strip()
+
+
+def get(path, token):
+    req = urllib.request.Request("https://localhost:%s%s" % (port, path), headers={"Authorization": "Bearer " + token})
+    started = time.monotonic()
+    with urllib.request.urlopen(req, context=ctx) as r:
+        body = json.loads(r.read())
+    return body, (time.monotonic() - started) * 1000
+
+
+def timed(path, token):
+    times = []
+    for _ in range(repeats):
+        body, ms = get(path, token)
+        times.append(ms)
+    times.sort()
+    return body, {"p50_ms": round(times[len(times) // 2], 1), "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 1)}
+
+
+def main():
+    stamp = int(time.time())
+    email = "report-bench-%d@example.test" % stamp
+    sh(binary, "user", "create", "--email", email, "--password", "bench-password-1", "--role", "owner")
+    token = sh(binary, "token", "create", "--email", email, "--name", "bench").strip().splitlines()[-1]
+    ws = psql("INSERT INTO workspaces (name, timezone, currency) VALUES ('Report bench %d', 'UTC', 'USD') RETURNING id" % stamp).splitlines()[0]
+    print("generating %d clicks …" % clicks, flush=True)
+    started = time.monotonic()
+    out = sh("psql", db, "-At", "-v", "clicks=%d" % clicks, "-v", "ws=%s" % ws, "-v", "prefix=rb%d" % stamp,
+             "-f", os.path.join(root, "bench", "report-history.sql"))
+    campaign = out.strip().splitlines()[-1]
+    generated = time.monotonic() - started
+    conversions = int(psql("SELECT count(*) FROM conversions WHERE workspace_id = %s" % ws))
+    print("generated in %.0f s: %d clicks, %d conversions" % (generated, clicks, conversions), flush=True)
+    to = psql("SELECT (now() AT TIME ZONE 'UTC')::date")
+    frm = psql("SELECT (now() AT TIME ZONE 'UTC')::date - 29")
+    dashboard = "/api/v1/reports?from=%s&to=%s&tz=UTC&group_by=traffic_source&workspace_id=%s" % (frm, to, ws)
+    drill = "/api/v1/reports?from=%s&to=%s&tz=UTC&group_by=param:zone&campaign_id=%s&workspace_id=%s" % (frm, to, campaign, ws)
+    body, dash_t = timed(dashboard, token)
+    _, drill_t = timed(drill, token)
+    raw_clicks = int(psql("""SELECT count(*) FROM clicks WHERE workspace_id = %s AND NOT is_bot
+        AND clicked_at >= '%s'::date AND clicked_at < '%s'::date + 1""" % (ws, frm, to)))
+    match = body["totals"]["clicks"] == raw_clicks
+    print("dashboard, 30 days, by source:        p50 %7.1f ms  p99 %7.1f ms" % (dash_t["p50_ms"], dash_t["p99_ms"]))
+    print("one campaign, 30 days, by parameter:  p50 %7.1f ms  p99 %7.1f ms" % (drill_t["p50_ms"], drill_t["p99_ms"]))
+    print("dashboard clicks %d, raw clicks %d: %s" % (body["totals"]["clicks"], raw_clicks, "equal" if match else "DIFFERENT"))
+    os.makedirs(os.path.join(root, "var", "bench"), exist_ok=True)
+    with open(os.path.join(root, "var", "bench", "reports.json"), "w") as f:
+        json.dump({"clicks": clicks, "conversions": conversions, "generate_seconds": round(generated), "dashboard": dash_t,
+                   "parameter_drill_down": drill_t, "totals_match_raw": match, "repeats": repeats}, f, indent=2)
+    print("written: var/bench/reports.json")
+    return 0 if match else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
