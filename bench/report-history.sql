@@ -12,8 +12,8 @@ SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM s;
 CREATE TEMP TABLE bench_campaigns AS
 WITH c AS (
     INSERT INTO campaigns (traffic_source_id, key, name, destination_url, cost_model, cost_amount, currency, campaign_url)
-    SELECT s.id, :'prefix' || '-c' || n, 'Campaign ' || n, 'https://offer.example/', 'cpc', 0.05 + (n % 7) / 100.0, 'USD', ''
-    FROM generate_series(0, 499) AS n JOIN bench_sources s ON s.n = n % 20 RETURNING id, traffic_source_id)
+    SELECT s.id, :'prefix' || '-c' || g.i, 'Campaign ' || g.i, 'https://offer.example/', 'cpc', 0.05 + (g.i % 7) / 100.0, 'USD', ''
+    FROM generate_series(0, 499) AS g(i) JOIN bench_sources s ON s.n = g.i % 20 RETURNING id, traffic_source_id)
 SELECT id, traffic_source_id, row_number() OVER (ORDER BY id) - 1 AS n FROM c;
 CREATE INDEX ON bench_campaigns (n);
 INSERT INTO clicks (id, clicked_at, campaign_id, traffic_source_id, workspace_id, is_bot, is_unique, cost, country, device, p1, p2)
