@@ -20,7 +20,7 @@ INSERT INTO clicks (id, clicked_at, campaign_id, traffic_source_id, workspace_id
 SELECT :'prefix' || i, now() - (random() * interval '90 days'), c.id, c.traffic_source_id, :ws, random() < 0.03, random() < 0.7,
        0.05, (ARRAY['US', 'DE', 'GB', 'FR', 'BR'])[1 + (i % 5)], (ARRAY['mobile', 'desktop', 'tablet'])[1 + (i % 3)],
        'zone-' || (i % 200), 'ad-' || (i % 50)
-FROM generate_series(1, :clicks) AS i JOIN bench_campaigns c ON c.n = (i * 7919) % 500;
+FROM generate_series(1, :clicks) AS i JOIN bench_campaigns c ON c.n = (i::bigint * 7919) % 500;
 INSERT INTO conversions (workspace_id, click_id, clicked_at, campaign_id, traffic_source_id, event_key, dedupe_key, status, payout, currency, converted_at)
 SELECT :ws, k.id, k.clicked_at, k.campaign_id, k.traffic_source_id, 'conversion', 'e:conversion',
        (ARRAY['approved', 'approved', 'approved', 'pending', 'declined'])[1 + floor(random() * 5)::int], round((random() * 40)::numeric, 2), 'USD',

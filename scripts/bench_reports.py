@@ -17,7 +17,10 @@ ctx = ssl.create_default_context(cafile=os.path.join(var, "tls", "cert.pem"))
 
 
 def sh(*args):
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit("%s failed: %s" % (args[0], r.stderr.strip()[-2000:]))
+    return r.stdout
 
 
 def psql(sql):

@@ -208,6 +208,47 @@ import WaymarkTesting
         }
     }
 
+    /// The roll-ups (campaign level and above) and the raw clicks (below it) give the same
+    /// numbers, before and after the worker folds the deltas, and a late click (a spool
+    /// replay) counts at once; a half-hour zone reads the raw clicks.
+    @Test func rollupsAgreeWithTheRawClicksBeforeAndAfterFolding() throws {
+        let h = try makeHistory(seed: 11)
+        let base = "/api/v1/reports?from=2026-03-06&to=2026-03-30&tz=America/New_York&workspace_id=\(h.workspaceID)"
+        func byHourAndCampaign(_ groups: String) throws -> [String: [Int]] {
+            let answer = try h.api.get(base + "&group_by=" + groups)
+            #expect(answer.status == 200, "\(answer.text)")
+            var out: [String: [Int]] = [:]
+            for row in answer.json["rows"] as? [[String: Any]] ?? [] {
+                let k = "\(row["hour"] as? String ?? "-")|\(row["campaign_id"] as? Int ?? 0)"
+                let v = out[k] ?? [0, 0, 0]
+                out[k] = [v[0] + (row["clicks"] as? Int ?? 0), v[1] + (row["bot_clicks"] as? Int ?? 0), v[2] + (row["unique_clicks"] as? Int ?? 0)]
+            }
+            return out.filter { $0.value != [0, 0, 0] }
+        }
+        let raw = try byHourAndCampaign("hour,campaign,param:zone")
+        #expect(raw.count > 100)
+        #expect(try byHourAndCampaign("hour,campaign") == raw)
+        try database.query("SELECT waymark_fold_click_rollups()")
+        #expect(try byHourAndCampaign("hour,campaign") == raw)
+        // A click replayed late into an hour already folded.
+        let late = try #require(h.clicks.first { !$0.bot && $0.at > Date(timeIntervalSince1970: 1_772_900_000) })
+        let lateAt = late.at.addingTimeInterval(1)
+        try database.query("""
+            INSERT INTO clicks (id, clicked_at, campaign_id, traffic_source_id, workspace_id, is_bot, is_unique, cost)
+            VALUES (\(ClickID.make(at: lateAt)), to_timestamp(\(lateAt.timeIntervalSince1970)), \(late.campaign), \(late.source), \(h.workspaceID), false, false, 0.25)
+            """)
+        let after = try byHourAndCampaign("hour,campaign")
+        #expect(after.values.reduce(0) { $0 + $1[0] } == raw.values.reduce(0) { $0 + $1[0] } + 1)
+        #expect(after == (try byHourAndCampaign("hour,campaign,param:zone")))
+        // Asia/Kolkata (+05:30): the day cuts fall inside UTC hours, so the raw clicks answer.
+        let kolkata = try h.api.get("/api/v1/reports?from=2026-03-06&to=2026-03-20&tz=Asia/Kolkata&group_by=day&workspace_id=\(h.workspaceID)")
+        var withLate = h
+        withLate.clicks.append(Click(id: "late", at: lateAt, source: late.source, campaign: late.campaign, bot: false, unique: false, cost: Decimal(string: "0.25")!, zone: ""))
+        let want = expected(withLate, from: "2026-03-06", to: "2026-03-20", tz: "Asia/Kolkata", byConversion: false, key: { _ in "" }, spendKey: { _ in "" })
+        #expect((kolkata.json["totals"] as? [String: Any])?["clicks"] as? Int == want[""]?.clicks)
+        #expect(decimal((kolkata.json["totals"] as? [String: Any])?["cost"]) == want[""]?.cost)
+    }
+
     @Test func aChargebackChangesYesterdayAndCurrenciesConvert() throws {
         let h = try makeHistory(seed: 9)
         let conversion = try #require(h.conversions.first { $0.status == "approved" && $0.event == "sale" })

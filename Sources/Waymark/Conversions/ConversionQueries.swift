@@ -14,15 +14,7 @@ struct ConversionFilter {
     var event: String?
 
     init(_ request: Request, defaultDays: Int) throws(HTTPError) {
-        let today = Date()
-        func date(_ name: String, _ fallback: Date) throws(HTTPError) -> String {
-            let text = request.queryValue(name) ?? ""
-            if text.isEmpty { return Dates.day(fallback) }
-            guard Dates.parseDay(text) != nil else { throw HTTPError.badRequest("\(name) must be a date YYYY-MM-DD", field: name) }
-            return text
-        }
-        from = try date("from", today.addingTimeInterval(Double(-(defaultDays - 1)) * 86400))
-        to = try date("to", today)
+        (from, to) = try Dates.period(request, defaultDays: defaultDays)
         func id(_ name: String) throws(HTTPError) -> Int64? {
             guard let text = request.queryValue(name), !text.isEmpty else { return nil }
             guard let v = Int64(text) else { throw HTTPError.badRequest("\(name) must be a number", field: name) }
@@ -40,6 +32,17 @@ struct ConversionFilter {
 
 /// Calendar days as `YYYY-MM-DD` (UTC).
 enum Dates {
+    /// `from` and `to` of a list's query: valid dates, by default the last `defaultDays` days.
+    static func period(_ request: Request, defaultDays: Int) throws(HTTPError) -> (from: String, to: String) {
+        func day(_ name: String, _ fallback: Date) throws(HTTPError) -> String {
+            let text = request.queryValue(name) ?? ""
+            if text.isEmpty { return Dates.day(fallback) }
+            guard parseDay(text) != nil else { throw HTTPError.badRequest("\(name) must be a date YYYY-MM-DD", field: name) }
+            return text
+        }
+        return (try day("from", Date().addingTimeInterval(Double(-(defaultDays - 1)) * 86400)), try day("to", Date()))
+    }
+
     static func day(_ date: Date) -> String {
         String(RFC3339.string(from: date).prefix(10))
     }

@@ -9,14 +9,7 @@ struct SpendFilter {
     var sourceID: Int64?
 
     init(_ request: Request) throws(HTTPError) {
-        func day(_ name: String, _ fallback: Date) throws(HTTPError) -> String {
-            let text = request.queryValue(name) ?? ""
-            if text.isEmpty { return Dates.day(fallback) }
-            guard Dates.parseDay(text) != nil else { throw HTTPError.badRequest("\(name) must be a date YYYY-MM-DD", field: name) }
-            return text
-        }
-        from = try day("from", Date().addingTimeInterval(-29 * 86400))
-        to = try day("to", Date())
+        (from, to) = try Dates.period(request, defaultDays: 30)
         if let text = request.queryValue("traffic_source_id"), !text.isEmpty {
             guard let id = Int64(text) else { throw HTTPError.badRequest("traffic_source_id must be a number", field: "traffic_source_id") }
             sourceID = id

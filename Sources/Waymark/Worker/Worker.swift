@@ -4,8 +4,9 @@ import Logging
 import Postgres
 
 /// `waymark worker`: the process for everything slow or outbound. It keeps a heartbeat row
-/// (is a worker alive?) and the click partitions (created a week ahead, dropped past the
-/// retention); a second thread sends the outbox (DeliverySender).
+/// (is a worker alive?), folds the click roll-ups' deltas, and keeps the click partitions
+/// (created a week ahead, dropped past the retention); a second thread sends the outbox
+/// (DeliverySender).
 public final class Worker: @unchecked Sendable {
     // `stopping` is written by the signal thread and read by the loop; guarded by `lock`.
     private let lock = NSLock()
@@ -50,6 +51,11 @@ public final class Worker: @unchecked Sendable {
             } catch {
                 logger.warning("heartbeat failed: \(error)")
             }
+            do {
+                try database.query("SELECT waymark_fold_click_rollups()")
+            } catch {
+                logger.warning("click roll-ups: \(error)")
+            }
             if monotonicSeconds() - partitionsCheckedAt > 3600 {
                 do {
                     try maintainClickPartitions()
@@ -65,7 +71,8 @@ public final class Worker: @unchecked Sendable {
         logger.notice("worker \(id) stopped")
     }
 
-    /// Creates the next week's click partitions and drops those past the retention.
+    /// Creates the next week's click partitions and drops those past the retention, with their
+    /// roll-ups (reports then agree with the raw clicks for every period).
     func maintainClickPartitions() throws {
         try database.query("SELECT waymark_ensure_click_partition((now() AT TIME ZONE 'UTC')::date + d) FROM generate_series(-1, 7) AS d")
         guard retentionDays > 0 else { return }
@@ -77,7 +84,12 @@ public final class Worker: @unchecked Sendable {
         for row in old {
             let name: String = try row.decode("relname")
             // The name matched ^clicks_[0-9]{8}$ above, so it is safe as an identifier.
-            try database.query(PostgresQuery(unescaped: "DROP TABLE IF EXISTS \(name)"))
+            let start: PostgresQuery = "(to_date(\(String(name.dropFirst(7))), 'YYYYMMDD')::timestamp AT TIME ZONE 'UTC')"
+            try database.transaction { c in
+                try c.query(PostgresQuery(unescaped: "DROP TABLE IF EXISTS \(name)"))
+                try c.query("DELETE FROM click_rollups WHERE hour >= \(fragment: start) AND hour < \(fragment: start) + interval '1 day'")
+                try c.query("DELETE FROM click_rollup_deltas WHERE hour >= \(fragment: start) AND hour < \(fragment: start) + interval '1 day'")
+            }
             logger.notice("dropped click partition \(name) (retention \(retentionDays) days)")
         }
     }
