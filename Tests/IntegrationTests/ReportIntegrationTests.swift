@@ -240,6 +240,21 @@ import WaymarkTesting
         let after = try byHourAndCampaign("hour,campaign")
         #expect(after.values.reduce(0) { $0 + $1[0] } == raw.values.reduce(0) { $0 + $1[0] } + 1)
         #expect(after == (try byHourAndCampaign("hour,campaign,param:zone")))
+        // Days in the workspace's zone from the daily roll-ups, against the raw clicks.
+        try database.query("SELECT waymark_rebuild_daily_rollups(\(h.workspaceID), true)")
+        #expect(try database.query("SELECT rollup_timezone FROM workspaces WHERE id = \(h.workspaceID)")[0]["rollup_timezone"] == "America/New_York")
+        func byDay(_ groups: String) throws -> [String: [Int]] {
+            var out: [String: [Int]] = [:]
+            for row in try h.api.get(base + "&group_by=" + groups).json["rows"] as? [[String: Any]] ?? [] {
+                let k = "\(row["day"] as? String ?? "-")|\(row["campaign_id"] as? Int ?? 0)"
+                let v = out[k] ?? [0, 0, 0]
+                out[k] = [v[0] + (row["clicks"] as? Int ?? 0), v[1] + (row["bot_clicks"] as? Int ?? 0), v[2] + (row["unique_clicks"] as? Int ?? 0)]
+            }
+            return out.filter { $0.value != [0, 0, 0] }
+        }
+        let rawDays = try byDay("day,campaign,param:zone")
+        #expect(rawDays.count > 20)
+        #expect(try byDay("day,campaign") == rawDays)
         // Asia/Kolkata (+05:30): the day cuts fall inside UTC hours, so the raw clicks answer.
         let kolkata = try h.api.get("/api/v1/reports?from=2026-03-06&to=2026-03-20&tz=Asia/Kolkata&group_by=day&workspace_id=\(h.workspaceID)")
         var withLate = h

@@ -164,27 +164,45 @@ public struct ReportEngine: Sendable {
         // campaign level (parameters, country, device) from the click table by (campaign, time);
         // else from the hourly roll-ups and their not-yet-folded deltas.
         let useRollups = wholeHours && r.groups.allSatisfy { [.day, .hour, .trafficSource, .campaign, .event].contains($0) }
+        // Whole days come from the daily roll-ups for the workspaces whose days are cut in this
+        // zone (Public sources' in UTC); everything else from the hourly ones.
+        var dailyWorkspaces: [Int64] = []
+        var onlyDaily = false
+        if useRollups && !r.groups.contains(.hour) {
+            dailyWorkspaces = try database.query("SELECT id FROM workspaces WHERE rollup_daily AND rollup_timezone = \(r.timeZone)").map { try $0.decode("id") }
+            if r.timeZone == "UTC" { dailyWorkspaces.append(0) }
+            // One workspace asked for, cut in this zone: no hourly rows are needed at all.
+            onlyDaily = r.workspaceID.map { dailyWorkspaces.contains($0) } ?? false
+        }
+        let hourly: PostgresQuery = "hour >= \(fragment: fromTs) AND hour < \(fragment: toTs)"
         let clickRows: PostgresQuery = useRollups
             ? """
-                (SELECT hour AS clicked_at, campaign_id, traffic_source_id, workspace_id, clicks, bot_clicks, unique_clicks, cost FROM click_rollups
+                (SELECT day, NULL::timestamptz AS clicked_at, campaign_id, traffic_source_id, workspace_id, clicks, bot_clicks, unique_clicks, cost
+                 FROM click_rollups_daily WHERE day BETWEEN \(r.from)::date AND \(r.to)::date AND coalesce(workspace_id, 0) = ANY(\(dailyWorkspaces)::bigint[])
                  UNION ALL
-                 SELECT hour, campaign_id, traffic_source_id, workspace_id, clicks, bot_clicks, unique_clicks, cost FROM click_rollup_deltas)
+                 SELECT NULL::date, hour, campaign_id, traffic_source_id, workspace_id, clicks, bot_clicks, unique_clicks, cost
+                 FROM click_rollups WHERE \(fragment: hourly) AND NOT \(onlyDaily) AND NOT coalesce(workspace_id, 0) = ANY(\(dailyWorkspaces)::bigint[])
+                 UNION ALL
+                 SELECT NULL::date, hour, campaign_id, traffic_source_id, workspace_id, clicks, bot_clicks, unique_clicks, cost
+                 FROM click_rollup_deltas WHERE \(fragment: hourly))
                 """
             : """
-                (SELECT *, (NOT is_bot)::int AS clicks, is_bot::int AS bot_clicks, (is_unique AND NOT is_bot)::int AS unique_clicks FROM clicks)
+                (SELECT *, NULL::date AS day, (NOT is_bot)::int AS clicks, is_bot::int AS bot_clicks, (is_unique AND NOT is_bot)::int AS unique_clicks
+                 FROM clicks WHERE clicked_at >= \(fragment: fromTs) AND clicked_at < \(fragment: toTs))
                 """
         let clicks: PostgresQuery = """
             SELECT d_day, d_source, d_campaign\(unescaped: extraList),
                    sum(clicks)::bigint AS clicks, sum(bot_clicks)::bigint AS bot_clicks, sum(unique_clicks)::bigint AS unique_clicks,
                    0::bigint AS conversions, 0::bigint AS pending, 0::bigint AS declined, 0::numeric AS revenue, 0::numeric AS spend,
                    (CASE WHEN currency = \(r.currency) THEN sum(cost) ELSE waymark_convert(sum(cost), currency, \(r.currency), d_day) END) AS model_cost,
-                   (sum(cost) <> 0 AND (CASE WHEN currency = \(r.currency) THEN 1 ELSE waymark_convert(1, currency, \(r.currency), d_day) END) IS NULL)::int AS missing
+                   (sum(cost) <> 0 AND (CASE WHEN currency = \(r.currency) THEN 1 ELSE waymark_convert(1, currency, \(r.currency), d_day) END) IS NULL)::int AS missing,
+                   0::bigint AS impressions
             FROM (
-                SELECT (k.clicked_at AT TIME ZONE \(r.timeZone))::date AS d_day, k.traffic_source_id AS d_source, k.campaign_id AS d_campaign
+                SELECT coalesce(k.day, (k.clicked_at AT TIME ZONE \(r.timeZone))::date) AS d_day, k.traffic_source_id AS d_source, k.campaign_id AS d_campaign
                        \(fragment: dims { $0 == .event ? "NULL::text AS d_event" : clickDim($0, "k.clicked_at", k: "k") }),
                        k.clicks, k.bot_clicks, k.unique_clicks, k.cost, c.currency
                 FROM \(fragment: clickRows) k JOIN campaigns c ON c.id = k.campaign_id
-                WHERE k.clicked_at >= \(fragment: fromTs) AND k.clicked_at < \(fragment: toTs) AND \(fragment: filters("k"))
+                WHERE \(fragment: filters("k"))
             ) x
             GROUP BY d_day, d_source, d_campaign\(unescaped: extraList), currency
             """
@@ -203,7 +221,8 @@ public struct ReportEngine: Sendable {
                         THEN (CASE WHEN campaign_currency = \(r.currency) THEN cost_amount * count(*) FILTER (WHERE status = 'approved' AND counts) ELSE waymark_convert(cost_amount * count(*) FILTER (WHERE status = 'approved' AND counts), campaign_currency, \(r.currency), d_day) END)
                         ELSE 0 END,
                    ((coalesce(sum(payout) FILTER (WHERE status = 'approved' AND revenue), 0) <> 0 AND (CASE WHEN payout_currency = \(r.currency) THEN 1 ELSE waymark_convert(1, payout_currency, \(r.currency), d_day) END) IS NULL)
-                    OR (cost_model = 'cpa' AND (CASE WHEN campaign_currency = \(r.currency) THEN 1 ELSE waymark_convert(1, campaign_currency, \(r.currency), d_day) END) IS NULL))::int
+                    OR (cost_model = 'cpa' AND (CASE WHEN campaign_currency = \(r.currency) THEN 1 ELSE waymark_convert(1, campaign_currency, \(r.currency), d_day) END) IS NULL))::int,
+                   0::bigint
             FROM (
                 SELECT (\(unescaped: time) AT TIME ZONE \(r.timeZone))::date AS d_day, v.traffic_source_id AS d_source, v.campaign_id AS d_campaign
                        \(fragment: dims { g in g == .event ? "v.event_key AS d_event" : clickDim(g, time, k: "k") }),
@@ -231,9 +250,10 @@ public struct ReportEngine: Sendable {
             SELECT d_day, d_source, d_campaign\(unescaped: extraList),
                    0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::numeric,
                    coalesce((CASE WHEN currency = \(r.currency) THEN sum(amount) ELSE waymark_convert(sum(amount), currency, \(r.currency), d_day) END), 0), 0::numeric,
-                   ((CASE WHEN currency = \(r.currency) THEN 1 ELSE waymark_convert(1, currency, \(r.currency), d_day) END) IS NULL)::int
+                   ((CASE WHEN currency = \(r.currency) THEN 1 ELSE waymark_convert(1, currency, \(r.currency), d_day) END) IS NULL)::int,
+                   coalesce(sum(impressions), 0)::bigint
             FROM (
-                SELECT e.day AS d_day, e.traffic_source_id AS d_source, e.campaign_id AS d_campaign \(fragment: dims(spendDim)), e.amount, e.currency
+                SELECT e.day AS d_day, e.traffic_source_id AS d_source, e.campaign_id AS d_campaign \(fragment: dims(spendDim)), e.amount, e.currency, e.impressions
                 FROM spend_entries e
                 WHERE e.day BETWEEN \(r.from)::date AND \(r.to)::date AND \(fragment: filters("e"))
             ) x
@@ -257,7 +277,7 @@ public struct ReportEngine: Sendable {
                    sum(u.conversions)::bigint AS conversions, sum(u.pending)::bigint AS pending, sum(u.declined)::bigint AS declined,
                    coalesce(sum(u.revenue), 0)::text AS revenue,
                    (coalesce(sum(u.spend), 0) + coalesce(sum(u.model_cost) FILTER (WHERE s.d_day IS NULL), 0))::text AS cost,
-                   coalesce(sum(u.missing), 0)::int AS missing
+                   coalesce(sum(u.missing), 0)::int AS missing, sum(u.impressions)::bigint AS impressions
             FROM u LEFT JOIN spent s ON s.d_day = u.d_day AND s.d_source = u.d_source AND s.d_campaign = u.d_campaign
             \(unescaped: groupBy)
             """
@@ -349,6 +369,7 @@ public struct ReportEngine: Sendable {
         s.clicks = d("clicks")
         s.botClicks = d("bot_clicks")
         s.uniqueClicks = d("unique_clicks")
+        s.impressions = d("impressions")
         s.conversions = d("conversions")
         s.pendingConversions = d("pending")
         s.declinedConversions = d("declined")
