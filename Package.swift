@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "WaymarkTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "WaymarkTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "WebTests", dependencies: ["Web", "FastCGI", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "WaymarkTests", dependencies: ["Waymark", "Postgres", "Web", "WaymarkTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "WaymarkTests", dependencies: ["Waymark", "Postgres", "Web", "WaymarkTesting", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["Waymark", "Postgres", "HTTPClient", "WaymarkTesting", .product(name: "Crypto", package: "swift-crypto")],

@@ -25,6 +25,8 @@ case "$WAYMARK_INSTANCE" in
     export WAYMARK_LOGIN_RATE=100r/s
     # Delivery retries in seconds, not minutes, so the retry and give-up tests run quickly.
     export WAYMARK_DELIVERY_BACKOFF=0.5 WAYMARK_DELIVERY_MAX_ATTEMPTS=3
+    # The ad platforms are local fakes (Tests/Fakes) speaking their real protocols.
+    export WAYMARK_FAKE_PROVIDERS=1 WAYMARK_FAKE_PORT_BASE=19101
     unset WAYMARK_DATABASE_URL
     ;;
   bench)
@@ -36,6 +38,20 @@ case "$WAYMARK_INSTANCE" in
   *) echo "unknown WAYMARK_INSTANCE $WAYMARK_INSTANCE" >&2; exit 2 ;;
 esac
 export WAYMARK_SOCKET=${WAYMARK_SOCKET:-$WAYMARK_VAR/run/waymark.sock}
+# WAYMARK_FAKE_PROVIDERS=1: the stack also runs the fake Google, Meta, TikTok and GA4
+# servers (Tests/Fakes) and sends every provider call to them, with the fakes' app credentials.
+if [ "${WAYMARK_FAKE_PROVIDERS:-0}" = 1 ]; then
+  base=${WAYMARK_FAKE_PORT_BASE:-9101}
+  export WAYMARK_FAKE_GOOGLE=http://127.0.0.1:$base WAYMARK_FAKE_META=http://127.0.0.1:$((base + 1))
+  export WAYMARK_FAKE_TIKTOK=http://127.0.0.1:$((base + 2)) WAYMARK_FAKE_GA4=http://127.0.0.1:$((base + 3))
+  export WAYMARK_PROVIDER_ORIGINS="https://accounts.google.com=$WAYMARK_FAKE_GOOGLE,https://oauth2.googleapis.com=$WAYMARK_FAKE_GOOGLE,https://googleads.googleapis.com=$WAYMARK_FAKE_GOOGLE,https://datamanager.googleapis.com=$WAYMARK_FAKE_GOOGLE,https://www.facebook.com=$WAYMARK_FAKE_META,https://graph.facebook.com=$WAYMARK_FAKE_META,https://business-api.tiktok.com=$WAYMARK_FAKE_TIKTOK,https://www.google-analytics.com=$WAYMARK_FAKE_GA4"
+  export WAYMARK_GOOGLE_CLIENT_ID=${WAYMARK_GOOGLE_CLIENT_ID:-fake-google-client.apps.googleusercontent.com}
+  export WAYMARK_GOOGLE_CLIENT_SECRET=${WAYMARK_GOOGLE_CLIENT_SECRET:-fake-google-secret}
+  export WAYMARK_GOOGLE_ADS_DEVELOPER_TOKEN=${WAYMARK_GOOGLE_ADS_DEVELOPER_TOKEN:-fake-developer-token}
+  export WAYMARK_META_APP_ID=${WAYMARK_META_APP_ID:-111111111111111} WAYMARK_META_APP_SECRET=${WAYMARK_META_APP_SECRET:-fake-meta-secret}
+  export WAYMARK_TIKTOK_APP_ID=${WAYMARK_TIKTOK_APP_ID:-7000000000000000000} WAYMARK_TIKTOK_APP_SECRET=${WAYMARK_TIKTOK_APP_SECRET:-fake-tiktok-secret}
+  unset base
+fi
 export WAYMARK_PUBLIC_URL=${WAYMARK_PUBLIC_URL:-https://localhost:$WAYMARK_HTTPS_PORT}
 WAYMARK_BIN=$WAYMARK_ROOT/.build/release/waymark
 # The embedded cluster: used unless WAYMARK_DATABASE_URL points elsewhere (run instance only).

@@ -20,6 +20,10 @@ setup() {
   fi
   (cd "$WAYMARK_ROOT" && "$WAYMARK_BIN" migrate)
   "$WAYMARK_ROOT/scripts/tls.sh"
+  # The key that seals integration tokens (AES-GCM), unless WAYMARK_SECRET_KEY is set.
+  if [ -z "${WAYMARK_SECRET_KEY:-}" ] && [ ! -s "$WAYMARK_VAR/secret.key" ]; then
+    (umask 077 && openssl rand -base64 32 > "$WAYMARK_VAR/secret.key")
+  fi
   [ "$WAYMARK_INSTANCE" = run ] && first_owner
   return 0
 }
@@ -71,10 +75,10 @@ wait_healthy() {
 
 stop_all() {
   trap - INT TERM EXIT
-  for name in serve worker; do
+  for name in serve worker fakes; do
     [ -f "$RUN/$name.supervisor.pid" ] && kill -TERM "$(cat "$RUN/$name.supervisor.pid")" 2>/dev/null || true
   done
-  for name in serve worker; do
+  for name in serve worker fakes; do
     local pid
     pid=$(cat "$RUN/$name.supervisor.pid" 2>/dev/null || true)
     if [ -n "$pid" ]; then
@@ -107,6 +111,10 @@ run() {
   echo $$ > "$RUN/stack.pid"
   trap 'stop_all; exit 0' INT TERM
   trap stop_all EXIT
+  if [ "${WAYMARK_FAKE_PROVIDERS:-0}" = 1 ]; then
+    supervise fakes python3 "$WAYMARK_ROOT/Tests/Fakes/fakes.py" --google "${WAYMARK_FAKE_GOOGLE##*:}" --meta "${WAYMARK_FAKE_META##*:}" \
+      --tiktok "${WAYMARK_FAKE_TIKTOK##*:}" --ga4 "${WAYMARK_FAKE_GA4##*:}"
+  fi
   supervise serve "$WAYMARK_BIN" serve
   supervise worker "$WAYMARK_BIN" worker
   "$WAYMARK_ROOT/scripts/nginx.sh" start

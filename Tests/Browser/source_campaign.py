@@ -16,6 +16,8 @@ def steps(driver, wait, step):
     sign_in(driver, wait, "/traffic-sources/new")
     wait.until(EC.presence_of_element_located((By.NAME, "q"))).send_keys("tiktok")
     driver.find_element(By.XPATH, "//button[text()='Search']").click()
+    # The unfiltered list has the same link: wait for the searched page, not the old one.
+    wait.until(EC.url_contains("q=tiktok"))
 
     step("pick the TikTok template")
     wait.until(EC.element_to_be_clickable((By.LINK_TEXT, "TikTok Ads"))).click()

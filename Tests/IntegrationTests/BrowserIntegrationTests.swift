@@ -32,13 +32,23 @@ import WaymarkTesting
         #expect(count == 1)
     }
 
+    @Test func connectTheMetaFakeCardToCard() throws {
+        let run = try runScript("integration_connect.py", as: .admin)
+        #expect(run.status == 0, "see var/test-artifacts/integration-connect-failure.png")
+        let sourceID = Int64(run.output.split(separator: "\n").last ?? "") ?? 0
+        let row = try database.query("SELECT status, account_id, access_token FROM integrations WHERE traffic_source_id = \(sourceID) AND provider = 'meta'").first
+        #expect(row?["status"] == "active")
+        #expect(row?["account_id"] == "act_123456789")
+        #expect(row?["access_token"]?.hasPrefix("EAA") == false)
+    }
+
     @Test func createATikTokSourceAndCampaignAndReadTheURLOffTheTrackingTab() throws {
         let run = try runScript("source_campaign.py", as: .admin)
         #expect(run.status == 0, "see var/test-artifacts/source-campaign-failure.png")
-        let stored: String = try database.query("""
+        let stored: String = try #require(try database.query("""
             SELECT c.campaign_url FROM campaigns c JOIN audit_log a ON a.object_type = 'campaign' AND a.object_id = c.id::text
             WHERE a.actor = \(run.email)
-            """).first!.decode("campaign_url")
+            """).first).decode("campaign_url")
         #expect(run.output == stored)
         #expect(stored.contains("campaign_id=__CAMPAIGN_ID__&campaign_name=__CAMPAIGN_NAME__"))
     }

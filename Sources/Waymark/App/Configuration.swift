@@ -35,6 +35,13 @@ public struct Configuration: Sendable {
     public var outboundDeny: String
     /// Routes that only tests use (`/__test/…`); never on in `make run`.
     public var testRoutes: Bool
+    /// The key sealing integration tokens: base64 of 32 bytes, else `var/secret.key`.
+    public var secretKey: String?
+    /// OAuth apps and API access of the providers (SPEC §6).
+    public var providerCredentials: ProviderCredentials
+    /// `https://real.origin=http://replacement:port,…`: every provider call and OAuth redirect
+    /// goes through it (local fakes in tests).
+    public var providerOrigins: ProviderOrigins
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         let env = environment.filter { !$0.value.isEmpty }
@@ -62,6 +69,13 @@ public struct Configuration: Sendable {
         // Link-local (cloud metadata lives there), the other clouds' metadata addresses.
         outboundDeny = env["WAYMARK_OUTBOUND_DENY"] ?? "169.254.0.0/16,fe80::/10,100.100.100.200,fd00:ec2::254,0.0.0.0/8"
         testRoutes = env["WAYMARK_TEST_ROUTES"] == "1"
+        secretKey = env["WAYMARK_SECRET_KEY"]
+        providerCredentials = ProviderCredentials(
+            googleClientID: env["WAYMARK_GOOGLE_CLIENT_ID"], googleClientSecret: env["WAYMARK_GOOGLE_CLIENT_SECRET"],
+            googleDeveloperToken: env["WAYMARK_GOOGLE_ADS_DEVELOPER_TOKEN"],
+            metaAppID: env["WAYMARK_META_APP_ID"], metaAppSecret: env["WAYMARK_META_APP_SECRET"],
+            tiktokAppID: env["WAYMARK_TIKTOK_APP_ID"], tiktokAppSecret: env["WAYMARK_TIKTOK_APP_SECRET"])
+        providerOrigins = ProviderOrigins(env["WAYMARK_PROVIDER_ORIGINS"] ?? "")
     }
 
     static func readFile(_ path: String) -> String? {

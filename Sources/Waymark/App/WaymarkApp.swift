@@ -44,12 +44,18 @@ public final class WaymarkApp: Sendable {
             shell: shell, cache: campaignCache, recorder: clickRecorder,
             writer: clickWriter, database: database, trustedProxies: IPRanges(configuration.trustedProxies)
         ).register(on: router)
-        let conversions = ConversionRecorder(database: database, outbox: Outbox(maxAttempts: configuration.deliveryMaxAttempts), logger: logger)
+        let integrations = try IntegrationStore(configuration: configuration, database: database)
+        IntegrationRoutes(
+            shell: shell, actions: IntegrationActions(store: integrations, sources: sources, database: database, publicURL: configuration.publicURL),
+            store: integrations, sources: sources, database: database
+        ).register(on: router)
+        let outbox = Outbox(maxAttempts: configuration.deliveryMaxAttempts, pushes: IntegrationPushes(providers: integrations.providers))
+        let conversions = ConversionRecorder(database: database, outbox: outbox, logger: logger)
         ConversionRoutes(
             shell: shell, database: database, recorder: conversions, campaigns: campaigns, workspaces: workspaces, cache: campaignCache,
             clicks: clickRecorder, writer: clickWriter, postbackOrigin: configuration.publicHTTPURL
         ).register(on: router)
-        DeliveryRoutes(shell: shell, database: database, spool: spool, workspaces: workspaces).register(on: router)
+        DeliveryRoutes(shell: shell, database: database, spool: spool, workspaces: workspaces, integrations: integrations).register(on: router)
         ReportRoutes(shell: shell, database: database, engine: ReportEngine(database: database), workspaces: workspaces).register(on: router)
         SpendRoutes(shell: shell, database: database, store: SpendStore(database: database), fx: FXStore(database: database)).register(on: router)
         if configuration.testRoutes { TestRoutes().register(on: router) }

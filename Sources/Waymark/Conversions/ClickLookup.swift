@@ -14,13 +14,17 @@ public struct ClickForConversion: Sendable {
     public var workspaceSecret: String?
     /// The click's parameters by name (slots of its source, then extras).
     public var parameters: [String: String]
+    /// What Conversion-API pushes send along: the visitor's address and browser, the landing page.
+    public var ip = ""
+    public var userAgent = ""
+    public var destination = ""
 }
 
 enum ClickLookup {
     static func find(_ id: String, on c: PostgresConnection) throws -> ClickForConversion? {
         guard let second = ClickID.time(of: id) else { return nil }
         guard let row = try c.query("""
-            SELECT k.id, k.clicked_at, k.campaign_id, k.traffic_source_id, k.workspace_id, k.external_id, k.extra::text AS extra,
+            SELECT k.id, k.clicked_at, k.campaign_id, k.traffic_source_id, k.workspace_id, k.external_id, k.extra::text AS extra, k.ip, k.user_agent, k.destination,
                    \(unescaped: slotColumns), c.currency, w.postback_secret, s.parameters::text AS source_parameters
             FROM clicks k
             JOIN campaigns c ON c.id = k.campaign_id
@@ -34,7 +38,8 @@ enum ClickLookup {
             id: try row.decode("id"), clickedAt: try row.decode("clicked_at"), campaignID: try row.decode("campaign_id"),
             trafficSourceID: try row.decode("traffic_source_id"), workspaceID: try row.decode("workspace_id", as: Int64?.self),
             externalID: try row.decode("external_id", as: String?.self), campaignCurrency: try row.decode("currency"),
-            workspaceSecret: try row.decode("postback_secret", as: String?.self), parameters: parameters)
+            workspaceSecret: try row.decode("postback_secret", as: String?.self), parameters: parameters,
+            ip: row["ip"] ?? "", userAgent: row["user_agent"] ?? "", destination: row["destination"] ?? "")
     }
 
     /// `k.p1, …, k.p30` for a query on `clicks k`.

@@ -62,6 +62,7 @@ struct DeliveryRoutes {
     let database: PostgresPool
     let spool: ClickSpool
     let workspaces: WorkspaceStore
+    let integrations: IntegrationStore
 
     func register(on router: Router) {
         router.get("/status", shell.page(statusPage))
@@ -120,6 +121,13 @@ struct DeliveryRoutes {
             "queues": queues.map { ["kind": $0["kind"] ?? "", "state": $0["state"] ?? "", "count": $0["n"] ?? ""] },
             "failed": failed.map(\.page),
             "can_retry": actor.canWrite,
+            "integrations": try integrations.all(for: actor).map { entry in
+                let i = entry.integration
+                return ["source": entry.sourceName, "source_id": i.sourceID, "provider": integrations.providers[i.provider]?.name ?? i.provider,
+                        "key": i.provider, "status": i.status.rawValue, "reconnect": i.status == .error,
+                        "account": i.accountName ?? "", "last_success": i.lastSuccessAt.map(RFC3339.string) ?? "never",
+                        "failures": i.consecutiveFailures, "last_error": i.lastError ?? ""] as [String: Any]
+            },
         ], section: "status")
     }
 

@@ -28,12 +28,15 @@ public final class DeliverySender: Sendable {
     let policy: Policy
     let workerID: String
     let logger: Logger
+    /// Conversion-API pushes: the integration's token added now, its answer judged its way.
+    let pushes: IntegrationPushSender?
 
-    public init(conninfo: String, policy: Policy, workerID: String, logger: Logger) {
+    public init(conninfo: String, policy: Policy, workerID: String, logger: Logger, pushes: IntegrationPushSender? = nil) {
         self.conninfo = conninfo
         self.policy = policy
         self.workerID = workerID
         self.logger = logger
+        self.pushes = pushes
     }
 
     /// Runs on its own thread until `stopping()` is true.
@@ -60,7 +63,7 @@ public final class DeliverySender: Sendable {
     func sendNext(on c: PostgresConnection) throws -> Bool {
         try c.transaction { c in
             guard let row = try c.query("""
-                SELECT id, method, url, headers::text AS headers, body, attempts, max_attempts FROM deliveries
+                SELECT id, kind, target_id, method, url, headers::text AS headers, body, attempts, max_attempts FROM deliveries
                 WHERE state = 'pending' AND next_attempt_at <= now()
                 ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
                 """).first
@@ -72,8 +75,25 @@ public final class DeliverySender: Sendable {
             if let object = try? JSONSerialization.jsonObject(with: Data((row["headers"] ?? "{}").utf8)) as? [String: String] {
                 headers += object.sorted { $0.key < $1.key }
             }
+            var url: String = try row.decode("url")
+            var judge: (@Sendable (Int, String) -> ProviderFailure?)?
+            if row["kind"] == "capi", let pushes, let integrationID = row["target_id"].flatMap({ Int64($0) }) {
+                switch pushes.plan(integrationID: integrationID, url: url, body: row["body"]) {
+                case .send(let authorizedURL, let extra, let providerJudge):
+                    url = authorizedURL
+                    headers = headers.filter { $0.0.lowercased() != "content-type" } + extra
+                    judge = providerJudge
+                case .hold(let reason):
+                    // Paused or waiting for a reconnect: not a try; look again in a minute.
+                    try c.query("UPDATE deliveries SET last_error = \(reason), next_attempt_at = now() + interval '1 minute', updated_at = now() WHERE id = \(id)")
+                    return true
+                case .fail(let reason):
+                    try c.query("UPDATE deliveries SET state = 'failed', last_error = \(reason), updated_at = now() WHERE id = \(id)")
+                    return true
+                }
+            }
             var request = HTTPRequest(
-                method: try row.decode("method"), url: try row.decode("url"), headers: headers, body: row["body"].map { Array($0.utf8) },
+                method: try row.decode("method"), url: url, headers: headers, body: row["body"].map { Array($0.utf8) },
                 connectTimeout: min(5, policy.timeout), timeout: policy.timeout, maxResponseBytes: policy.maxResponseBytes, followRedirects: false)
             let deny = policy.deny
             request.isAddressDenied = { deny.contains($0) }
@@ -86,7 +106,14 @@ public final class DeliverySender: Sendable {
                 let response = try HTTPClient.send(request)
                 status = response.status
                 excerpt = String(String(decoding: response.body.prefix(512), as: UTF8.self).prefix(500))
-                if !(200..<300).contains(response.status) {
+                if let judge {
+                    // The provider's own terms: TikTok's errors come inside a 200, Google's partial failures too.
+                    if let failure = judge(response.status, response.text) {
+                        error = failure.message
+                        retry = failure.kind != .rejected
+                        if failure.kind == .authorization, let target = row["target_id"].flatMap({ Int64($0) }) { pushes?.authorizationLost(target, failure.message) }
+                    }
+                } else if !(200..<300).contains(response.status) {
                     error = "HTTP \(response.status)"
                     retry = response.status >= 500 || response.status == 429 || response.status == 408
                 }

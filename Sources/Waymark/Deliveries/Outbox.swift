@@ -4,12 +4,17 @@ import Postgres
 import Web
 
 /// Queues what a recorded or changed conversion sends out: the traffic source's S2S postback
-/// (by its send-back rules) and the workspace's webhooks. Rows are rendered now, so a later
-/// change of the source does not alter what is already queued; the worker sends them.
+/// (by its send-back rules), its Conversion-API push, and the workspace's webhooks. Rows are
+/// rendered now, so a later change of the source does not alter what is already queued; the
+/// worker sends them.
 public struct Outbox: Sendable {
     public var maxAttempts: Int
+    public var pushes: IntegrationPushes?
 
-    public init(maxAttempts: Int) { self.maxAttempts = maxAttempts }
+    public init(maxAttempts: Int, pushes: IntegrationPushes? = nil) {
+        self.maxAttempts = maxAttempts
+        self.pushes = pushes
+    }
 
     func enqueue(
         on c: PostgresConnection, conversionID: Int64, click: ClickForConversion, input: PostbackInput, currency: String, previousStatus: String?
@@ -33,6 +38,11 @@ public struct Outbox: Sendable {
                 try insert(c, conversionID: conversionID, click: click, kind: "postback", targetID: click.trafficSourceID,
                            targetName: source["name"] ?? "", method: "GET", url: target, headers: [:], body: nil)
             }
+        }
+        try pushes?.enqueue(on: c, conversionID: conversionID, click: click, input: input, currency: currency, previousStatus: previousStatus) {
+            kind, targetID, targetName, url, body, skipped in
+            try insert(c, conversionID: conversionID, click: click, kind: kind, targetID: targetID, targetName: targetName, method: "POST", url: url,
+                       headers: ["Content-Type": "application/json"], body: body, skipped: skipped)
         }
         for hook in try c.query("SELECT id, url, secret FROM webhooks WHERE workspace_id = \(click.workspaceID) AND enabled ORDER BY id") {
             let payload: [String: Any] = [
@@ -67,13 +77,14 @@ public struct Outbox: Sendable {
 
     private func insert(
         _ c: PostgresConnection, conversionID: Int64, click: ClickForConversion, kind: String, targetID: Int64, targetName: String,
-        method: String, url: String, headers: [String: String], body: String?
+        method: String, url: String, headers: [String: String], body: String?, skipped: String? = nil
     ) throws {
         let headerJSON = String(decoding: try JSONSerialization.data(withJSONObject: headers, options: [.sortedKeys]), as: UTF8.self)
+        // A push the provider would refuse (too old, no click id) is kept, marked `skipped`.
         try c.query("""
-            INSERT INTO deliveries (workspace_id, conversion_id, click_id, kind, target_id, target_name, method, url, headers, body, max_attempts)
+            INSERT INTO deliveries (workspace_id, conversion_id, click_id, kind, target_id, target_name, method, url, headers, body, max_attempts, state, last_error)
             VALUES (\(click.workspaceID), \(conversionID), \(click.id), \(kind), \(targetID), \(targetName), \(method), \(url),
-                    \(headerJSON)::jsonb, \(body), \(maxAttempts))
+                    \(headerJSON)::jsonb, \(body), \(maxAttempts), \(skipped == nil ? "pending" : "skipped"), \(skipped))
             """)
     }
 }

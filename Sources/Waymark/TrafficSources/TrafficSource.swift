@@ -161,7 +161,6 @@ public struct TrafficSourceDraft: Sendable {
             errors["postback_payout_percent"] = "must be a number from 0 to 1000"
         }
         if let bad = sendBack.events.first(where: { !Slug.isValid($0) }) { errors["postback_events"] = "\"\(bad)\" is not an event key" }
-        if capiIntegrationID != nil { errors["capi_integration_id"] = "no Conversion-API integration exists yet" }
         if notes.count > 5000 { errors["notes"] = "is longer than 5000 characters" }
         return (errors, warnings)
     }

@@ -208,8 +208,10 @@ struct TrafficSourceRoutes {
             "currencies": Currency.codes.map { ["code": $0, "selected": $0 == draft.costCurrency] },
             "action": source.map { "/traffic-sources/\($0.id)" } ?? "/traffic-sources",
             "can_edit": actor.canEdit(workspace: draft.workspaceID),
+            "capi_options": try store.capiOptions(for: actor).map { ["id": String($0.id), "label": $0.label, "selected": $0.id == draft.capiIntegrationID] },
         ]
         if let source {
+            context["source_tabs"] = ["tabs": IntegrationRoutes.tabs(source.id, active: "general")]
             context["source"] = ["id": source.id]
             context["warnings"] = draft.check().warnings
             context["campaigns"] = try campaigns.list(for: actor, trafficSource: source.id).map { ["id": $0.id, "name": $0.name, "status": $0.status] }

@@ -120,8 +120,21 @@ public struct TrafficSourceStore: Sendable {
         } else if let id = draft.workspaceID, try database.query("SELECT 1 FROM workspaces WHERE id = \(id)").isEmpty {
             errors["workspace_id"] = "is not a workspace"
         }
+        if let id = draft.capiIntegrationID, !(try capiOptions(for: actor).contains { $0.id == id }) {
+            errors["capi_integration_id"] = "is not a connected integration you can see"
+        }
         guard errors.isEmpty else { throw HTTPError.validation(errors) }
         return warnings
+    }
+
+    /// Connected integrations a source may report its conversions to (its Conversion API).
+    public func capiOptions(for actor: Actor) throws -> [(id: Int64, label: String)] {
+        try database.query("""
+            SELECT i.id, i.provider, i.status, s.name FROM integrations i JOIN traffic_sources s ON s.id = i.traffic_source_id
+            WHERE i.status <> 'not_connected' AND \(fragment: actor.visibleWorkspaces("i.workspace_id")) ORDER BY s.name, i.provider
+            """).map { r in
+            (try r.decode("id"), "\(r["provider"] ?? "") on \(r["name"] ?? "") (\(r["status"] ?? ""))")
+        }
     }
 
     /// Keeps each existing name's slot; new names take the lowest free slots.

@@ -17,10 +17,12 @@ public final class Worker: @unchecked Sendable {
     let interval: Double
     let retentionDays: Int
     let sender: DeliverySender
+    let syncs: IntegrationSync
     private var partitionsCheckedAt = -Double.infinity
 
-    public init(configuration: Configuration, logger: Logger, interval: Double = 5) {
+    public init(configuration: Configuration, logger: Logger, interval: Double = 5) throws {
         database = PostgresPool(conninfo: configuration.databaseURL, maxConnections: 4)
+        let integrations = try IntegrationStore(configuration: configuration, database: database)
         self.logger = logger
         let host = ProcessInfo.processInfo.hostName
         id = "\(host):\(getpid())"
@@ -30,7 +32,8 @@ public final class Worker: @unchecked Sendable {
             conninfo: configuration.databaseURL,
             policy: .init(backoffSeconds: configuration.deliveryBackoffSeconds, timeout: configuration.outboundTimeoutSeconds,
                           deny: IPRanges(configuration.outboundDeny)),
-            workerID: id, logger: logger)
+            workerID: id, logger: logger, pushes: IntegrationPushSender(store: integrations))
+        syncs = IntegrationSync(store: integrations, database: database, logger: logger)
     }
 
     public func run() throws {
@@ -39,6 +42,7 @@ public final class Worker: @unchecked Sendable {
             lock.withLock { stopping = true }
         }
         try spawnThread { [self] in sender.run { self.lock.withLock { self.stopping } } }
+        try spawnThread { [self] in runSyncs() }
         let started = Date()
         logger.notice("worker \(id) started")
         while !lock.withLock({ stopping }) {
@@ -53,6 +57,7 @@ public final class Worker: @unchecked Sendable {
             }
             do {
                 try database.query("SELECT waymark_fold_click_rollups()")
+                try rebuildDailyRollups()
             } catch {
                 logger.warning("click roll-ups: \(error)")
             }
@@ -69,6 +74,39 @@ public final class Worker: @unchecked Sendable {
         }
         try? database.query("DELETE FROM worker_heartbeats WHERE worker_id = \(id)")
         logger.notice("worker \(id) stopped")
+    }
+
+    /// A workspace whose time zone changed (or is new) gets its daily roll-ups cut anew in it;
+    /// a zone with offsets that are not whole hours gets none (reports read the hourly rows).
+    func rebuildDailyRollups() throws {
+        for row in try database.query("SELECT id, timezone FROM workspaces WHERE rollup_timezone IS DISTINCT FROM timezone ORDER BY id LIMIT 20") {
+            let zone: String = try row.decode("timezone")
+            let whole: Bool = try database.query("""
+                SELECT bool_and(extract(epoch FROM (h AT TIME ZONE \(zone)) - (h AT TIME ZONE 'UTC'))::int % 3600 = 0) AS whole
+                FROM generate_series(now() - interval '800 days', now() + interval '400 days', interval '1 hour') AS h
+                """)[0].decode("whole")
+            try database.query("SELECT waymark_rebuild_daily_rollups(\(try row.decode("id", as: Int64.self)), \(whole))")
+        }
+    }
+
+    /// Integration pulls, on their own thread (provider calls can take seconds): due ones at
+    /// once, woken by `waymark_integrations` (Sync Now) or every few seconds.
+    func runSyncs() {
+        var connection: PostgresConnection?
+        while !lock.withLock({ stopping }) {
+            syncs.runDue { self.lock.withLock { self.stopping } }
+            do {
+                if connection == nil {
+                    let c = try PostgresConnection(conninfo: database.conninfo)
+                    try c.listen("waymark_integrations")
+                    connection = c
+                }
+                _ = try connection!.waitForNotifications(timeout: 2)
+            } catch {
+                connection = nil
+                usleep(2_000_000)
+            }
+        }
     }
 
     /// Creates the next week's click partitions and drops those past the retention, with their
@@ -89,6 +127,9 @@ public final class Worker: @unchecked Sendable {
                 try c.query(PostgresQuery(unescaped: "DROP TABLE IF EXISTS \(name)"))
                 try c.query("DELETE FROM click_rollups WHERE hour >= \(fragment: start) AND hour < \(fragment: start) + interval '1 day'")
                 try c.query("DELETE FROM click_rollup_deltas WHERE hour >= \(fragment: start) AND hour < \(fragment: start) + interval '1 day'")
+                // A workspace's days straddle UTC days: the edge day of the retention may keep or
+                // lose the hours of it that fall in the next UTC day.
+                try c.query("DELETE FROM click_rollups_daily WHERE day <= (\(fragment: start) AT TIME ZONE 'UTC')::date")
             }
             logger.notice("dropped click partition \(name) (retention \(retentionDays) days)")
         }

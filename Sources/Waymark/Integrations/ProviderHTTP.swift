@@ -1,0 +1,95 @@
+import Foundation
+import HTTPClient
+
+/// How a provider call failed, in the terms the integration acts on.
+public struct ProviderFailure: Error, CustomStringConvertible, Sendable {
+    public enum Kind: String, Sendable {
+        /// The authorization is expired or revoked: the integration needs reconnecting.
+        case authorization
+        /// Throttled (429, provider throttling codes): back off.
+        case rateLimited
+        /// Network errors, 5xx: try again later.
+        case temporary
+        /// The provider refused the request itself.
+        case rejected
+    }
+
+    public var kind: Kind
+    public var message: String
+    public var description: String { message }
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+}
+
+/// A provider's answer: status, the JSON body when there is one, the raw text.
+struct ProviderAnswer {
+    var status: Int
+    var json: Any?
+    var text: String
+
+    var object: [String: Any] { json as? [String: Any] ?? [:] }
+}
+
+/// Every provider call goes through here: the origin map, timeouts, the size cap, the deny
+/// list, no redirects. Tokens are passed in by the caller and never logged.
+public struct ProviderHTTP: Sendable {
+    public var origins: ProviderOrigins
+    public var timeout: Double
+    public var deny: IPRanges
+
+    public init(origins: ProviderOrigins, timeout: Double, deny: IPRanges) {
+        self.origins = origins
+        self.timeout = timeout
+        self.deny = deny
+    }
+
+    func send(_ method: String, _ url: String, headers: [(String, String)] = [], form: [(String, String)]? = nil, json: Any? = nil) throws -> ProviderAnswer {
+        var headers = headers + [("User-Agent", "Waymark/1.0"), ("Accept", "application/json")]
+        var body: [UInt8]?
+        if let form {
+            headers.append(("Content-Type", "application/x-www-form-urlencoded"))
+            body = Array(ProviderHTTP.query(form).utf8)
+        } else if let json {
+            headers.append(("Content-Type", "application/json"))
+            body = Array(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes]))
+        }
+        var request = HTTPRequest(method: method, url: origins.rewrite(url), headers: headers, body: body,
+                                  connectTimeout: min(5, timeout), timeout: timeout, maxResponseBytes: 8 << 20, followRedirects: false)
+        let deny = deny
+        request.isAddressDenied = { deny.contains($0) }
+        let response: HTTPResponse
+        do {
+            response = try HTTPClient.send(request)
+        } catch {
+            throw ProviderFailure(.temporary, "\(method) \(ProviderHTTP.redacted(url)): \(error)")
+        }
+        let text = response.text
+        return ProviderAnswer(status: response.status, json: text.isEmpty ? nil : try? JSONSerialization.jsonObject(with: Data(text.utf8)), text: text)
+    }
+
+    /// `a=1&b=2`, each part percent-encoded for a query or a form body.
+    static func query(_ pairs: [(String, String)]) -> String {
+        pairs.map { ProviderHTTP.encode($0.0) + "=" + ProviderHTTP.encode($0.1) }.joined(separator: "&")
+    }
+
+    static func encode(_ s: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
+    }
+
+    /// A URL without its query (where tokens and secrets may travel), for messages and logs.
+    static func redacted(_ url: String) -> String { String(url.prefix { $0 != "?" }) }
+}
+
+/// A JSON value as text: numbers and strings alike (providers send int64 as strings).
+func jsonText(_ value: Any?) -> String? {
+    switch value {
+    case let s as String: s
+    case let n as NSNumber: n.stringValue
+    default: nil
+    }
+}
