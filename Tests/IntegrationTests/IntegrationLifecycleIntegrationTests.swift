@@ -28,6 +28,8 @@ import WaymarkTesting
         var clickIDParam: String
         var mapping: String
         var settings: [String: Any]
+        /// Part of the path of the provider's metrics call (for the fake's failure modes).
+        var pullPath: String
     }
 
     func api() throws -> (TestHTTP, Int) {
@@ -164,6 +166,23 @@ import WaymarkTesting
         #expect(try database.query("SELECT url, body FROM deliveries WHERE kind = 'capi' AND target_id = (SELECT id FROM integrations WHERE traffic_source_id = \(source) AND provider = \(p.key))")
             .allSatisfy { !($0["url"] ?? "").contains("access_token") })
 
+        // Throttled: the sync fails, backs off, and the integration stays active.
+        try fake.control("POST", "fail", ["path_contains": p.pullPath, "kind": "rate_limit", "count": 1])
+        let syncsBefore = (try api.get("/api/v1/traffic-sources/\(source)/integrations/\(p.key)/history").json["syncs"] as? [[String: Any]])?.count ?? 0
+        #expect(try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/sync").status == 200)
+        #expect(waitUntil(seconds: 30) { ((try? integration(api, source, p.key))?["health"] as? [String: Any])?["consecutive_failures"] as? Int == 1 })
+        let throttled = try integration(api, source, p.key)
+        #expect(throttled["status"] as? String == "active", "\(throttled)")
+        let syncs = try #require(try api.get("/api/v1/traffic-sources/\(source)/integrations/\(p.key)/history").json["syncs"] as? [[String: Any]])
+        #expect(syncs.count == syncsBefore + 1 && syncs.first?["status"] as? String == "failed", "\(syncs.first ?? [:])")
+        if p.key == "google_ads" {
+            // An access token that expired early: one refresh, and the pull goes through.
+            try fake.expireTokens()
+            #expect(try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/sync").status == 200)
+            #expect(waitUntil(seconds: 30) { ((try? integration(api, source, p.key))?["health"] as? [String: Any])?["consecutive_failures"] as? Int == 0 })
+            #expect(try fake.requests("/token").contains { ($0["body"] as? String ?? "").contains("grant_type=refresh_token") })
+        }
+
         // Authorization revoked at the provider → the next sync fails → error, reconnect required.
         try fake.revokeTokens()
         #expect(try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/sync").status == 200)
@@ -197,20 +216,20 @@ import WaymarkTesting
         try runLife(Provider(
             key: "meta", fake: "meta", template: "facebook", authorizePath: "/v26.0/dialog/oauth?", account: "act_123456789",
             campaign: { try firstCampaign("meta", "/v26.0/act_123456789/insights") }, clickIDParam: "fbclid", mapping: "Purchase",
-            settings: ["pixel_id": "1234567890"]))
+            settings: ["pixel_id": "1234567890"], pullPath: "/insights"))
     }
 
     @Test func googleAdsFromConnectToDisconnect() throws {
         try runLife(Provider(
             key: "google_ads", fake: "google", template: "google_ads", authorizePath: "/o/oauth2/v2/auth?", account: "1234567890",
-            campaign: { "111" }, clickIDParam: "gclid", mapping: "987654321", settings: [:]))
+            campaign: { "111" }, clickIDParam: "gclid", mapping: "987654321", settings: [:], pullPath: "searchStream"))
     }
 
     @Test func tiktokFromConnectToDisconnect() throws {
         try runLife(Provider(
             key: "tiktok", fake: "tiktok", template: "tiktok", authorizePath: "/portal/auth?", account: "7000000000000000001",
             campaign: { try firstCampaign("tiktok", "/open_api/v1.3/report/integrated/get/") }, clickIDParam: "ttclid", mapping: "CompletePayment",
-            settings: ["pixel_code": "C9ABCDEF1234567890"]))
+            settings: ["pixel_code": "C9ABCDEF1234567890"], pullPath: "/report/integrated/get/"))
     }
 
     /// The first campaign id the fake reports (its seed ids are long and derived).

@@ -19,6 +19,7 @@ public struct Campaign: Sendable {
     public var currency: String
     public var campaignURL: String
     public var createdAt: Date
+    public var reporting = ConversionReporting()
 }
 
 public struct CampaignDraft: Sendable {
@@ -29,6 +30,7 @@ public struct CampaignDraft: Sendable {
     public var status = "active"
     public var costModel = Campaign.CostModel.none
     public var costAmount = "0"
+    public var reporting = ConversionReporting()
 
     public init() {}
 
@@ -40,6 +42,7 @@ public struct CampaignDraft: Sendable {
         status = c.status
         costModel = c.costModel
         costAmount = c.costAmount
+        reporting = c.reporting
     }
 
     mutating func apply(_ reader: inout FieldReader) {
@@ -48,6 +51,7 @@ public struct CampaignDraft: Sendable {
         if let v = reader.string("destination_url") { destinationURL = v.trimmingCharacters(in: .whitespaces) }
         if let v = reader.string("fallback_url") { fallbackURL = v.isEmpty ? nil : v.trimmingCharacters(in: .whitespaces) }
         if let v = reader.string("status") { status = v }
+        reporting.apply(&reader)
         if reader.has("cost_model") {
             guard let model = reader.object("cost_model") else {
                 reader.fail("cost_model", "must be an object {type, amount}")
@@ -87,6 +91,7 @@ public struct CampaignDraft: Sendable {
         if let fallback = fallbackURL, !URLCheck.isAbsoluteHTTP(fallback) { errors["fallback_url"] = "must be an absolute http(s) URL" }
         if status != "active" && status != "paused" { errors["status"] = "must be active or paused" }
         if !Decimals.isPlain(costAmount) { errors["cost_model"] = "amount must be a decimal number ≥ 0 like 0.45" }
+        errors.merge(reporting.check()) { a, _ in a }
         return (errors, warnings)
     }
 }

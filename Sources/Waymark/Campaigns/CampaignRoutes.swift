@@ -27,12 +27,12 @@ struct CampaignRoutes {
             var draft = CampaignDraft()
             draft.apply(&reader)
             let (campaign, warnings) = try store.create(draft, by: actor, inputErrors: reader.errors)
-            return .jsonObject(campaignJSON(campaign, source: try sources.get(campaign.trafficSourceID, for: actor), warnings: warnings), status: 201)
+            return .jsonObject(campaignJSON(campaign, source: try sources.get(campaign.trafficSourceID, for: actor), warnings: warnings, detailed: true), status: 201)
         })
         router.get("/api/v1/campaigns/{id}", shell.api { request, actor in
             let campaign = try store.get(try request.pathID(), for: actor)
             let source = try sources.get(campaign.trafficSourceID, for: actor)
-            return .jsonObject(campaignJSON(campaign, source: source, warnings: store.warnings(campaign, source: source)))
+            return .jsonObject(campaignJSON(campaign, source: source, warnings: store.warnings(campaign, source: source), detailed: true))
         })
         router.patch("/api/v1/campaigns/{id}", shell.api { request, actor in
             let existing = try store.get(try request.pathID(), for: actor)
@@ -40,7 +40,7 @@ struct CampaignRoutes {
             var draft = CampaignDraft(existing)
             draft.apply(&reader)
             let (campaign, warnings) = try store.update(existing.id, draft, by: actor, inputErrors: reader.errors)
-            return .jsonObject(campaignJSON(campaign, source: try sources.get(campaign.trafficSourceID, for: actor), warnings: warnings))
+            return .jsonObject(campaignJSON(campaign, source: try sources.get(campaign.trafficSourceID, for: actor), warnings: warnings, detailed: true))
         })
         router.delete("/api/v1/campaigns/{id}", shell.api { request, actor in
             try store.delete(try request.pathID(), by: actor)
@@ -95,7 +95,7 @@ struct CampaignRoutes {
         return try workspaces.postbackSecret(workspaceID)
     }
 
-    func campaignJSON(_ c: Campaign, source: TrafficSource?, warnings: [String]? = nil) -> [String: Any] {
+    func campaignJSON(_ c: Campaign, source: TrafficSource?, warnings: [String]? = nil, detailed: Bool = false) -> [String: Any] {
         var out: [String: Any] = [
             "id": c.id, "key": c.key, "name": c.name, "traffic_source_id": c.trafficSourceID, "destination_url": c.destinationURL,
             "fallback_url": c.fallbackURL ?? NSNull(), "status": c.status,
@@ -106,6 +106,9 @@ struct CampaignRoutes {
         ]
         if let source { out["campaign_url_outdated"] = store.isOutdated(c, source: source) }
         if let warnings { out["warnings"] = warnings }
+        out["conversion_reporting"] = c.reporting.json
+        // One campaign: what is in effect once inheritance is resolved (a query, so not in lists).
+        if detailed, let effective = try? store.effectiveReporting(c) { out["conversion_reporting_effective"] = effective.json }
         return out
     }
 
@@ -145,6 +148,15 @@ struct CampaignRoutes {
         draft.status = form.value("status")
         draft.costModel = Campaign.CostModel(rawValue: form.value("cost_model")) ?? .none
         draft.costAmount = form.value("cost_amount").nilIfEmpty ?? "0"
+        var reporting = ConversionReporting()
+        reporting.method = ConversionReporting.Method(rawValue: form.value("reporting")) ?? .source
+        reporting.postbackURL = form.value("reporting_postback_url").trimmingCharacters(in: .whitespaces).nilIfEmpty
+        reporting.integrationID = Int64(form.value("reporting_integration_id"))
+        reporting.rules.send = form.value("reporting_send").nilIfEmpty ?? "all"
+        reporting.rules.events = form.value("reporting_events").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        reporting.rules.reversals = form.value("reporting_reversals") == "on"
+        reporting.payoutPercent = form.value("reporting_payout_percent").trimmingCharacters(in: .whitespaces).nilIfEmpty ?? "100"
+        draft.reporting = reporting
         return draft
     }
 
@@ -165,11 +177,22 @@ struct CampaignRoutes {
             "tokens": (Tokens.destination + (source?.parameters.map(\.name) ?? [])).map { "{\($0)}" },
             "action": campaign.map { "/campaigns/\($0.id)" } ?? "/campaigns",
             "can_edit": actor.canWrite,
+            "reporting_methods": [("source", "As the traffic source"), ("postback", "Its own postback URL"), ("capi", "A Conversion-API integration"), ("none", "None")]
+                .map { ["value": $0.0, "label": $0.1, "selected": $0.0 == draft.reporting.method.rawValue] },
+            "reporting_integrations": try sources.capiOptions(for: actor).map { ["id": String($0.id), "label": $0.label, "selected": $0.id == draft.reporting.integrationID] },
+            "reporting_sends": SendBackRules.sendOptions.map { ["value": $0, "selected": $0 == draft.reporting.rules.send] },
+            "reporting": ["postback_url": draft.reporting.postbackURL ?? "", "events": draft.reporting.rules.events.joined(separator: ", "),
+                          "payout_percent": draft.reporting.payoutPercent, "reversals": draft.reporting.rules.reversals] as [String: Any],
+            "reporting_errors": errors.filter { $0.key.hasPrefix("conversion_reporting.") }.sorted { $0.key < $1.key }
+                .map { "\($0.key.dropFirst("conversion_reporting.".count).replacingOccurrences(of: "_", with: " ")) \($0.value)" },
         ]
         if let campaign, let source {
             context["campaign"] = ["id": campaign.id, "currency": campaign.currency, "key": campaign.key]
             context["tabs"] = tabs(campaign, active: "general")
             context["warnings"] = store.warnings(campaign, source: source)
+            if let effective = try store.effectiveReporting(campaign) {
+                context["effective"] = ["description": effective.description, "warnings": effective.warnings] as [String: Any]
+            }
         }
         return try shell.render(request, actor: actor, template: "campaigns/general", title: campaign.map { "Campaign \($0.name)" } ?? "New campaign",
                                 context: context, status: status, section: "campaigns")

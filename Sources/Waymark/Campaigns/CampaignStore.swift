@@ -17,18 +17,43 @@ public struct CampaignStore: Sendable {
 
     static let select = """
         SELECT c.id, c.key, c.name, c.traffic_source_id, s.workspace_id, c.destination_url, c.fallback_url, c.status,
-               c.cost_model, c.cost_amount::text AS cost_amount, c.currency, c.campaign_url, c.created_at
+               c.cost_model, c.cost_amount::text AS cost_amount, c.currency, c.campaign_url, c.created_at,
+               c.reporting, c.reporting_postback_url, c.reporting_integration_id, c.reporting_send,
+               c.reporting_payout_percent::text AS reporting_payout_percent, array_to_string(c.reporting_events, ',') AS reporting_events, c.reporting_reversals
         FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id
         """
 
     static func decode(_ row: PostgresRow) throws -> Campaign {
-        Campaign(
+        var reporting = ConversionReporting()
+        reporting.method = ConversionReporting.Method(rawValue: row["reporting"] ?? "source") ?? .source
+        reporting.postbackURL = row["reporting_postback_url"]
+        reporting.integrationID = try row.decode("reporting_integration_id", as: Int64?.self)
+        reporting.rules = SendBackRules(send: row["reporting_send"] ?? "all", events: (row["reporting_events"] ?? "").split(separator: ",").map(String.init),
+                                        reversals: row["reporting_reversals"] == "t")
+        reporting.payoutPercent = row["reporting_payout_percent"] ?? "100"
+        var campaign = Campaign(
             id: try row.decode("id"), key: try row.decode("key"), name: try row.decode("name"),
             trafficSourceID: try row.decode("traffic_source_id"), workspaceID: try row.decode("workspace_id", as: Int64?.self),
             destinationURL: try row.decode("destination_url"), fallbackURL: try row.decode("fallback_url", as: String?.self),
             status: try row.decode("status"), costModel: Campaign.CostModel(rawValue: try row.decode("cost_model")) ?? .none,
             costAmount: try row.decode("cost_amount"), currency: try row.decode("currency"), campaignURL: try row.decode("campaign_url"),
             createdAt: try row.decode("created_at"))
+        campaign.reporting = reporting
+        return campaign
+    }
+
+    /// The campaign's conversion reporting once inheritance is resolved, with its warnings.
+    public func effectiveReporting(_ campaign: Campaign) throws -> EffectiveReporting? {
+        try database.withConnection { try ReportingResolver.resolve(on: $0, campaignID: campaign.id) }
+    }
+
+    func saveReporting(_ id: Int64, _ r: ConversionReporting, on c: PostgresConnection) throws {
+        try c.query("""
+            UPDATE campaigns SET reporting = \(r.method.rawValue), reporting_postback_url = \(r.method == .postback ? r.postbackURL : nil),
+              reporting_integration_id = \(r.method == .capi ? r.integrationID : nil), reporting_send = \(r.rules.send),
+              reporting_payout_percent = \(r.payoutPercent)::numeric, reporting_events = \(r.rules.events)::text[], reporting_reversals = \(r.rules.reversals)
+            WHERE id = \(id)
+            """)
     }
 
     public func list(for actor: Actor, workspace: Int64? = nil, trafficSource: Int64? = nil) throws -> [Campaign] {
@@ -65,6 +90,7 @@ public struct CampaignStore: Sendable {
                 RETURNING id
                 """).first!
             let id: Int64 = try row.decode("id")
+            try saveReporting(id, draft.reporting, on: c)
             let campaign = try CampaignStore.decode(c.query("\(unescaped: CampaignStore.select) WHERE c.id = \(id)").first!)
             try AuditLog.record(c, actor: actor, action: "create", objectType: "campaign", objectID: id, workspaceID: campaign.workspaceID,
                                 new: CampaignStore.audit(campaign))
@@ -85,6 +111,7 @@ public struct CampaignStore: Sendable {
                   campaign_url = \(links.campaignURL(key: old.key, parameters: source.parameters)), updated_at = now()
                 WHERE id = \(id)
                 """)
+            try saveReporting(id, draft.reporting, on: c)
             let campaign = try CampaignStore.decode(c.query("\(unescaped: CampaignStore.select) WHERE c.id = \(id)").first!)
             try AuditLog.record(c, actor: actor, action: "update", objectType: "campaign", objectID: id, workspaceID: campaign.workspaceID,
                                 old: CampaignStore.audit(old), new: CampaignStore.audit(campaign))
@@ -125,6 +152,9 @@ public struct CampaignStore: Sendable {
         }
         var (errors, warnings) = draft.check(parameterNames: source?.parameters.map(\.name) ?? [])
         if let sourceError { errors["traffic_source_id"] = sourceError }
+        if draft.reporting.method == .capi, let id = draft.reporting.integrationID, !(try sources.capiOptions(for: actor).contains { $0.id == id }) {
+            errors["conversion_reporting.integration_id"] = "is not a connected integration you can see"
+        }
         errors.merge(inputErrors) { _, input in input }
         if let source, !actor.canEdit(workspace: source.workspaceID) {
             throw HTTPError.forbidden("your role (\(actor.role.rawValue)) cannot change anything")
@@ -141,6 +171,7 @@ public struct CampaignStore: Sendable {
             "name": c.name, "key": c.key, "traffic_source_id": Int(c.trafficSourceID), "destination_url": c.destinationURL,
             "fallback_url": c.fallbackURL ?? NSNull(), "status": c.status, "cost_model": c.costModel.rawValue,
             "cost_amount": c.costAmount, "currency": c.currency, "campaign_url": c.campaignURL,
+            "conversion_reporting": c.reporting.json,
         ]
     }
 }

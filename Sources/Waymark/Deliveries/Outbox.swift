@@ -20,29 +20,28 @@ public struct Outbox: Sendable {
         on c: PostgresConnection, conversionID: Int64, click: ClickForConversion, input: PostbackInput, currency: String, previousStatus: String?
     ) throws {
         let recorded = previousStatus == nil
-        if let source = try c.query("""
-            SELECT name, postback_enabled, postback_url, postback_send, postback_payout_percent::text AS percent,
-                   array_to_string(postback_events, ',') AS events, postback_reversals
-            FROM traffic_sources WHERE id = \(click.trafficSourceID)
-            """).first, try source.decode("postback_enabled", as: Bool.self), let url = source["postback_url"], !url.isEmpty {
-            let events = (source["events"] ?? "").split(separator: ",").map(String.init)
-            let rules = SendBackRules(
-                send: source["postback_send"] ?? "all", events: events, reversals: try source.decode("postback_reversals"))
+        // The campaign's reporting, or its source's as the source is now (issue: campaign level).
+        if let reporting = try ReportingResolver.resolve(on: c, campaignID: click.campaignID) {
             let firstOfClick = try c.query("""
                 SELECT NOT EXISTS (SELECT 1 FROM conversions WHERE click_id = \(click.id) AND id < \(conversionID)) AS first
                 """)[0].decode("first", as: Bool.self)
-            if rules.shouldSend(event: input.event, status: input.status.rawValue, previousStatus: previousStatus, recorded: recorded,
-                                firstOfClick: firstOfClick, alreadySent: try sentBefore(c, conversionID)) {
-                let payout = SendBackRules.share(input.payout, percent: source["percent"] ?? "100")
+            if let url = reporting.postbackURL,
+               reporting.rules.shouldSend(event: input.event, status: input.status.rawValue, previousStatus: previousStatus, recorded: recorded,
+                                          firstOfClick: firstOfClick, alreadySent: try sentBefore(c, conversionID)) {
+                let payout = SendBackRules.share(input.payout, percent: reporting.payoutPercent)
                 let target = PostbackTokens.fill(url, click: click, conversionID: conversionID, payout: payout, currency: currency, input: input)
+                let name = try c.query("SELECT name FROM traffic_sources WHERE id = \(click.trafficSourceID)").first?["name"] ?? ""
                 try insert(c, conversionID: conversionID, click: click, kind: "postback", targetID: click.trafficSourceID,
-                           targetName: source["name"] ?? "", method: "GET", url: target, headers: [:], body: nil)
+                           targetName: reporting.from == "campaign" ? "campaign \(click.campaignID)" : name, method: "GET", url: target, headers: [:], body: nil)
             }
-        }
-        try pushes?.enqueue(on: c, conversionID: conversionID, click: click, input: input, currency: currency, previousStatus: previousStatus) {
-            kind, targetID, targetName, url, body, skipped in
-            try insert(c, conversionID: conversionID, click: click, kind: kind, targetID: targetID, targetName: targetName, method: "POST", url: url,
-                       headers: ["Content-Type": "application/json"], body: body, skipped: skipped)
+            if let integrationID = reporting.integrationID {
+                try pushes?.enqueue(on: c, integrationID: integrationID, reporting: reporting, conversionID: conversionID, click: click, input: input,
+                                    currency: currency, previousStatus: previousStatus, firstOfClick: firstOfClick) {
+                    kind, targetID, targetName, url, body, skipped in
+                    try insert(c, conversionID: conversionID, click: click, kind: kind, targetID: targetID, targetName: targetName, method: "POST", url: url,
+                               headers: ["Content-Type": "application/json"], body: body, skipped: skipped)
+                }
+            }
         }
         for hook in try c.query("SELECT id, url, secret FROM webhooks WHERE workspace_id = \(click.workspaceID) AND enabled ORDER BY id") {
             let payload: [String: Any] = [
