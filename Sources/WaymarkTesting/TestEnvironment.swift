@@ -102,8 +102,20 @@ public struct TestHTTP: Sendable {
     }
 
     public func postJSON(_ path: String, _ object: Any, headers: [(String, String)] = []) throws -> HTTPResponse {
+        try sendJSON("POST", path, object, headers: headers)
+    }
+
+    /// A JSON body with any method (PATCH, PUT, POST).
+    public func sendJSON(_ method: String, _ path: String, _ object: Any = [String: Any](), headers: [(String, String)] = []) throws -> HTTPResponse {
         let data = try JSONSerialization.data(withJSONObject: object)
-        return try send("POST", path, headers: [("Content-Type", "application/json")] + headers, body: Array(data))
+        return try send(method, path, headers: [("Content-Type", "application/json")] + headers, body: Array(data))
+    }
+
+    /// The plain-HTTP tracking port as a browser reaches it (a real user agent: not a bot).
+    public static func tracking() -> TestHTTP {
+        var t = TestHTTP(base: TestEnvironment.httpURL)
+        t.headers = [("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36")]
+        return t
     }
 
     private func formEncode(_ s: String) -> String {

@@ -11,11 +11,7 @@ import WaymarkTesting
 /// override it with the campaign's own postback URL, Conversion-API integration, or none.
 @Suite(.serialized) struct CampaignReportingIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
-    let tracking = { () -> TestHTTP in
-        var t = TestHTTP(base: TestEnvironment.httpURL)
-        t.headers = [("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36")]
-        return t
-    }()
+    let tracking = TestHTTP.tracking()
 
     func api() throws -> (TestHTTP, Int, String) {
         let email = "rep-\(uniqueSuffix())@example.test"
@@ -25,10 +21,6 @@ import WaymarkTesting
         api.headers = [("Authorization", "Bearer " + (try users.createToken(email: email, name: "t")))]
         let workspace = try #require(try api.postJSON("/api/v1/workspaces", ["name": "R \(uniqueSuffix())", "timezone": "UTC", "currency": "USD"]).json["id"] as? Int)
         return (api, workspace, email)
-    }
-
-    func send(_ api: TestHTTP, _ method: String, _ path: String, _ object: Any = [String: Any]()) throws -> HTTPResponse {
-        try api.send(method, path, headers: [("Content-Type", "application/json")], body: Array(try JSONSerialization.data(withJSONObject: object)))
     }
 
     func campaign(_ api: TestHTTP, _ source: Int, _ name: String, reporting: [String: Any]? = nil) throws -> (id: Int, key: String, json: [String: Any]) {
@@ -86,7 +78,7 @@ import WaymarkTesting
         #expect(try deliveries(click: c.click).filter { $0.kind == "postback" }.isEmpty, "the 'none' campaign sent a postback")
 
         // The source moves to a new URL while A's delivery waits for its retry.
-        let patched = try send(api, "PATCH", "/api/v1/traffic-sources/\(source)", ["postback": ["enabled": true, "url": listener.url + "/new?c={clickid}"]])
+        let patched = try api.sendJSON("PATCH", "/api/v1/traffic-sources/\(source)", ["postback": ["enabled": true, "url": listener.url + "/new?c={clickid}"]])
         #expect(patched.status == 200, "\(patched.text)")
         failing.withLock { $0 = false }
         #expect(waitUntil(seconds: 15) { (try? deliveries(click: a.click).first?.state) == "delivered" })
@@ -108,14 +100,14 @@ import WaymarkTesting
     /// Connects the Meta fake to a new Facebook source with `pixel`, mapping `conversion`.
     func connectMeta(_ api: TestHTTP, workspace: Int, pixel: String) throws -> (source: Int, integration: Int) {
         let source = try #require(try api.postJSON("/api/v1/traffic-sources", ["name": "Meta \(pixel) \(uniqueSuffix())", "workspace_id": workspace, "template": "facebook"]).json["id"] as? Int)
-        let url = try #require(try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/meta/connect").json["authorize_url"] as? String)
+        let url = try #require(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/meta/connect").json["authorize_url"] as? String)
         let location = try TestFake("meta").authorize(url)
         let pending = try api.get(String(location.dropFirst(TestEnvironment.baseURL.count)).replacingOccurrences(of: "#_=_", with: ""))
         #expect(pending.json["status"] as? String == "pending_account_selection", "\(pending.text)")
-        #expect(try send(api, "PATCH", "/api/v1/traffic-sources/\(source)/integrations/meta", ["pixel_id": pixel, "sync_direction": "push"]).status == 200)
-        let active = try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/meta/select-account", ["account_id": "act_123456789"])
+        #expect(try api.sendJSON("PATCH", "/api/v1/traffic-sources/\(source)/integrations/meta", ["pixel_id": pixel, "sync_direction": "push"]).status == 200)
+        let active = try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/meta/select-account", ["account_id": "act_123456789"])
         #expect(active.json["status"] as? String == "active", "\(active.text)")
-        #expect(try send(api, "PUT", "/api/v1/traffic-sources/\(source)/integrations/meta/mappings",
+        #expect(try api.sendJSON("PUT", "/api/v1/traffic-sources/\(source)/integrations/meta/mappings",
                          ["mappings": [["event": "conversion", "provider_action": "Purchase", "enabled": true]]]).status == 200)
         return (source, try #require(active.json["id"] as? Int))
     }
@@ -149,14 +141,14 @@ import WaymarkTesting
         #expect(queued.isEmpty, "the 'none' campaign queued \(queued)")
 
         // Warnings: the inherited integration paused; an event with no mapping.
-        #expect(try send(api, "POST", "/api/v1/traffic-sources/\(main.source)/integrations/meta/pause").json["status"] as? String == "paused")
+        #expect(try api.sendJSON("POST", "/api/v1/traffic-sources/\(main.source)/integrations/meta/pause").json["status"] as? String == "paused")
         let warned = try api.get("/api/v1/campaigns/\(first.id)").json["conversion_reporting_effective"] as? [String: Any]
         #expect((warned?["warnings"] as? [String] ?? []).contains { $0.contains("is paused") }, "\(warned ?? [:])")
         _ = try convert(other.key, "fbclid=FB4", event: "lead")
         let unmapped = try api.get("/api/v1/campaigns/\(other.id)").json["conversion_reporting_effective"] as? [String: Any]
         #expect((unmapped?["warnings"] as? [String] ?? []).contains { $0.contains("No enabled mapping") && $0.contains("lead") }, "\(unmapped ?? [:])")
         // An integration that is not a connected one is refused, and nothing changes.
-        let refused = try send(api, "PATCH", "/api/v1/campaigns/\(first.id)", ["conversion_reporting": ["method": "capi", "integration_id": 99_999_999]])
+        let refused = try api.sendJSON("PATCH", "/api/v1/campaigns/\(first.id)", ["conversion_reporting": ["method": "capi", "integration_id": 99_999_999]])
         #expect(refused.status == 422, "\(refused.text)")
         #expect((try api.get("/api/v1/campaigns/\(first.id)").json["conversion_reporting"] as? [String: Any])?["method"] as? String == "source")
     }

@@ -11,11 +11,7 @@ import WaymarkTesting
 /// pushed) → resume → disconnect (tokens gone).
 @Suite(.serialized) struct IntegrationLifecycleIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
-    let tracking = { () -> TestHTTP in
-        var t = TestHTTP(base: TestEnvironment.httpURL)
-        t.headers = [("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36")]
-        return t
-    }()
+    let tracking = TestHTTP.tracking()
 
     struct Provider {
         var key: String
@@ -42,18 +38,14 @@ import WaymarkTesting
         return (api, workspace)
     }
 
-    func send(_ api: TestHTTP, _ method: String, _ path: String, _ object: Any = [String: Any]()) throws -> HTTPResponse {
-        try api.send(method, path, headers: [("Content-Type", "application/json")], body: Array(try JSONSerialization.data(withJSONObject: object)))
-    }
-
     func integration(_ api: TestHTTP, _ source: Int, _ provider: String) throws -> [String: Any] {
         try api.get("/api/v1/traffic-sources/\(source)/integrations/\(provider)").json
     }
 
     /// Connect through the OAuth flow: the authorize URL (on the real origin), the fake's
     /// consent redirect, the callback with the same API token that started it.
-    func authorize(_ api: TestHTTP, _ source: Int, _ p: Provider) throws -> [String: Any] {
-        let connect = try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/connect")
+    func authorize(_ api: TestHTTP, _ source: Int, _ p: Provider, action: String = "connect") throws -> [String: Any] {
+        let connect = try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/\(action)")
         #expect(connect.status == 200, "\(connect.text)")
         let url = try #require(connect.json["authorize_url"] as? String)
         // The origin map applies to OAuth redirects too: the fake's consent page.
@@ -97,9 +89,9 @@ import WaymarkTesting
         // A click carrying the platform's campaign id, so pulled cost lands on this campaign.
         let platformCampaign = try p.campaign()
         #expect(try tracking.get("/c/\(key)?campaign_id=\(platformCampaign)&\(p.clickIDParam)=CLICK-\(uniqueSuffix())").status == 302)
-        let settings = try send(api, "PATCH", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)", p.settings.merging(["lookback_days": 6]) { a, _ in a })
+        let settings = try api.sendJSON("PATCH", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)", p.settings.merging(["lookback_days": 6]) { a, _ in a })
         #expect(settings.status == 200, "\(settings.text)")
-        let selected = try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/select-account", ["account_id": p.account])
+        let selected = try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/select-account", ["account_id": p.account])
         #expect(selected.json["status"] as? String == "active", "\(selected.text)")
 
         // The worker pulls at once: metrics, spend (origin integration) on the campaign, reports.
@@ -123,13 +115,13 @@ import WaymarkTesting
         #expect((totals["impressions"] as? Int ?? 0) > 0)
         #expect(totals["ctr"] != nil)
         // Re-pulling the same window replaces, never adds.
-        #expect(try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/sync").status == 200)
+        #expect(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/sync").status == 200)
         #expect(waitUntil(seconds: 30) { (try? api.get("/api/v1/traffic-sources/\(source)/integrations/\(p.key)/history").json["syncs"] as? [[String: Any]])?.filter { $0["status"] as? String == "success" && ($0["type"] as? String)?.hasSuffix("pull") == true }.count ?? 0 >= 2 })
         let again = try database.query("SELECT coalesce(sum(amount), 0)::text AS amount FROM spend_entries WHERE traffic_source_id = \(source) AND origin = 'integration'")[0]
         #expect(again["amount"] == spent["amount"])
 
         // A conversion of a mapped event is pushed with the platform's click id.
-        let mapped = try send(api, "PUT", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/mappings",
+        let mapped = try api.sendJSON("PUT", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/mappings",
                               ["mappings": [["event": "conversion", "provider_action": p.mapping, "enabled": true]]])
         #expect(mapped.status == 200, "\(mapped.text)")
         func convert() throws -> (clickID: String, external: String, conversion: String) {
@@ -169,7 +161,7 @@ import WaymarkTesting
         // Throttled: the sync fails, backs off, and the integration stays active.
         try fake.control("POST", "fail", ["path_contains": p.pullPath, "kind": "rate_limit", "count": 1])
         let syncsBefore = (try api.get("/api/v1/traffic-sources/\(source)/integrations/\(p.key)/history").json["syncs"] as? [[String: Any]])?.count ?? 0
-        #expect(try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/sync").status == 200)
+        #expect(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/sync").status == 200)
         #expect(waitUntil(seconds: 30) { ((try? integration(api, source, p.key))?["health"] as? [String: Any])?["consecutive_failures"] as? Int == 1 })
         let throttled = try integration(api, source, p.key)
         #expect(throttled["status"] as? String == "active", "\(throttled)")
@@ -178,35 +170,35 @@ import WaymarkTesting
         if p.key == "google_ads" {
             // An access token that expired early: one refresh, and the pull goes through.
             try fake.expireTokens()
-            #expect(try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/sync").status == 200)
+            #expect(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/sync").status == 200)
             #expect(waitUntil(seconds: 30) { ((try? integration(api, source, p.key))?["health"] as? [String: Any])?["consecutive_failures"] as? Int == 0 })
             #expect(try fake.requests("/token").contains { ($0["body"] as? String ?? "").contains("grant_type=refresh_token") })
         }
 
         // Authorization revoked at the provider → the next sync fails → error, reconnect required.
         try fake.revokeTokens()
-        #expect(try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/sync").status == 200)
+        #expect(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/sync").status == 200)
         #expect(waitUntil(seconds: 30) { (try? integration(api, source, p.key))?["status"] as? String == "error" })
         let broken = try integration(api, source, p.key)
         #expect((broken["health"] as? [String: Any])?["reconnection_required"] as? Bool == true)
         let lastError = (broken["health"] as? [String: Any])?["last_error"] as? String ?? ""
         #expect(lastError.contains("Reconnection required"), "\(broken)")
         // Reconnect: the same account, straight back to active.
-        let reconnected = try authorize(api, source, p)
+        let reconnected = try authorize(api, source, p, action: "reconnect")
         #expect(reconnected["status"] as? String == "active", "\(reconnected)")
 
         // Paused: nothing pushed; resumed: it goes.
-        #expect(try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/pause").json["status"] as? String == "paused")
+        #expect(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/pause").json["status"] as? String == "paused")
         let held = try convert()
         usleep(3_000_000)
         #expect(received(held.conversion) == nil, "pushed while paused")
         let waiting = try #require(try api.get("/api/v1/traffic-sources/\(source)/integrations/\(p.key)/history").json["pushes"] as? [[String: Any]])
         #expect(waiting.first?["state"] as? String == "pending" && waiting.first?["attempts"] as? Int == 0, "\(waiting.first ?? [:])")
-        #expect(try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/resume").json["status"] as? String == "active")
+        #expect(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/resume").json["status"] as? String == "active")
         #expect(waitUntil(seconds: 20) { received(held.conversion) != nil }, "not pushed after resume")
 
         // Disconnect: tokens gone from the database, not_connected.
-        let gone = try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/disconnect")
+        let gone = try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/disconnect")
         #expect(gone.json["status"] as? String == "not_connected", "\(gone.text)")
         let row = try database.query("SELECT access_token, refresh_token, api_secret FROM integrations WHERE traffic_source_id = \(source) AND provider = \(p.key)")[0]
         #expect(row["access_token"] == nil && row["refresh_token"] == nil && row["api_secret"] == nil)
@@ -256,15 +248,15 @@ import WaymarkTesting
         let source = try #require(try api.postJSON("/api/v1/traffic-sources", ["name": "E-mail \(uniqueSuffix())", "workspace_id": workspace, "cost_currency": "USD"]).json["id"] as? Int)
         let campaign = try api.postJSON("/api/v1/campaigns", ["name": "C", "traffic_source_id": source, "destination_url": "https://offer.example/?c={clickid}"]).json
         let key = try #require(campaign["key"] as? String)
-        let bad = try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/ga4/connect", ["measurement_id": "UA-1234", "api_secret": ""])
+        let bad = try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/ga4/connect", ["measurement_id": "UA-1234", "api_secret": ""])
         #expect(bad.status == 422)
         #expect((bad.json["error"] as? [String: Any])?["fields"] as? [String: String] == ["measurement_id": "must look like G-XXXXXXXXXX", "api_secret": "is required"])
-        let ok = try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/ga4/connect", ["measurement_id": "G-TEST1234", "api_secret": "fake-ga4-secret"])
+        let ok = try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/ga4/connect", ["measurement_id": "G-TEST1234", "api_secret": "fake-ga4-secret"])
         #expect(ok.json["status"] as? String == "active", "\(ok.text)")
-        let test = try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/ga4/test")
+        let test = try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/ga4/test")
         #expect(test.json["ok"] as? Bool == true, "\(test.text)")
         #expect(try fake.requests("/debug/mp/collect").count == 1)
-        #expect(try send(api, "PUT", "/api/v1/traffic-sources/\(source)/integrations/ga4/mappings",
+        #expect(try api.sendJSON("PUT", "/api/v1/traffic-sources/\(source)/integrations/ga4/mappings",
                          ["mappings": [["event": "conversion", "provider_action": "purchase", "enabled": true]]]).status == 200)
         let r = try tracking.get("/c/\(key)?ga_client_id=555.666")
         let clickID = try #require(r.header("location")?.components(separatedBy: "c=").last)
@@ -286,7 +278,7 @@ import WaymarkTesting
         let (api, workspace) = try api()
         let (other, _) = try self.api()
         let source = try #require(try api.postJSON("/api/v1/traffic-sources", ["name": "M \(uniqueSuffix())", "workspace_id": workspace, "template": "facebook"]).json["id"] as? Int)
-        let url = try #require(try send(api, "POST", "/api/v1/traffic-sources/\(source)/integrations/meta/connect").json["authorize_url"] as? String)
+        let url = try #require(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/meta/connect").json["authorize_url"] as? String)
         let location = try TestFake("meta").authorize(url)
         let path = String(location.dropFirst(TestEnvironment.baseURL.count)).replacingOccurrences(of: "#_=_", with: "")
         #expect(try other.get(path).status == 403)

@@ -214,17 +214,19 @@ import WaymarkTesting
     @Test func rollupsAgreeWithTheRawClicksBeforeAndAfterFolding() throws {
         let h = try makeHistory(seed: 11)
         let base = "/api/v1/reports?from=2026-03-06&to=2026-03-30&tz=America/New_York&workspace_id=\(h.workspaceID)"
-        func byHourAndCampaign(_ groups: String) throws -> [String: [Int]] {
+        /// Clicks, bot clicks and unique clicks by (time dimension, campaign), whatever else is grouped.
+        func counts(_ groups: String, by time: String = "hour") throws -> [String: [Int]] {
             let answer = try h.api.get(base + "&group_by=" + groups)
             #expect(answer.status == 200, "\(answer.text)")
             var out: [String: [Int]] = [:]
             for row in answer.json["rows"] as? [[String: Any]] ?? [] {
-                let k = "\(row["hour"] as? String ?? "-")|\(row["campaign_id"] as? Int ?? 0)"
+                let k = "\(row[time] as? String ?? "-")|\(row["campaign_id"] as? Int ?? 0)"
                 let v = out[k] ?? [0, 0, 0]
                 out[k] = [v[0] + (row["clicks"] as? Int ?? 0), v[1] + (row["bot_clicks"] as? Int ?? 0), v[2] + (row["unique_clicks"] as? Int ?? 0)]
             }
             return out.filter { $0.value != [0, 0, 0] }
         }
+        func byHourAndCampaign(_ groups: String) throws -> [String: [Int]] { try counts(groups) }
         let raw = try byHourAndCampaign("hour,campaign,param:zone")
         #expect(raw.count > 100)
         #expect(try byHourAndCampaign("hour,campaign") == raw)
@@ -243,15 +245,7 @@ import WaymarkTesting
         // Days in the workspace's zone from the daily roll-ups, against the raw clicks.
         try database.query("SELECT waymark_rebuild_daily_rollups(\(h.workspaceID), true)")
         #expect(try database.query("SELECT rollup_timezone FROM workspaces WHERE id = \(h.workspaceID)")[0]["rollup_timezone"] == "America/New_York")
-        func byDay(_ groups: String) throws -> [String: [Int]] {
-            var out: [String: [Int]] = [:]
-            for row in try h.api.get(base + "&group_by=" + groups).json["rows"] as? [[String: Any]] ?? [] {
-                let k = "\(row["day"] as? String ?? "-")|\(row["campaign_id"] as? Int ?? 0)"
-                let v = out[k] ?? [0, 0, 0]
-                out[k] = [v[0] + (row["clicks"] as? Int ?? 0), v[1] + (row["bot_clicks"] as? Int ?? 0), v[2] + (row["unique_clicks"] as? Int ?? 0)]
-            }
-            return out.filter { $0.value != [0, 0, 0] }
-        }
+        func byDay(_ groups: String) throws -> [String: [Int]] { try counts(groups, by: "day") }
         let rawDays = try byDay("day,campaign,param:zone")
         #expect(rawDays.count > 20)
         #expect(try byDay("day,campaign") == rawDays)

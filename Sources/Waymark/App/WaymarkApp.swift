@@ -49,6 +49,10 @@ public final class WaymarkApp: Sendable {
             shell: shell, actions: IntegrationActions(store: integrations, sources: sources, database: database, publicURL: configuration.publicURL),
             store: integrations, sources: sources, database: database
         ).register(on: router)
+        SpendFeedRoutes(
+            shell: shell, store: SpendFeedStore(database: database, secrets: integrations.secrets, sources: sources, deny: IPRanges(configuration.outboundDeny)),
+            sources: sources
+        ).register(on: router)
         let outbox = Outbox(maxAttempts: configuration.deliveryMaxAttempts, pushes: IntegrationPushes(providers: integrations.providers))
         let conversions = ConversionRecorder(database: database, outbox: outbox, logger: logger)
         ConversionRoutes(

@@ -27,14 +27,17 @@ struct IntegrationRoutes {
             let (_, provider, integration) = try actions.load(try request.pathID(), request.parameters["provider"] ?? "", actor)
             return .jsonObject(try actions.updateSettings(integration, fields: try request.jsonObject(), actor: actor).json(provider))
         })
-        router.post(base + "/{provider}/connect", shell.api { request, actor in
+        // Connect, and Refresh Auth / Reconnect: a new authorization (or GA4's credentials).
+        let connect = shell.api { request, actor in
             let fields = request.body.isEmpty ? [:] : try request.jsonObject()
             switch try actions.connect(try request.pathID(), request.parameters["provider"] ?? "", actor: actor,
                                        binding: IntegrationActions.binding(request) ?? "", fields: fields) {
             case .authorize(let url): return .jsonObject(["authorize_url": url])
             case .connected(let integration): return .jsonObject(integration.json(try actions.provider(integration.provider)))
             }
-        })
+        }
+        router.post(base + "/{provider}/connect", connect)
+        router.post(base + "/{provider}/reconnect", connect)
         router.post(base + "/{provider}/{action}", shell.api { request, actor in
             let (_, provider, integration) = try actions.load(try request.pathID(), request.parameters["provider"] ?? "", actor)
             let fields = request.body.isEmpty ? [:] : try request.jsonObject()
@@ -152,11 +155,8 @@ struct IntegrationRoutes {
         case "full-sync": try actions.requestSync(integration, full: true, actor: actor)
         case "pause": try actions.pause(integration, actor: actor)
         case "resume": try actions.resume(integration, actor: actor)
-        case "disconnect", "reconnect":
-            if action == "disconnect" { try actions.disconnect(integration, actor: actor) } else {
-                throw HTTPError.conflict("reconnect with POST …/connect (a new authorization)")
-            }
-        default: throw HTTPError.notFound("no action \(action): select-account, test, sync, full-sync, pause, resume, disconnect")
+        case "disconnect": try actions.disconnect(integration, actor: actor)
+        default: throw HTTPError.notFound("no action \(action): connect, reconnect, select-account, test, sync, full-sync, pause, resume, disconnect")
         }
         return nil
     }
@@ -166,9 +166,11 @@ struct IntegrationRoutes {
         try store.providers.all.map { ($0, try store.ensure(source: source, provider: $0.key)) }
     }
 
+    /// A traffic source's tabs (General, Integrations, Spend feeds).
     static func tabs(_ sourceID: Int64, active: String) -> [[String: Any]] {
         [["href": "/traffic-sources/\(sourceID)", "label": "General", "active": active == "general"],
-         ["href": "/traffic-sources/\(sourceID)/integrations", "label": "Integrations", "active": active == "integrations"]]
+         ["href": "/traffic-sources/\(sourceID)/integrations", "label": "Integrations", "active": active == "integrations"],
+         ["href": "/traffic-sources/\(sourceID)/spend-feeds", "label": "Spend feeds", "active": active == "feeds"]]
     }
 
     static let statusLabels: [IntegrationStatus: String] = [

@@ -40,6 +40,7 @@ public struct IntegrationSync: Sendable {
             UPDATE integrations SET next_sync_at = now() + interval '15 minutes', last_sync_at = now()
             WHERE id = (SELECT id FROM integrations WHERE status = 'active' AND sync_direction <> 'push' AND provider <> 'ga4'
                           AND account_id IS NOT NULL AND next_sync_at <= now()
+                          AND traffic_source_id IN (SELECT id FROM traffic_sources WHERE archived_at IS NULL)
                         ORDER BY next_sync_at LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING id, full_sync_requested
             """).first, let integration = try store.get(try row.decode("id"))

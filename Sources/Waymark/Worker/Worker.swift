@@ -18,6 +18,7 @@ public final class Worker: @unchecked Sendable {
     let retentionDays: Int
     let sender: DeliverySender
     let syncs: IntegrationSync
+    let feeds: SpendFeedStore
     private var partitionsCheckedAt = -Double.infinity
 
     public init(configuration: Configuration, logger: Logger, interval: Double = 5) throws {
@@ -34,6 +35,8 @@ public final class Worker: @unchecked Sendable {
                           deny: IPRanges(configuration.outboundDeny)),
             workerID: id, logger: logger, pushes: IntegrationPushSender(store: integrations))
         syncs = IntegrationSync(store: integrations, database: database, logger: logger)
+        feeds = SpendFeedStore(database: database, secrets: integrations.secrets, sources: TrafficSourceStore(database: database),
+                               deny: IPRanges(configuration.outboundDeny))
     }
 
     public func run() throws {
@@ -56,7 +59,10 @@ public final class Worker: @unchecked Sendable {
                 logger.warning("heartbeat failed: \(error)")
             }
             do {
-                try database.query("SELECT waymark_fold_click_rollups()")
+                let folded = try database.query("SELECT waymark_fold_click_rollups() AS n")[0].decode("n", as: Int64.self)
+                // A large fold (a spool replay, an import) leaves the deltas table full of dead
+                // rows that every report would scan until autovacuum came.
+                if folded > 10_000 { try database.query("VACUUM (ANALYZE) click_rollup_deltas") }
                 try rebuildDailyRollups()
             } catch {
                 logger.warning("click roll-ups: \(error)")
@@ -89,12 +95,13 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
-    /// Integration pulls, on their own thread (provider calls can take seconds): due ones at
-    /// once, woken by `waymark_integrations` (Sync Now) or every few seconds.
+    /// Integration pulls and spend feeds, on their own thread (outbound calls can take
+    /// seconds): due ones at once, woken by `waymark_integrations` (Sync Now) or every few seconds.
     func runSyncs() {
         var connection: PostgresConnection?
         while !lock.withLock({ stopping }) {
             syncs.runDue { self.lock.withLock { self.stopping } }
+            feeds.runDue { self.lock.withLock { self.stopping } }
             do {
                 if connection == nil {
                     let c = try PostgresConnection(conninfo: database.conninfo)
