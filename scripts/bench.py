@@ -3,8 +3,9 @@
 nginx's own `return 302` (the ceiling), a minimal C libfcgi responder behind the same nginx with
 the same thread count (the architecture's ceiling) and Waymark's `/c/{key}` with eight
 parameters; at 16 and 64 connections, kept-alive over HTTP and with a new HTTPS connection per
-request. Prints a table, writes var/bench/clicks.json, and checks that the clicks stored equal
-the 302s wrk saw. Run by scripts/bench.sh, which starts the bench instance."""
+request; then `/postback` for the clicks just made (each a new conversion). Prints a table,
+writes var/bench/clicks.json, and checks that the clicks stored equal the 302s wrk saw and the
+conversions stored the postbacks answered. Run by scripts/bench.sh, which starts the bench instance."""
 import json
 import os
 import re
@@ -127,13 +128,46 @@ def main():
     print()
     print("Waymark 302s seen by wrk: %d, clicks stored: %d, lost: %d" % (waymark_302s, stored, lost))
     print("responder peak memory (VmHWM): %s MB, %d threads" % (memory, threads))
-    report = {"duration_seconds": int(duration), "threads": threads, "results": results, "ratios": summary,
+    postback = postbacks(campaign["id"], results)
+    report = {"duration_seconds": int(duration), "threads": threads, "results": results, "ratios": summary, "postback": postback,
               "waymark_302s": waymark_302s, "clicks_stored": stored, "clicks_lost": lost, "responder_peak_memory_mb": memory,
               "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     with open(os.path.join(out_dir, "clicks.json"), "w") as f:
         json.dump(report, f, indent=2)
     print("written: var/bench/clicks.json")
-    return 0 if lost == 0 else 1
+    return 0 if lost == 0 and postback["lost"] == 0 else 1
+
+
+def postbacks(campaign_id, results):
+    """`GET /postback` kept-alive at 16 connections over the clicks just stored, each with its own
+    txid (so each records a conversion: the click lookup, the upsert, the ledger, the outbox)."""
+    ids = psql("SELECT id FROM clicks WHERE campaign_id = %d LIMIT 20000" % campaign_id).split()
+    script = os.path.join(out_dir, "postback.lua")
+    with open(script, "w") as f:
+        f.write("local ids = {%s}\n" % ",".join('"%s"' % i for i in ids))
+        # Each wrk thread gets its own tag from setup, so txids never repeat across threads.
+        f.write("local n = 0\nlocal threads = 0\n")
+        f.write('function setup(thread) threads = threads + 1; thread:set("tag", threads .. "x" .. os.time()) end\n')
+        f.write('function request()\n  n = n + 1\n  return wrk.format("GET", "/postback?clickid=" .. ids[(n % #ids) + 1] .. "&payout=1.50&txid=b" .. tag .. "-" .. n)\nend\n')
+    before = int(psql("SELECT count(*) FROM conversions WHERE campaign_id = %d" % campaign_id))
+    args = ["wrk", "-t2", "-c16", "-d%ss" % duration, "--latency", "-s", script, "http://localhost:%s/postback" % http_port]
+    text = subprocess.run(args, capture_output=True, text=True).stdout
+    total = int((re.search(r"(\d+) requests in", text) or [0, 0])[1])
+    bad = int((re.search(r"Non-2xx or 3xx responses: (\d+)", text) or [0, 0])[1])
+    rps = round(float((re.search(r"Requests/sec:\s+([\d.]+)", text) or [0, 0])[1]))
+    def ms(label):
+        m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)" % label, text)
+        return None if not m else round(float(m.group(1)) / 1000 if m.group(2) == "us" else float(m.group(1)) * 1000 if m.group(2) == "s" else float(m.group(1)), 2)
+    time.sleep(1)
+    stored = int(psql("SELECT count(*) FROM conversions WHERE campaign_id = %d" % campaign_id)) - before
+    ceiling = next(r["rps"] for r in results if r["target"] == "nginx_302" and r["mode"] == "keepalive" and r["connections"] == 16)
+    answered = total - bad
+    out = {"rps": rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "answered": answered, "non_2xx": bad, "conversions_stored": stored,
+           "lost": max(0, answered - stored), "vs_nginx_302": round(rps / ceiling, 3) if ceiling else None}
+    print()
+    print("postback, keep-alive, c=16: %d req/s  p50 %s ms  p99 %s ms  (÷ nginx 302: %s); answered %d, conversions stored %d, non-2xx %d"
+          % (rps, out["p50_ms"], out["p99_ms"], out["vs_nginx_302"], answered, stored, bad))
+    return out
 
 
 if __name__ == "__main__":

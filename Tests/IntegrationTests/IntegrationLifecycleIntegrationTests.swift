@@ -29,13 +29,18 @@ import WaymarkTesting
     }
 
     func api() throws -> (TestHTTP, Int) {
+        let (api, workspace, _) = try apiWithEmail()
+        return (api, workspace)
+    }
+
+    func apiWithEmail() throws -> (TestHTTP, Int, String) {
         let email = "integ-\(uniqueSuffix())@example.test"
         let users = UserStore(database: database)
         _ = try users.create(email: email, password: "correct-horse-42", role: .admin)
         var api = TestHTTP()
         api.headers = [("Authorization", "Bearer " + (try users.createToken(email: email, name: "t")))]
         let workspace = try #require(try api.postJSON("/api/v1/workspaces", ["name": "I \(uniqueSuffix())", "timezone": "UTC", "currency": "USD"]).json["id"] as? Int)
-        return (api, workspace)
+        return (api, workspace, email)
     }
 
     func integration(_ api: TestHTTP, _ source: Int, _ provider: String) throws -> [String: Any] {
@@ -66,9 +71,10 @@ import WaymarkTesting
     func runLife(_ p: Provider) throws {
         let fake = TestFake(p.fake)
         try fake.reset()
-        let (api, workspace) = try api()
+        let (api, workspace, email) = try apiWithEmail()
+        let sourceName = "\(p.key) \(uniqueSuffix())"
         let source = try #require(try api.postJSON("/api/v1/traffic-sources", [
-            "name": "\(p.key) \(uniqueSuffix())", "workspace_id": workspace, "template": p.template, "cost_currency": "USD",
+            "name": sourceName, "workspace_id": workspace, "template": p.template, "cost_currency": "USD",
         ]).json["id"] as? Int)
         let campaign = try api.postJSON("/api/v1/campaigns", [
             "name": "C \(p.key)", "traffic_source_id": source, "destination_url": "https://offer.example/lp?c={clickid}",
@@ -183,6 +189,13 @@ import WaymarkTesting
         #expect((broken["health"] as? [String: Any])?["reconnection_required"] as? Bool == true)
         let lastError = (broken["health"] as? [String: Any])?["last_error"] as? String ?? ""
         #expect(lastError.contains("Reconnection required"), "\(broken)")
+        if p.key == "meta" {
+            // The Status page lists it as needing reconnection.
+            let browser = TestBrowser()
+            _ = try browser.login(email, "correct-horse-42")
+            let status = try browser.get("/status").text
+            #expect(status.contains("Reconnection required") && status.contains(sourceName))
+        }
         // Reconnect: the same account, straight back to active.
         let reconnected = try authorize(api, source, p, action: "reconnect")
         #expect(reconnected["status"] as? String == "active", "\(reconnected)")
@@ -270,6 +283,39 @@ import WaymarkTesting
         // The secret is sealed at rest.
         let stored = try database.query("SELECT api_secret FROM integrations WHERE traffic_source_id = \(source) AND provider = 'ga4'")[0]["api_secret"] ?? ""
         #expect(!stored.isEmpty && !stored.contains("fake-ga4-secret"))
+    }
+
+    /// Google: a partial failure names the failed row; the Data Manager API where the account needs it.
+    @Test func googlePartialFailuresAndTheDataManagerAPI() throws {
+        let fake = TestFake("google")
+        try fake.reset()
+        let (api, workspace) = try api()
+        let p = Provider(key: "google_ads", fake: "google", template: "google_ads", authorizePath: "/o/oauth2/v2/auth?", account: "1234567890",
+                         campaign: { "111" }, clickIDParam: "gclid", mapping: "987654321", settings: [:], pullPath: "searchStream")
+        let source = try #require(try api.postJSON("/api/v1/traffic-sources", ["name": "G \(uniqueSuffix())", "workspace_id": workspace, "template": "google_ads"]).json["id"] as? Int)
+        let key = try #require(try api.postJSON("/api/v1/campaigns", ["name": "G", "traffic_source_id": source, "destination_url": "https://o.example/?c={clickid}"]).json["key"] as? String)
+        _ = try authorize(api, source, p)
+        #expect(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/google_ads/select-account", ["account_id": "1234567890"]).json["status"] as? String == "active")
+        #expect(try api.sendJSON("PUT", "/api/v1/traffic-sources/\(source)/integrations/google_ads/mappings",
+                                 ["mappings": [["event": "conversion", "provider_action": "987654321", "enabled": true]]]).status == 200)
+        func convert(_ gclid: String) throws -> String {
+            let r = try tracking.get("/c/\(key)?gclid=\(gclid)")
+            let click = try #require(r.header("location")?.components(separatedBy: "c=").last)
+            return try #require(try tracking.get("/postback?clickid=\(click)&payout=5").json["conversion_id"] as? String)
+        }
+        func push(_ conversion: String) throws -> [String: Any]? {
+            (try api.get("/api/v1/traffic-sources/\(source)/integrations/google_ads/history").json["pushes"] as? [[String: Any]])?
+                .first { jsonText($0["conversion_id"]) == conversion }
+        }
+        let expired = try convert("EXPIRED-\(uniqueSuffix())")
+        #expect(waitUntil(seconds: 20) { (try? push(expired))??["state"] as? String == "failed" })
+        let failed = try #require(try push(expired))
+        #expect((failed["error"] as? String ?? "").contains("partial failure") && (failed["error"] as? String ?? "").contains("conversions[0]"), "\(failed)")
+        #expect(try api.sendJSON("PATCH", "/api/v1/traffic-sources/\(source)/integrations/google_ads", ["conversion_api": "data_manager"]).status == 200)
+        let ingested = try convert("GCLID-OK-\(uniqueSuffix())")
+        #expect(waitUntil(seconds: 20) { (try? push(ingested))??["state"] as? String == "delivered" })
+        let event = try #require(try fake.receivedEvents().first { ($0["endpoint"] as? String ?? "").contains("events:ingest") })
+        #expect(((event["event"] as? [String: Any])?["transactionId"] as? String) == "wm-\(ingested)", "\(event)")
     }
 
     /// The OAuth state is single use and bound to who started it.

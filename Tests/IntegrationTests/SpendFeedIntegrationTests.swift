@@ -202,4 +202,39 @@ import WaymarkTesting
         let fields = Set(((bad.json["error"] as? [String: Any])?["fields"] as? [String: String] ?? [:]).keys)
         #expect(fields.isSuperset(of: ["name", "url", "format", "schedule.every_hours", "mapping.campaign_match", "mapping.amount", "mapping.currency"]), "\(fields)")
     }
+
+    /// The Spend feeds tab in the browser: create a feed by the form, preview it, run it.
+    @Test func theSpendFeedsTabCreatesPreviewsAndRunsAFeed() throws {
+        let s = try setUp()
+        let listener = try TestListener { _ in (200, "Day,Campaign,\"Spend, USD\",Currency,Zone\n\(today),\(s.key),4.20,USD,z\n", 0) }
+        let browser = TestBrowser()
+        _ = try browser.login(s.email, "correct-horse-42")
+        let tab = try browser.get("/traffic-sources/\(s.source)/spend-feeds")
+        #expect(tab.status == 200 && tab.text.contains("New feed") && tab.text.contains("Spend feeds"))
+        // A bad form keeps the values and names the fields.
+        let bad = try browser.post("/traffic-sources/\(s.source)/spend-feeds", [("name", "Push CSV"), ("url", "nope"), ("format", "csv")])
+        #expect(bad.status == 422 && bad.text.contains("url must be an absolute http(s) URL") && bad.text.contains("Push CSV"))
+        _ = try browser.get("/traffic-sources/\(s.source)/spend-feeds")
+        let created = try browser.post("/traffic-sources/\(s.source)/spend-feeds", [
+            ("name", "Push CSV"), ("url", listener.url + "/cost.csv?d={date}"), ("method", "GET"), ("headers", "X-Api-Key: K-123"),
+            ("format", "csv"), ("json_path", ""), ("date_format", "yyyy-MM-dd"), ("time_zone", "UTC"),
+            ("map_date", "Day"), ("map_campaign", "Campaign"), ("map_campaign_match", "key"), ("map_amount", "Spend, USD"), ("map_currency", "Currency"),
+            ("map_fixed_currency", ""), ("map_dimensions", "zone=Zone"), ("schedule", "daily"), ("every_hours", "24"), ("daily_at", "07:30"),
+            ("lookback_days", "0"), ("timeout_seconds", "10"), ("max_failures", "5"),
+        ])
+        #expect(created.status == 303, "\(created.text.prefix(500))")
+        let location = try #require(created.header("location"))
+        let page = try browser.get(location)
+        #expect(page.text.contains("Run history") && page.text.contains("X-Api-Key (values hidden)") && !page.text.contains("K-123"))
+        let preview = try browser.post(location + "/preview", [])
+        #expect(preview.status == 200 && preview.text.contains("nothing stored") && preview.text.contains("4.20"), "\(preview.text.prefix(300))")
+        #expect(try entries(s.source).isEmpty)
+        _ = try browser.get(location)
+        let run = try browser.post(location + "/run", [])
+        #expect(run.status == 303)
+        #expect(try entries(s.source).values.contains { $0.hasPrefix("4.200000 feed") })
+        #expect(listener.requests.allSatisfy { $0.headers["x-api-key"] == "K-123" })
+        let after = try browser.get(location).text
+        #expect(after.contains("manual") && after.contains("success"))
+    }
 }

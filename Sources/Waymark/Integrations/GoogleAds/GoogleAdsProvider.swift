@@ -17,7 +17,8 @@ public struct GoogleAdsProvider: Provider {
     public func authorizeURL(state: String, redirectURI: String, codeChallenge: String) -> String {
         "https://accounts.google.com/o/oauth2/v2/auth?" + ProviderHTTP.query([
             ("client_id", credentials.googleClientID ?? ""), ("redirect_uri", redirectURI), ("response_type", "code"),
-            ("scope", "https://www.googleapis.com/auth/adwords"), ("access_type", "offline"), ("prompt", "consent"),
+            // adwords for the Ads API, datamanager for the newer conversion ingestion.
+            ("scope", "https://www.googleapis.com/auth/adwords https://www.googleapis.com/auth/datamanager"), ("access_type", "offline"), ("prompt", "consent"),
             ("include_granted_scopes", "true"), ("state", state), ("code_challenge", codeChallenge), ("code_challenge_method", "S256"),
         ])
     }
