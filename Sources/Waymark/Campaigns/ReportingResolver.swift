@@ -12,7 +12,7 @@ enum ReportingResolver {
                    s.name AS source_name, s.postback_enabled, s.postback_url, s.capi_integration_id, s.postback_send,
                    s.postback_payout_percent::text AS s_percent, array_to_string(s.postback_events, ',') AS s_events, s.postback_reversals
             FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id WHERE c.id = \(campaignID)
-            """).first
+            """, prepared: true).first
         else { return nil }
         func events(_ column: String) -> [String] { (r[column] ?? "").split(separator: ",").map(String.init) }
         let sourceName = r["source_name"] ?? ""

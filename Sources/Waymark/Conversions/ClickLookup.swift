@@ -21,9 +21,11 @@ public struct ClickForConversion: Sendable {
 }
 
 enum ClickLookup {
+    /// Prepared: the lookup's plan is cached per connection (planning it cost about as much as
+    /// running it); the click id's second prunes it to one day partition.
     static func find(_ id: String, on c: PostgresConnection) throws -> ClickForConversion? {
         guard let second = ClickID.time(of: id) else { return nil }
-        guard let row = try c.query("""
+        let rows = try c.query("""
             SELECT k.id, k.clicked_at, k.campaign_id, k.traffic_source_id, k.workspace_id, k.external_id, k.extra::text AS extra, k.ip, k.user_agent, k.destination,
                    \(unescaped: slotColumns), c.currency, w.postback_secret, s.parameters::text AS source_parameters
             FROM clicks k
@@ -31,8 +33,8 @@ enum ClickLookup {
             JOIN traffic_sources s ON s.id = k.traffic_source_id
             LEFT JOIN workspaces w ON w.id = k.workspace_id
             WHERE k.id = \(id) AND k.clicked_at >= \(second) AND k.clicked_at < \(second.addingTimeInterval(1))
-            """).first
-        else { return nil }
+            """, prepared: true)
+        guard let row = rows.first else { return nil }
         let parameters = ClickLookup.parameters(row)
         return ClickForConversion(
             id: try row.decode("id"), clickedAt: try row.decode("clicked_at"), campaignID: try row.decode("campaign_id"),

@@ -54,7 +54,8 @@ public struct ConversionRecorder: Sendable {
         throw error
     }
 
-    /// `checkSecret` is false for the pixel (a page cannot keep a secret) and the tester.
+    /// `checkSecret` is false for the pixel (a page cannot keep a secret) and the tester. The
+    /// statements of this path are prepared: planning them cost more than running them.
     public func record(_ input: PostbackInput, raw: Raw, checkSecret: Bool = true) throws -> Result {
         try database.transaction { c in try record(input, raw: raw, checkSecret: checkSecret, on: c) }
     }
@@ -76,7 +77,7 @@ public struct ConversionRecorder: Sendable {
         try c.query("""
             INSERT INTO conversion_events (workspace_id, key, name) VALUES (\(click.workspaceID), \(input.event), \(input.event))
             ON CONFLICT (coalesce(workspace_id, 0), key) DO NOTHING
-            """)
+            """, prepared: true)
         var outcome = Outcome.recorded
         var previousStatus: String?
         var conversionID: Int64
@@ -87,7 +88,7 @@ public struct ConversionRecorder: Sendable {
                     \(input.txid), \(input.dedupeKey), \(input.status.rawValue), \(input.payout)::numeric, \(currency))
             ON CONFLICT (click_id, dedupe_key) DO NOTHING
             RETURNING id
-            """).first {
+            """, prepared: true).first {
             conversionID = try row.decode("id")
         } else {
             // Same key again (perhaps concurrently: the insert above waited for the other commit).
@@ -166,7 +167,7 @@ public struct ConversionRecorder: Sendable {
                     \(input.clickID.isEmpty ? nil : input.clickID), \(workspaceID), \(input.event), \(input.txid), \(input.status.rawValue),
                     \(input.payout)::numeric, \(input.currency), \(outcome.rawValue), \(error), \(conversionID))
             RETURNING id
-            """)[0].decode("id")
+            """, prepared: true)[0].decode("id")
     }
 }
 

@@ -24,7 +24,7 @@ public struct Outbox: Sendable {
         if let reporting = try ReportingResolver.resolve(on: c, campaignID: click.campaignID) {
             let firstOfClick = try c.query("""
                 SELECT NOT EXISTS (SELECT 1 FROM conversions WHERE click_id = \(click.id) AND id < \(conversionID)) AS first
-                """)[0].decode("first", as: Bool.self)
+                """, prepared: true)[0].decode("first", as: Bool.self)
             if let url = reporting.postbackURL,
                reporting.rules.shouldSend(event: input.event, status: input.status.rawValue, previousStatus: previousStatus, recorded: recorded,
                                           firstOfClick: firstOfClick, alreadySent: try sentBefore(c, conversionID)) {
@@ -43,7 +43,7 @@ public struct Outbox: Sendable {
                 }
             }
         }
-        for hook in try c.query("SELECT id, url, secret FROM webhooks WHERE workspace_id = \(click.workspaceID) AND enabled ORDER BY id") {
+        for hook in try c.query("SELECT id, url, secret FROM webhooks WHERE workspace_id = \(click.workspaceID) AND enabled ORDER BY id", prepared: true) {
             let payload: [String: Any] = [
                 "type": recorded ? "conversion.recorded" : "conversion.updated",
                 "conversion": [
