@@ -54,7 +54,7 @@ struct IntegrationRoutes {
         })
         router.get(base + "/{provider}/history", shell.api { request, actor in
             let (_, _, integration) = try actions.load(try request.pathID(), request.parameters["provider"] ?? "", actor)
-            return .jsonObject(["syncs": try store.history(integration.id).map(syncJSON), "pushes": try pushes(integration.id).map { $0 }])
+            return .jsonObject(["syncs": try store.history(integration.id).map(syncJSON), "pushes": try pushes(integration.id)])
         })
         router.get(base + "/{provider}/metrics", shell.api { request, actor in
             let (_, _, integration) = try actions.load(try request.pathID(), request.parameters["provider"] ?? "", actor)

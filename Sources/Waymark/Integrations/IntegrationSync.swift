@@ -126,21 +126,7 @@ public struct IntegrationSync: Sendable {
     /// Platform campaign id → the Waymark campaign whose clicks carry it most (the last 30 days
     /// before the window too, as ads run before their cost is pulled).
     func match(_ integration: Integration, _ ids: [String], from: String) throws -> [String: Int64] {
-        guard !ids.isEmpty else { return [:] }
-        let parameters = try database.query("SELECT parameters::text AS p FROM traffic_sources WHERE id = \(integration.sourceID)").first?["p"] ?? "[]"
-        let slot = ((try? JSONDecoder().decode([TrafficSource.Parameter].self, from: Data(parameters.utf8))) ?? [])
-            .first { $0.name == integration.campaignParam }?.slot
-        let value: PostgresQuery = slot.map { "k.p\(unescaped: String($0))" } ?? "(k.extra ->> \(integration.campaignParam))"
-        var out: [String: Int64] = [:]
-        for row in try database.query("""
-            SELECT DISTINCT ON (v) v, campaign_id FROM (
-                SELECT \(fragment: value) AS v, k.campaign_id, count(*) AS n FROM clicks k
-                WHERE k.traffic_source_id = \(integration.sourceID) AND k.clicked_at >= \(from)::date - 30 AND \(fragment: value) = ANY(\(ids)::text[])
-                GROUP BY 1, 2) x
-            ORDER BY v, n DESC
-            """) {
-            out[try row.decode("v")] = try row.decode("campaign_id")
-        }
-        return out
+        try CampaignMatch.byParameter(database, sourceID: integration.sourceID, name: integration.campaignParam, values: ids,
+                                      since: "(\(from)::date - 30)::timestamptz")
     }
 }

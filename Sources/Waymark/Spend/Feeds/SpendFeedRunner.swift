@@ -171,7 +171,9 @@ public struct SpendFeedRunner: Sendable {
         let m = feed.mapping
         var byParam: [String: String] = [:]
         if m.campaignMatch.hasPrefix("param:"), let column = m.campaign {
-            byParam = try campaignsByParameter(feed, name: String(m.campaignMatch.dropFirst(6)), values: Set(rows.compactMap { $0.fields[column] }))
+            byParam = try CampaignMatch.byParameter(database, sourceID: feed.sourceID, name: String(m.campaignMatch.dropFirst(6)),
+                                                    values: Array(Set(rows.compactMap { $0.fields[column] })), since: "now() - interval '90 days'")
+                .mapValues(String.init)
         }
         var inputs: [SpendInput] = []
         var errors: [SpendRowError] = []
@@ -203,24 +205,5 @@ public struct SpendFeedRunner: Sendable {
                                      currency: m.currency.flatMap { f[$0] } ?? m.fixedCurrency ?? "", dimensions: dimensions))
         }
         return (inputs, errors)
-    }
-
-    /// Parameter value → the id of the source's campaign whose clicks carry it most.
-    func campaignsByParameter(_ feed: SpendFeed, name: String, values: Set<String>) throws -> [String: String] {
-        guard !values.isEmpty else { return [:] }
-        let parameters = try database.query("SELECT parameters::text AS p FROM traffic_sources WHERE id = \(feed.sourceID)").first?["p"] ?? "[]"
-        let slot = ((try? JSONDecoder().decode([TrafficSource.Parameter].self, from: Data(parameters.utf8))) ?? []).first { $0.name == name }?.slot
-        let value: PostgresQuery = slot.map { "k.p\(unescaped: String($0))" } ?? "(k.extra ->> \(name))"
-        var out: [String: String] = [:]
-        for row in try database.query("""
-            SELECT DISTINCT ON (v) v, campaign_id FROM (
-                SELECT \(fragment: value) AS v, k.campaign_id, count(*) AS n FROM clicks k
-                WHERE k.traffic_source_id = \(feed.sourceID) AND k.clicked_at > now() - interval '90 days' AND \(fragment: value) = ANY(\(Array(values))::text[])
-                GROUP BY 1, 2) x
-            ORDER BY v, n DESC
-            """) {
-            out[try row.decode("v")] = row["campaign_id"]
-        }
-        return out
     }
 }
