@@ -114,6 +114,7 @@ run() {
   if [ "${WAYMARK_FAKE_PROVIDERS:-0}" = 1 ]; then
     supervise fakes python3 "$WAYMARK_ROOT/Tests/Fakes/fakes.py" --google "${WAYMARK_FAKE_GOOGLE##*:}" --meta "${WAYMARK_FAKE_META##*:}" \
       --tiktok "${WAYMARK_FAKE_TIKTOK##*:}" --ga4 "${WAYMARK_FAKE_GA4##*:}"
+    for _ in $(seq 1 100); do curl -fs "$WAYMARK_FAKE_GA4/__fake/requests" >/dev/null 2>&1 && break; sleep 0.1; done
   fi
   supervise serve "$WAYMARK_BIN" serve
   supervise worker "$WAYMARK_BIN" worker
