@@ -72,6 +72,7 @@ public struct EffectiveReporting: Sendable {
     public var payoutPercent: String
     /// `traffic_source` or `campaign`.
     public var from: String
+    public var sourceName: String
     public var description: String
     public var warnings: [String]
 

@@ -5,7 +5,9 @@ import Postgres
 /// source is now (so a change of the source reaches every inheriting campaign at once, for new
 /// conversions; queued deliveries keep what they were rendered with).
 enum ReportingResolver {
-    static func resolve(on c: PostgresConnection, campaignID: Int64) throws -> EffectiveReporting? {
+    /// `explained`: also the description and warnings the pages show (two more queries; the
+    /// postback path does without).
+    static func resolve(on c: PostgresConnection, campaignID: Int64, explained: Bool = true) throws -> EffectiveReporting? {
         guard let r = try c.query("""
             SELECT c.reporting, c.reporting_postback_url, c.reporting_integration_id, c.reporting_send, c.reporting_payout_percent::text AS c_percent,
                    array_to_string(c.reporting_events, ',') AS c_events, c.reporting_reversals,
@@ -23,14 +25,15 @@ enum ReportingResolver {
             out = EffectiveReporting(
                 postbackURL: postback, integrationID: try r.decode("capi_integration_id", as: Int64?.self),
                 rules: SendBackRules(send: r["postback_send"] ?? "all", events: events("s_events"), reversals: try r.decode("postback_reversals")),
-                payoutPercent: r["s_percent"] ?? "100", from: "traffic_source", description: "", warnings: [])
+                payoutPercent: r["s_percent"] ?? "100", from: "traffic_source", sourceName: sourceName, description: "", warnings: [])
         case .postback:
-            out = own(r, events: events("c_events"), postback: r["reporting_postback_url"], integration: nil)
+            out = own(r, events: events("c_events"), postback: r["reporting_postback_url"], integration: nil, sourceName: sourceName)
         case .capi:
-            out = own(r, events: events("c_events"), postback: nil, integration: try r.decode("reporting_integration_id", as: Int64?.self))
+            out = own(r, events: events("c_events"), postback: nil, integration: try r.decode("reporting_integration_id", as: Int64?.self), sourceName: sourceName)
         case .none:
-            out = own(r, events: [], postback: nil, integration: nil)
+            out = own(r, events: [], postback: nil, integration: nil, sourceName: sourceName)
         }
+        guard explained else { return out }
         var parts: [String] = []
         if let url = out.postbackURL { parts.append("S2S postback to \(url)") }
         if let id = out.integrationID, let i = try c.query("""
@@ -60,10 +63,10 @@ enum ReportingResolver {
         return out
     }
 
-    private static func own(_ r: PostgresRow, events: [String], postback: String?, integration: Int64?) -> EffectiveReporting {
+    private static func own(_ r: PostgresRow, events: [String], postback: String?, integration: Int64?, sourceName: String) -> EffectiveReporting {
         EffectiveReporting(
             postbackURL: postback, integrationID: integration,
             rules: SendBackRules(send: r["reporting_send"] ?? "all", events: events, reversals: r["reporting_reversals"] == "t"),
-            payoutPercent: r["c_percent"] ?? "100", from: "campaign", description: "", warnings: [])
+            payoutPercent: r["c_percent"] ?? "100", from: "campaign", sourceName: sourceName, description: "", warnings: [])
     }
 }

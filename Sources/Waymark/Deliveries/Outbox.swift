@@ -3,10 +3,10 @@ import Foundation
 import Postgres
 import Web
 
-/// Queues what a recorded or changed conversion sends out: the traffic source's S2S postback
-/// (by its send-back rules), its Conversion-API push, and the workspace's webhooks. Rows are
-/// rendered now, so a later change of the source does not alter what is already queued; the
-/// worker sends them.
+/// Queues what a recorded or changed conversion sends out: the S2S postback and the
+/// Conversion-API push of the campaign's reporting (its own or its source's, by their
+/// send-back rules), and the workspace's webhooks. Rows are rendered now, so a later change of
+/// the campaign or source does not alter what is already queued; the worker sends them.
 public struct Outbox: Sendable {
     public var maxAttempts: Int
     public var pushes: IntegrationPushes?
@@ -20,8 +20,8 @@ public struct Outbox: Sendable {
         on c: PostgresConnection, conversionID: Int64, click: ClickForConversion, input: PostbackInput, currency: String, previousStatus: String?
     ) throws {
         let recorded = previousStatus == nil
-        // The campaign's reporting, or its source's as the source is now (issue: campaign level).
-        if let reporting = try ReportingResolver.resolve(on: c, campaignID: click.campaignID) {
+        // Resolved now: a change of the source reaches every inheriting campaign's next conversion.
+        if let reporting = try ReportingResolver.resolve(on: c, campaignID: click.campaignID, explained: false) {
             let firstOfClick = try c.query("""
                 SELECT NOT EXISTS (SELECT 1 FROM conversions WHERE click_id = \(click.id) AND id < \(conversionID)) AS first
                 """, prepared: true)[0].decode("first", as: Bool.self)
@@ -30,9 +30,9 @@ public struct Outbox: Sendable {
                                           firstOfClick: firstOfClick, alreadySent: try sentBefore(c, conversionID)) {
                 let payout = SendBackRules.share(input.payout, percent: reporting.payoutPercent)
                 let target = PostbackTokens.fill(url, click: click, conversionID: conversionID, payout: payout, currency: currency, input: input)
-                let name = try c.query("SELECT name FROM traffic_sources WHERE id = \(click.trafficSourceID)").first?["name"] ?? ""
                 try insert(c, conversionID: conversionID, click: click, kind: "postback", targetID: click.trafficSourceID,
-                           targetName: reporting.from == "campaign" ? "campaign \(click.campaignID)" : name, method: "GET", url: target, headers: [:], body: nil)
+                           targetName: reporting.from == "campaign" ? "campaign \(click.campaignID)" : reporting.sourceName, method: "GET", url: target,
+                           headers: [:], body: nil)
             }
             if let integrationID = reporting.integrationID {
                 try pushes?.enqueue(on: c, integrationID: integrationID, reporting: reporting, conversionID: conversionID, click: click, input: input,
