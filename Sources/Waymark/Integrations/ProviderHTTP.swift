@@ -1,4 +1,5 @@
 import Foundation
+import Web
 import HTTPClient
 
 /// How a provider call failed, in the terms the integration acts on.
@@ -51,7 +52,7 @@ public struct ProviderHTTP: Sendable {
         var body: [UInt8]?
         if let form {
             headers.append(("Content-Type", "application/x-www-form-urlencoded"))
-            body = Array(ProviderHTTP.query(form).utf8)
+            body = Array(URLEncoding.formString(form).utf8)
         } else if let json {
             headers.append(("Content-Type", "application/json"))
             body = Array(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes]))
@@ -68,17 +69,6 @@ public struct ProviderHTTP: Sendable {
         }
         let text = response.text
         return ProviderAnswer(status: response.status, json: text.isEmpty ? nil : try? JSONSerialization.jsonObject(with: Data(text.utf8)), text: text)
-    }
-
-    /// `a=1&b=2`, each part percent-encoded for a query or a form body.
-    static func query(_ pairs: [(String, String)]) -> String {
-        pairs.map { ProviderHTTP.encode($0.0) + "=" + ProviderHTTP.encode($0.1) }.joined(separator: "&")
-    }
-
-    static func encode(_ s: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
     }
 
     /// A URL without its query (where tokens and secrets may travel), for messages and logs.

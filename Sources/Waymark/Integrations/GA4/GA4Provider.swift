@@ -1,4 +1,5 @@
 import Foundation
+import Web
 
 /// Google Analytics 4 over the Measurement Protocol (protocols.md §4): manual credentials
 /// (Measurement ID + API secret), conversions sent as events with the click's client id.
@@ -27,7 +28,7 @@ public struct GA4Provider: Provider {
     public func pull(_ context: IntegrationContext, from: String, to: String) throws -> [MetricRow] { [] }
 
     func query(_ context: IntegrationContext) -> String {
-        ProviderHTTP.query([("measurement_id", context.settings["measurement_id"] ?? ""), ("api_secret", context.apiSecret ?? "")])
+        URLEncoding.formString([("measurement_id", context.settings["measurement_id"] ?? ""), ("api_secret", context.apiSecret ?? "")])
     }
 
     public func test(_ context: IntegrationContext) throws -> String {

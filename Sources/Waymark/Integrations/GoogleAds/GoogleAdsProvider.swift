@@ -15,7 +15,7 @@ public struct GoogleAdsProvider: Provider {
     public var isConfigured: Bool { credentials.googleClientID != nil && credentials.googleClientSecret != nil }
 
     public func authorizeURL(state: String, redirectURI: String, codeChallenge: String) -> String {
-        "https://accounts.google.com/o/oauth2/v2/auth?" + ProviderHTTP.query([
+        "https://accounts.google.com/o/oauth2/v2/auth?" + URLEncoding.formString([
             ("client_id", credentials.googleClientID ?? ""), ("redirect_uri", redirectURI), ("response_type", "code"),
             // adwords for the Ads API, datamanager for the newer conversion ingestion.
             ("scope", "https://www.googleapis.com/auth/adwords https://www.googleapis.com/auth/datamanager"), ("access_type", "offline"), ("prompt", "consent"),
@@ -180,7 +180,7 @@ public struct GoogleAdsProvider: Provider {
     }
 
     public func revoke(_ context: IntegrationContext) throws {
-        _ = try http.send("POST", "https://oauth2.googleapis.com/revoke?token=" + ProviderHTTP.encode(context.accessToken), form: [])
+        _ = try http.send("POST", "https://oauth2.googleapis.com/revoke?token=" + URLEncoding.encode(context.accessToken), form: [])
     }
 
     /// `yyyy-mm-dd hh:mm:ss+00:00`, the format uploadClickConversions takes.

@@ -18,7 +18,7 @@ public struct MetaProvider: Provider {
     public var isConfigured: Bool { credentials.metaAppID != nil && credentials.metaAppSecret != nil }
 
     public func authorizeURL(state: String, redirectURI: String, codeChallenge: String) -> String {
-        "https://www.facebook.com/v26.0/dialog/oauth?" + ProviderHTTP.query([
+        "https://www.facebook.com/v26.0/dialog/oauth?" + URLEncoding.formString([
             ("client_id", credentials.metaAppID ?? ""), ("redirect_uri", redirectURI), ("state", state),
             ("response_type", "code"), ("scope", "ads_read,ads_management,business_management"),
         ])
@@ -36,7 +36,7 @@ public struct MetaProvider: Provider {
 
     /// A Graph GET; errors by their Graph code (190 = reconnect; 4, 17, 32, 613, 80004 = throttled).
     func get(_ path: String, _ query: [(String, String)]) throws -> [String: Any] {
-        try checked(try http.send("GET", MetaProvider.graph + path + "?" + ProviderHTTP.query(query)))
+        try checked(try http.send("GET", MetaProvider.graph + path + "?" + URLEncoding.formString(query)))
     }
 
     func checked(_ answer: ProviderAnswer) throws -> [String: Any] {
@@ -82,7 +82,7 @@ public struct MetaProvider: Provider {
         guard let account = context.account?.id else { throw ProviderFailure(.rejected, "no account selected") }
         var rows: [MetricRow] = []
         for (level, graphLevel) in [("campaign", "campaign"), ("ad_group", "adset"), ("ad", "ad")] {
-            var next: String? = MetaProvider.graph + "/\(account)/insights?" + ProviderHTTP.query([
+            var next: String? = MetaProvider.graph + "/\(account)/insights?" + URLEncoding.formString([
                 ("level", graphLevel), ("fields", "campaign_id,campaign_name,adset_id,adset_name,ad_id,ad_name,spend,impressions,clicks,account_currency"),
                 ("time_range", "{\"since\":\"\(from)\",\"until\":\"\(to)\"}"), ("time_increment", "1"), ("limit", "500"),
                 ("access_token", context.accessToken),
@@ -151,7 +151,7 @@ public struct MetaProvider: Provider {
     }
 
     public func authorize(_ push: PushRequest, _ context: IntegrationContext) -> (url: String, headers: [(String, String)]) {
-        (push.url + "?access_token=" + ProviderHTTP.encode(context.accessToken), [])
+        (push.url + "?access_token=" + URLEncoding.encode(context.accessToken), [])
     }
 
     public func judgePush(status: Int, body: String) -> ProviderFailure? {
@@ -162,6 +162,6 @@ public struct MetaProvider: Provider {
     }
 
     public func revoke(_ context: IntegrationContext) throws {
-        _ = try http.send("DELETE", MetaProvider.graph + "/me/permissions?access_token=" + ProviderHTTP.encode(context.accessToken))
+        _ = try http.send("DELETE", MetaProvider.graph + "/me/permissions?access_token=" + URLEncoding.encode(context.accessToken))
     }
 }

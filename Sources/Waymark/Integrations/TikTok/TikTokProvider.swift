@@ -1,4 +1,5 @@
 import Foundation
+import Web
 
 /// TikTok Ads over the Marketing API (protocols.md §5): advertiser authorization, reports from
 /// `report/integrated/get`, and the Events API 2.0. Every answer is HTTP 200 with
@@ -14,7 +15,7 @@ public struct TikTokProvider: Provider {
     public var isConfigured: Bool { credentials.tiktokAppID != nil && credentials.tiktokAppSecret != nil }
 
     public func authorizeURL(state: String, redirectURI: String, codeChallenge: String) -> String {
-        "https://business-api.tiktok.com/portal/auth?" + ProviderHTTP.query([
+        "https://business-api.tiktok.com/portal/auth?" + URLEncoding.formString([
             ("app_id", credentials.tiktokAppID ?? ""), ("state", state), ("redirect_uri", redirectURI),
         ])
     }
@@ -28,7 +29,7 @@ public struct TikTokProvider: Provider {
 
     /// One call; the envelope's `data`, or its code as the failure.
     func call(_ method: String, _ path: String, query: [(String, String)] = [], token: String? = nil, json: Any? = nil) throws -> [String: Any] {
-        let url = TikTokProvider.api + path + (query.isEmpty ? "" : "?" + ProviderHTTP.query(query))
+        let url = TikTokProvider.api + path + (query.isEmpty ? "" : "?" + URLEncoding.formString(query))
         let answer = try http.send(method, url, headers: token.map { [("Access-Token", $0)] } ?? [], json: json)
         if let failure = TikTokProvider.failure(answer.status, answer.object) { throw failure }
         return answer.object["data"] as? [String: Any] ?? [:]
