@@ -259,6 +259,7 @@ struct IntegrationRoutes {
         context["pulls"] = provider.usesOAuth
         context["paused"] = i.status == .paused
         context["active"] = i.status == .active
+        context["can_sync"] = i.status == .active && i.pulls && provider.usesOAuth
         context["mappings"] = mappingRows
         context["events"] = events.joined(separator: ", ")
         context["history"] = try store.history(i.id, limit: 30).map { s in
