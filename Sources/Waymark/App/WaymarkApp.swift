@@ -49,17 +49,15 @@ public final class WaymarkApp: Sendable {
             shell: shell, actions: IntegrationActions(store: integrations, sources: sources, database: database, publicURL: configuration.publicURL),
             store: integrations, sources: sources, database: database
         ).register(on: router)
-        SpendFeedRoutes(
-            shell: shell, store: SpendFeedStore(database: database, secrets: integrations.secrets, sources: sources, deny: IPRanges(configuration.outboundDeny)),
-            sources: sources
-        ).register(on: router)
+        let feeds = SpendFeedStore(database: database, secrets: integrations.secrets, sources: sources, deny: IPRanges(configuration.outboundDeny))
+        SpendFeedRoutes(shell: shell, store: feeds, sources: sources).register(on: router)
         let outbox = Outbox(maxAttempts: configuration.deliveryMaxAttempts, pushes: IntegrationPushes(providers: integrations.providers))
         let conversions = ConversionRecorder(database: database, outbox: outbox, logger: logger)
         ConversionRoutes(
             shell: shell, database: database, recorder: conversions, campaigns: campaigns, workspaces: workspaces, cache: campaignCache,
             clicks: clickRecorder, writer: clickWriter, postbackOrigin: configuration.publicHTTPURL
         ).register(on: router)
-        DeliveryRoutes(shell: shell, database: database, spool: spool, workspaces: workspaces, integrations: integrations).register(on: router)
+        DeliveryRoutes(shell: shell, database: database, spool: spool, workspaces: workspaces, integrations: integrations, feeds: feeds).register(on: router)
         ReportRoutes(shell: shell, database: database, engine: ReportEngine(database: database), workspaces: workspaces).register(on: router)
         SpendRoutes(shell: shell, database: database, store: SpendStore(database: database), fx: FXStore(database: database)).register(on: router)
         if configuration.testRoutes { TestRoutes().register(on: router) }

@@ -63,6 +63,7 @@ struct DeliveryRoutes {
     let spool: ClickSpool
     let workspaces: WorkspaceStore
     let integrations: IntegrationStore
+    let feeds: SpendFeedStore
 
     func register(on router: Router) {
         router.get("/status", shell.page(statusPage))
@@ -98,22 +99,6 @@ struct DeliveryRoutes {
         })
     }
 
-    /// Spend feeds whose last runs failed, or paused, with why.
-    private func failingFeeds(_ actor: Actor) throws -> [[String: String]] {
-        let rows = try database.query("""
-            SELECT f.id, f.traffic_source_id, f.name, f.status, f.consecutive_failures, f.paused_reason, s.name AS source_name,
-                   (SELECT error FROM spend_feed_runs r WHERE r.feed_id = f.id AND r.status = 'failed' ORDER BY r.id DESC LIMIT 1) AS last_error
-            FROM spend_feeds f JOIN traffic_sources s ON s.id = f.traffic_source_id
-            WHERE (f.consecutive_failures > 0 OR f.status = 'paused') AND \(fragment: actor.visibleWorkspaces("f.workspace_id"))
-            ORDER BY f.consecutive_failures DESC, f.id
-            """)
-        return rows.map { r -> [String: String] in
-            let reason: String = r["paused_reason"] ?? r["last_error"] ?? ""
-            return ["id": r["id"] ?? "", "source_id": r["traffic_source_id"] ?? "", "name": r["name"] ?? "", "source": r["source_name"] ?? "",
-                    "status": r["status"] ?? "", "failures": r["consecutive_failures"] ?? "0", "reason": reason]
-        }
-    }
-
     private func statusPage(_ request: Request, _ actor: Actor) throws -> Response {
         let visible = actor.visibleWorkspaces("workspace_id")
         let workers = try database.query("""
@@ -137,7 +122,7 @@ struct DeliveryRoutes {
             "queues": queues.map { ["kind": $0["kind"] ?? "", "state": $0["state"] ?? "", "count": $0["n"] ?? ""] },
             "failed": failed.map(\.page),
             "can_retry": actor.canWrite,
-            "feeds": try failingFeeds(actor),
+            "feeds": try feeds.failing(for: actor),
             "integrations": try integrations.all(for: actor).map { entry in
                 let i = entry.integration
                 return ["source": entry.sourceName, "source_id": i.sourceID, "provider": integrations.providers[i.provider]?.name ?? i.provider,

@@ -78,7 +78,7 @@ public final class DeliverySender: Sendable {
             var url: String = try row.decode("url")
             var judge: (@Sendable (Int, String) -> ProviderFailure?)?
             if row["kind"] == "capi", let pushes, let integrationID = row["target_id"].flatMap({ Int64($0) }) {
-                switch pushes.plan(integrationID: integrationID, url: url, body: row["body"]) {
+                switch pushes.plan(integrationID: integrationID, url: url) {
                 case .send(let authorizedURL, let extra, let providerJudge):
                     url = authorizedURL
                     headers = headers.filter { $0.0.lowercased() != "content-type" } + extra

@@ -21,7 +21,8 @@ public struct Outbox: Sendable {
     ) throws {
         let recorded = previousStatus == nil
         // Resolved now: a change of the source reaches every inheriting campaign's next conversion.
-        if let reporting = try ReportingResolver.resolve(on: c, campaignID: click.campaignID, explained: false) {
+        if let reporting = try ReportingResolver.resolve(on: c, campaignID: click.campaignID, explained: false),
+           reporting.postbackURL != nil || reporting.integrationID != nil {
             let firstOfClick = try c.query("""
                 SELECT NOT EXISTS (SELECT 1 FROM conversions WHERE click_id = \(click.id) AND id < \(conversionID)) AS first
                 """, prepared: true)[0].decode("first", as: Bool.self)

@@ -55,7 +55,7 @@ public struct IntegrationPushSender: Sendable {
         case fail(String)
     }
 
-    func plan(integrationID: Int64, url: String, body: String?) -> Plan {
+    func plan(integrationID: Int64, url: String) -> Plan {
         guard let integration = try? store.get(integrationID), let provider = store.providers[integration.provider] else {
             return .fail("the integration no longer exists")
         }
@@ -66,7 +66,7 @@ public struct IntegrationPushSender: Sendable {
         case .active: break
         }
         do {
-            let auth = provider.authorize(PushRequest(url: url, body: body ?? ""), try store.context(integration))
+            let auth = provider.authorize(url, try store.context(integration))
             return .send(url: store.providers.origins.rewrite(auth.url), headers: auth.headers + [("Content-Type", "application/json")], judge: { provider.judgePush(status: $0, body: $1) })
         } catch {
             return .hold("\(error)")

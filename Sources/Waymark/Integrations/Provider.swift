@@ -87,7 +87,7 @@ public protocol Provider: Sendable {
     /// The push of one conversion, or a reason it is not sent (e.g. too old for the API).
     func push(_ conversion: PushConversion, _ context: IntegrationContext) -> Result<PushRequest, ProviderFailure>
     /// The URL and headers a queued push is sent with (the token added now).
-    func authorize(_ push: PushRequest, _ context: IntegrationContext) -> (url: String, headers: [(String, String)])
+    func authorize(_ url: String, _ context: IntegrationContext) -> (url: String, headers: [(String, String)])
     /// Whether a push's answer was a success, in the provider's own terms.
     func judgePush(status: Int, body: String) -> ProviderFailure?
     func revoke(_ context: IntegrationContext) throws

@@ -116,10 +116,8 @@ public struct ReportEngine: Sendable {
         // The hourly roll-ups serve a zone whose offset is whole hours all through the period.
         let wholeHours: Bool
         do {
-            wholeHours = try database.query("""
-                SELECT bool_and(extract(epoch FROM (h AT TIME ZONE \(r.timeZone)) - (h AT TIME ZONE 'UTC'))::int % 3600 = 0) AS whole
-                FROM generate_series((\(r.from)::date - 1)::timestamptz, (\(r.to)::date + 2)::timestamptz, interval '1 hour') AS h
-                """).first?.decode("whole") ?? false
+            wholeHours = try database.query(ReportEngine.wholeHours(r.timeZone, from: "(\(r.from)::date - 1)::timestamptz", to: "(\(r.to)::date + 2)::timestamptz"))
+                .first?.decode("whole") ?? false
         } catch let error as PostgresError where error.sqlState == "22023" {
             throw HTTPError.badRequest("tz is not a time zone name (e.g. Europe/Berlin)", field: "tz")
         }
@@ -361,6 +359,15 @@ public struct ReportEngine: Sendable {
             warnings.append("Some amounts have no FX rate to \(r.currency) on or before their day and are left out: import rates (FX rates page).")
         }
         return ReportResult(request: r, rows: out, totals: totals, warnings: warnings)
+    }
+
+    /// `whole`: the zone's offset is whole hours at every hour of the period (then hourly
+    /// roll-ups cut its days exactly). Unknown zones fail with 22023.
+    static func wholeHours(_ zone: String, from: PostgresQuery, to: PostgresQuery) -> PostgresQuery {
+        """
+        SELECT bool_and(extract(epoch FROM (h AT TIME ZONE \(zone)) - (h AT TIME ZONE 'UTC'))::int % 3600 = 0) AS whole
+        FROM generate_series(\(fragment: from), \(fragment: to), interval '1 hour') AS h
+        """
     }
 
     static func sums(_ row: PostgresRow) throws -> Metrics.Sums {

@@ -87,10 +87,8 @@ public final class Worker: @unchecked Sendable {
     func rebuildDailyRollups() throws {
         for row in try database.query("SELECT id, timezone FROM workspaces WHERE rollup_timezone IS DISTINCT FROM timezone ORDER BY id LIMIT 20") {
             let zone: String = try row.decode("timezone")
-            let whole: Bool = try database.query("""
-                SELECT bool_and(extract(epoch FROM (h AT TIME ZONE \(zone)) - (h AT TIME ZONE 'UTC'))::int % 3600 = 0) AS whole
-                FROM generate_series(now() - interval '800 days', now() + interval '400 days', interval '1 hour') AS h
-                """)[0].decode("whole")
+            let whole: Bool = try database.query(ReportEngine.wholeHours(zone, from: "now() - interval '800 days'", to: "now() + interval '400 days'"))[0]
+                .decode("whole")
             try database.query("SELECT waymark_rebuild_daily_rollups(\(try row.decode("id", as: Int64.self)), \(whole))")
         }
     }

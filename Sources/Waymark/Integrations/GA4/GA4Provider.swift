@@ -59,8 +59,8 @@ public struct GA4Provider: Provider {
             .mapError { ProviderFailure(.rejected, "\($0)") }
     }
 
-    public func authorize(_ push: PushRequest, _ context: IntegrationContext) -> (url: String, headers: [(String, String)]) {
-        (push.url + "?" + query(context), [])
+    public func authorize(_ url: String, _ context: IntegrationContext) -> (url: String, headers: [(String, String)]) {
+        (url + "?" + query(context), [])
     }
 
     public func judgePush(status: Int, body: String) -> ProviderFailure? {

@@ -164,8 +164,8 @@ public struct GoogleAdsProvider: Provider {
             .mapError { ProviderFailure(.rejected, "\($0)") }
     }
 
-    public func authorize(_ push: PushRequest, _ context: IntegrationContext) -> (url: String, headers: [(String, String)]) {
-        (push.url, push.url.contains("datamanager.") ? [("Authorization", "Bearer " + context.accessToken)] : headers(context))
+    public func authorize(_ url: String, _ context: IntegrationContext) -> (url: String, headers: [(String, String)]) {
+        (url, url.contains("datamanager.") ? [("Authorization", "Bearer " + context.accessToken)] : headers(context))
     }
 
     public func judgePush(status: Int, body: String) -> ProviderFailure? {

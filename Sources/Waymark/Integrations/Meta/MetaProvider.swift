@@ -150,8 +150,8 @@ public struct MetaProvider: Provider {
         "fb.1.\(Int64(clickedAt.timeIntervalSince1970 * 1000)).\(fbclid)"
     }
 
-    public func authorize(_ push: PushRequest, _ context: IntegrationContext) -> (url: String, headers: [(String, String)]) {
-        (push.url + "?access_token=" + URLEncoding.encode(context.accessToken), [])
+    public func authorize(_ url: String, _ context: IntegrationContext) -> (url: String, headers: [(String, String)]) {
+        (url + "?access_token=" + URLEncoding.encode(context.accessToken), [])
     }
 
     public func judgePush(status: Int, body: String) -> ProviderFailure? {

@@ -144,8 +144,8 @@ public struct TikTokProvider: Provider {
             .mapError { ProviderFailure(.rejected, "\($0)") }
     }
 
-    public func authorize(_ push: PushRequest, _ context: IntegrationContext) -> (url: String, headers: [(String, String)]) {
-        (push.url, [("Access-Token", context.accessToken)])
+    public func authorize(_ url: String, _ context: IntegrationContext) -> (url: String, headers: [(String, String)]) {
+        (url, [("Access-Token", context.accessToken)])
     }
 
     public func judgePush(status: Int, body: String) -> ProviderFailure? {

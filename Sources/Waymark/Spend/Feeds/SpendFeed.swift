@@ -154,10 +154,11 @@ public struct SpendFeedDraft: Sendable {
         }
         if let s = reader.object("schedule") {
             var inner = FieldReader(s)
-            if inner.has("every_hours") { everyHours = inner.int64("every_hours").flatMap { $0 }.map(Int.init) }
-            if inner.has("daily_at") { dailyAt = inner.string("daily_at")?.nilIfEmpty }
-            if inner.has("every_hours") && everyHours != nil && !inner.has("daily_at") { dailyAt = nil }
-            if inner.has("daily_at") && dailyAt != nil && !inner.has("every_hours") { everyHours = nil }
+            // Either one given replaces the schedule (both given: a field error).
+            if inner.has("every_hours") || inner.has("daily_at") {
+                everyHours = inner.int64("every_hours").flatMap { $0 }.map(Int.init)
+                dailyAt = inner.string("daily_at")?.nilIfEmpty
+            }
         }
         if let v = reader.int64("lookback_days") { lookbackDays = Int(v ?? 3) }
         if let v = reader.int64("timeout_seconds") { timeoutSeconds = Int(v ?? 30) }

@@ -78,7 +78,7 @@ public struct SpendFeedRunner: Sendable {
         return [fill(feed.url, base)]
     }
 
-    public func run(_ feed: SpendFeed, trigger: String, store: Bool) -> Outcome {
+    public func run(_ feed: SpendFeed, store: Bool) -> Outcome {
         let (from, to) = SpendFeedRunner.window(feed)
         var outcome = Outcome(from: from, to: to)
         do {

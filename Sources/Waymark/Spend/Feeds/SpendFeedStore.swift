@@ -104,7 +104,7 @@ public struct SpendFeedStore: Sendable {
     /// Runs a feed now and records the run; a preview stores nothing and leaves the health alone.
     public func run(_ feed: SpendFeed, trigger: String) throws -> SpendFeedRunner.Outcome {
         let runID: Int64 = try database.query("INSERT INTO spend_feed_runs (feed_id, trigger) VALUES (\(feed.id), \(trigger)) RETURNING id")[0].decode("id")
-        let outcome = runner.run(feed, trigger: trigger, store: trigger != "preview")
+        let outcome = runner.run(feed, store: trigger != "preview")
         let rejected = String(decoding: try JSONSerialization.data(withJSONObject: outcome.rejected.prefix(100).map(\.json)), as: UTF8.self)
         try database.query("""
             UPDATE spend_feed_runs SET finished_at = now(), window_from = \(outcome.from)::date, window_to = \(outcome.to)::date,
@@ -159,6 +159,22 @@ public struct SpendFeedStore: Sendable {
         calendar.timeZone = TimeZone(identifier: zone) ?? TimeZone(identifier: "UTC")!
         return calendar.nextDate(after: after, matching: DateComponents(hour: parts.first ?? 6, minute: parts.last ?? 0), matchingPolicy: .nextTime)
             ?? after.addingTimeInterval(86400)
+    }
+
+    /// Spend feeds whose last runs failed, or paused, with why.
+    public func failing(for actor: Actor) throws -> [[String: String]] {
+        let rows = try database.query("""
+            SELECT f.id, f.traffic_source_id, f.name, f.status, f.consecutive_failures, f.paused_reason, s.name AS source_name,
+                   (SELECT error FROM spend_feed_runs r WHERE r.feed_id = f.id AND r.status = 'failed' ORDER BY r.id DESC LIMIT 1) AS last_error
+            FROM spend_feeds f JOIN traffic_sources s ON s.id = f.traffic_source_id
+            WHERE (f.consecutive_failures > 0 OR f.status = 'paused') AND \(fragment: actor.visibleWorkspaces("f.workspace_id"))
+            ORDER BY f.consecutive_failures DESC, f.id
+            """)
+        return rows.map { r -> [String: String] in
+            let reason: String = r["paused_reason"] ?? r["last_error"] ?? ""
+            return ["id": r["id"] ?? "", "source_id": r["traffic_source_id"] ?? "", "name": r["name"] ?? "", "source": r["source_name"] ?? "",
+                    "status": r["status"] ?? "", "failures": r["consecutive_failures"] ?? "0", "reason": reason]
+        }
     }
 
     public func runs(_ feedID: Int64, limit: Int = 50) throws -> [[String: Any]] {
