@@ -1,6 +1,8 @@
 # Waymark: `make run` (the whole stack in the foreground) and `make test` (everything, against
 # a separate test instance). See README.md.
 SHELL := /bin/bash
+# Swift at /opt/swift is enough: it need not be on PATH.
+export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 BUILD_FLAGS := -c release
 

@@ -28,7 +28,8 @@ let package = Package(
         // Thin Swift layers over them.
         .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
         .target(name: "Postgres", dependencies: ["CLibPQ"], swiftSettings: swiftSettings),
-        .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+        .target(name: "Addresses", swiftSettings: swiftSettings),
+        .target(name: "HTTPClient", dependencies: ["CCurl", "Addresses"], swiftSettings: swiftSettings),
         .target(
             name: "Web",
             dependencies: [
@@ -43,7 +44,7 @@ let package = Package(
         .target(
             name: "Waymark",
             dependencies: [
-                "Web", "Postgres", "HTTPClient",
+                "Web", "Postgres", "HTTPClient", "Addresses",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -66,9 +67,9 @@ let package = Package(
 
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "WaymarkTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "WaymarkTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "Addresses", "WaymarkTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "WebTests", dependencies: ["Web", "FastCGI", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "WaymarkTests", dependencies: ["Waymark", "Postgres", "Web", "WaymarkTesting", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .testTarget(name: "WaymarkTests", dependencies: ["Waymark", "Addresses", "HTTPClient", "Postgres", "Web", "WaymarkTesting", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["Waymark", "Postgres", "HTTPClient", "WaymarkTesting", .product(name: "Crypto", package: "swift-crypto")],

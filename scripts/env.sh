@@ -17,8 +17,12 @@ case "$WAYMARK_INSTANCE" in
     export WAYMARK_HTTP_PORT=${WAYMARK_HTTP_PORT:-8080}
     ;;
   test)
-    export WAYMARK_VAR=$WAYMARK_ROOT/var/test
-    export WAYMARK_PG_PORT=25433 WAYMARK_HTTPS_PORT=18443 WAYMARK_HTTP_PORT=18080
+    # WAYMARK_TEST_SLOT=N (1–9) is a second test instance beside the first (var/test-N, every
+    # port N×10 higher), so two test runs never stop each other's stack.
+    slot=${WAYMARK_TEST_SLOT:-0}
+    case "$slot" in [0-9]) ;; *) echo "WAYMARK_TEST_SLOT must be 0-9" >&2; exit 2 ;; esac
+    if [ "$slot" = 0 ]; then export WAYMARK_VAR=$WAYMARK_ROOT/var/test; else export WAYMARK_VAR=$WAYMARK_ROOT/var/test-$slot; fi
+    export WAYMARK_PG_PORT=$((25433 + slot * 10)) WAYMARK_HTTPS_PORT=$((18443 + slot * 10)) WAYMARK_HTTP_PORT=$((18080 + slot * 10))
     export WAYMARK_TEST_ROUTES=1
     # Tests sign in hundreds of times from one address: nginx's login rate limit is lifted
     # here, and the app's own throttle is what the tests check.
@@ -26,7 +30,11 @@ case "$WAYMARK_INSTANCE" in
     # Delivery retries in seconds, not minutes, so the retry and give-up tests run quickly.
     export WAYMARK_DELIVERY_BACKOFF=0.5 WAYMARK_DELIVERY_MAX_ATTEMPTS=3
     # The ad platforms are local fakes (Tests/Fakes) speaking their real protocols.
-    export WAYMARK_FAKE_PROVIDERS=1 WAYMARK_FAKE_PORT_BASE=19101
+    # The tests' own listeners and fakes are on 127.0.0.1: the one address opened for outbound
+    # calls (the rest of loopback stays denied, and the security tests use 127.0.0.2).
+    export WAYMARK_OUTBOUND_ALLOW=127.0.0.1/32
+    export WAYMARK_FAKE_PROVIDERS=1 WAYMARK_FAKE_PORT_BASE=$((19101 + slot * 10))
+    unset slot
     unset WAYMARK_DATABASE_URL
     ;;
   bench)

@@ -16,6 +16,10 @@ export WAYMARK_TEST_CA=$WAYMARK_VAR/tls/cert.pem
 export WAYMARK_TEST_SCRIPTS=$WAYMARK_ROOT/scripts
 mkdir -p "$WAYMARK_ROOT/var/test-artifacts"
 cd "$WAYMARK_ROOT"
+# The hostile-input suite (Tests/Hostile/hostile.py): every public and API path attacked with
+# malformed input; every answer a clear 4xx, the responder up, nothing stored changed. It runs
+# before the Swift tests, some of which restart the responder.
+python3 "$WAYMARK_ROOT/Tests/Hostile/hostile.py"
 # No pipe after swift test: its own summary line is the last thing printed, and its exit code
 # is this script's.
 swift test -c release --skip-build --disable-testable-imports --no-parallel "$@"

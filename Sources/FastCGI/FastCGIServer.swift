@@ -14,18 +14,22 @@ public final class FastCGIServer: Sendable {
         public var threads: Int
         public var backlog: Int32
         public var maxBodyBytes: Int
+        /// Owner and group only: whoever can write to the socket can speak FastCGI and set
+        /// `REMOTE_ADDR` to anything. nginx reaches it through `socketGroup`.
         public var socketMode: mode_t
+        public var socketGroup: gid_t?
         public var threadStackBytes: Int
 
         public init(
             socketPath: String, threads: Int = 64, backlog: Int32 = 4096,
-            maxBodyBytes: Int = 16 << 20, socketMode: mode_t = 0o666, threadStackBytes: Int = 1 << 20
+            maxBodyBytes: Int = 16 << 20, socketMode: mode_t = 0o660, socketGroup: gid_t? = nil, threadStackBytes: Int = 1 << 20
         ) {
             self.socketPath = socketPath
             self.threads = threads
             self.backlog = backlog
             self.maxBodyBytes = maxBodyBytes
             self.socketMode = socketMode
+            self.socketGroup = socketGroup
             self.threadStackBytes = threadStackBytes
         }
     }
@@ -51,9 +55,18 @@ public final class FastCGIServer: Sendable {
     public func start() throws(FastCGIError) {
         guard FastCGIServer.initialized else { throw FastCGIError("FCGX_Init failed") }
         unlink(configuration.socketPath)
+        // The socket is made with no permissions for others from the start (no window in which
+        // anyone could connect), then given its group.
+        let previous = umask(0o777 & ~configuration.socketMode)
         let fd = FCGX_OpenSocket(configuration.socketPath, configuration.backlog)
+        umask(previous)
         guard fd >= 0 else { throw FastCGIError("cannot listen on \(configuration.socketPath): errno \(errno)") }
-        chmod(configuration.socketPath, configuration.socketMode)
+        if let group = configuration.socketGroup, chown(configuration.socketPath, uid_t.max, group) != 0 {
+            throw FastCGIError("cannot give \(configuration.socketPath) to group \(group): errno \(errno)")
+        }
+        guard chmod(configuration.socketPath, configuration.socketMode) == 0 else {
+            throw FastCGIError("cannot set the mode of \(configuration.socketPath): errno \(errno)")
+        }
         listenFD.store(fd, ordering: .releasing)
         for _ in 0..<configuration.threads {
             try spawnThread(stackBytes: configuration.threadStackBytes) { [self] in self.serve(listenFD: fd) }
@@ -105,18 +118,8 @@ public final class FastCGIServer: Sendable {
     }
 
     private func readRequest(_ request: UnsafeMutablePointer<FCGX_Request>) -> FastCGIRequest {
-        var params: [String: String] = [:]
-        params.reserveCapacity(40)
-        if var envp = wm_fcgx_envp(request) {
-            while let entry = envp.pointee {
-                // libfcgi frees these at the next accept: copy them now.
-                if let eq = strchr(entry, 0x3D) {
-                    let name = String(decoding: UnsafeRawBufferPointer(start: entry, count: eq - entry), as: UTF8.self)
-                    params[name] = String(cString: eq + 1)
-                }
-                envp += 1
-            }
-        }
+        // libfcgi frees these at the next accept: decode copies them now.
+        let params = wm_fcgx_envp(request).map { FastCGIParams.decode(UnsafePointer($0)) } ?? [:]
         let length = params["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
         guard length > 0, let input = wm_fcgx_in(request) else {
             return FastCGIRequest(params: params)

@@ -1,3 +1,4 @@
+import Addresses
 import CCurl
 import Foundation
 
@@ -12,10 +13,11 @@ public struct HTTPRequest: Sendable {
     public var timeout: Double
     public var maxResponseBytes: Int
     public var followRedirects: Bool
-    /// When set, the host is resolved first and the call refused (`.denied`) if any of its
-    /// addresses is denied; libcurl then connects to the checked address only (no second
-    /// lookup that could answer differently).
-    public var isAddressDenied: (@Sendable (String) -> Bool)?
+    /// When set (by `OutboundPolicy`), the host is resolved first and the call refused
+    /// (`.denied`) if any of its addresses is denied; libcurl then connects to the checked
+    /// address only (no second lookup that could answer differently), and the address of every
+    /// socket it opens is checked again. Addresses are 16 bytes, IPv4 mapped.
+    public var isAddressDenied: (@Sendable ([UInt8]) -> Bool)?
     /// A CA bundle to trust instead of the system's (e.g. a local self-signed certificate).
     public var caFile: String?
 
@@ -64,6 +66,7 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
         public static let tooLarge = Code(name: "response_too_large")
         public static let invalidURL = Code(name: "invalid_url")
         public static let denied = Code(name: "address_denied")
+        public static let invalidHeader = Code(name: "invalid_header")
         public static let other = Code(name: "other")
     }
 
@@ -93,10 +96,18 @@ public enum HTTPClient {
         defer { curl_slist_free_all(headerList) }
         var resolveList: UnsafeMutablePointer<curl_slist>? = nil
         defer { curl_slist_free_all(resolveList) }
-        if let isDenied = request.isAddressDenied {
-            let pin = try OutboundAddress.check(request.url, isDenied: isDenied)
-            resolveList = curl_slist_append(nil, pin)
+        let guardBox = request.isAddressDenied.map(SocketGuard.init)
+        var socketGuard = wm_open_guard()
+        if let guardBox {
+            for pin in try OutboundAddress.check(request.url, isDenied: guardBox.isDenied) {
+                resolveList = curl_slist_append(resolveList, pin)
+            }
             wm_curl_setopt_slist(handle, CURLOPT_RESOLVE, resolveList)
+            socketGuard.context = Unmanaged.passUnretained(guardBox).toOpaque()
+            socketGuard.allowed = { bytes, context in
+                let box = Unmanaged<SocketGuard>.fromOpaque(context!).takeUnretainedValue()
+                return box.isDenied(Array(UnsafeBufferPointer(start: bytes, count: 16))) ? 0 : 1
+            }
         }
 
         wm_curl_setopt_string(handle, CURLOPT_URL, request.url)
@@ -144,8 +155,14 @@ public enum HTTPClient {
         }
         wm_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, sinkPointer)
 
-        let code = curl_easy_perform(handle)
+        let code = withUnsafeMutablePointer(to: &socketGuard) { pointer in
+            if guardBox != nil { wm_curl_guard_sockets(handle, pointer) }
+            return withExtendedLifetime(guardBox) { curl_easy_perform(handle) }
+        }
         if code != CURLE_OK {
+            if socketGuard.refused != 0 {
+                throw HTTPClientError(code: .denied, message: "the address connected to is one outbound calls may not reach")
+            }
             if sink.overflowed {
                 throw HTTPClientError(code: .tooLarge, message: "response over \(request.maxResponseBytes) bytes")
             }
@@ -165,6 +182,12 @@ public enum HTTPClient {
         default: .other
         }
     }
+}
+
+/// The address check of a request, for the socket callback (which gets a C pointer to it).
+private final class SocketGuard {
+    let isDenied: @Sendable ([UInt8]) -> Bool
+    init(_ isDenied: @escaping @Sendable ([UInt8]) -> Bool) { self.isDenied = isDenied }
 }
 
 /// Collects one response; touched only by the thread running curl_easy_perform.

@@ -16,17 +16,20 @@ public final class TestListener: @unchecked Sendable {
     public typealias Answer = @Sendable (Received) -> (status: Int, body: String, delay: Double)
 
     public let port: Int
+    /// A loopback IPv4 address (`127.0.0.2` stands for an address outbound calls may not reach).
+    public let host: String
     private let fd: Int32
     private let received = Mutex<[Received]>([])
     private let answer: Answer
 
-    public init(answer: @escaping Answer = { _ in (200, "ok", 0) }) throws {
+    public init(host: String = "127.0.0.1", answer: @escaping Answer = { _ in (200, "ok", 0) }) throws {
+        self.host = host
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         address.sin_port = 0
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard bound == 0, listen(fd, 128) == 0 else { throw TestSetupError("test listener: cannot listen (errno \(errno))") }
@@ -40,7 +43,7 @@ public final class TestListener: @unchecked Sendable {
 
     deinit { close(fd) }
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "http://\(host):\(port)" }
     public var requests: [Received] { received.withLock { $0 } }
 
     /// Stops accepting (the port closes).

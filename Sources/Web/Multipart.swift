@@ -22,9 +22,20 @@ public enum Multipart {
         return nil
     }
 
-    /// Splits `body` at `--boundary` lines; nil when the body is not well formed.
+    /// RFC 2046 §5.1.1: a boundary is 1 to 70 characters. Longer ones are refused (400), which
+    /// also bounds the delimiter searched for.
+    public static let maxBoundaryLength = 70
+    /// No form of Waymark's has more than a few dozen fields; more parts than this is refused.
+    public static let maxParts = 1000
+
+    /// Splits `body` at `--boundary` lines; nil when the body is not well formed, the boundary is
+    /// longer than `maxBoundaryLength` or there are more than `maxParts` parts. Linear in the
+    /// body's size (each search starts where the previous one ended).
     public static func parse(_ body: [UInt8], boundary: String) -> [MultipartPart]? {
+        guard !boundary.isEmpty, boundary.utf8.count <= maxBoundaryLength else { return nil }
         let delimiter = Array(("--" + boundary).utf8)
+        let nextDelimiter = ByteSearch.Pattern([13, 10] + delimiter)
+        let headerEnd = ByteSearch.Pattern([13, 10, 13, 10])
         var parts: [MultipartPart] = []
         guard var position = ByteSearch.firstIndex(of: delimiter, in: body, from: 0) else { return nil }
         position += delimiter.count
@@ -33,10 +44,10 @@ public enum Multipart {
             if position + 2 <= body.count, body[position] == 45, body[position + 1] == 45 { return parts }
             guard position + 2 <= body.count, body[position] == 13, body[position + 1] == 10 else { return nil }
             position += 2
-            guard let headerEnd = ByteSearch.firstIndex(of: [13, 10, 13, 10], in: body, from: position) else { return nil }
+            guard parts.count < maxParts, let headerEnd = headerEnd.firstIndex(in: body, from: position) else { return nil }
             let headerText = String(decoding: body[position..<headerEnd], as: UTF8.self)
             let contentStart = headerEnd + 4
-            guard let next = ByteSearch.firstIndex(of: [13, 10] + delimiter, in: body, from: contentStart) else { return nil }
+            guard let next = nextDelimiter.firstIndex(in: body, from: contentStart) else { return nil }
             var name: String?
             var filename: String?
             var type: String?
@@ -76,23 +87,5 @@ extension StringProtocol {
         while let c = s.first, c == " " || c == "\t" { s.removeFirst() }
         while let c = s.last, c == " " || c == "\t" { s.removeLast() }
         return s
-    }
-}
-
-/// Searching byte arrays (multipart bodies, lower-cased user agents) without String overhead.
-public enum ByteSearch {
-    public static func firstIndex(of needle: [UInt8], in haystack: [UInt8], from start: Int = 0) -> Int? {
-        guard let first = needle.first, haystack.count >= needle.count else { return nil }
-        var i = start
-        let last = haystack.count - needle.count
-        while i <= last {
-            if haystack[i] == first {
-                var j = 1
-                while j < needle.count && haystack[i + j] == needle[j] { j += 1 }
-                if j == needle.count { return i }
-            }
-            i += 1
-        }
-        return nil
     }
 }

@@ -88,7 +88,8 @@ public struct Request: Sendable {
 
     /// A numeric path parameter (`{id}`); 404 when it is missing or not a number.
     public func pathID(_ name: String = "id") throws(HTTPError) -> Int64 {
-        guard let id = parameters[name].flatMap({ Int64($0) }) else { throw .notFound() }
+        // Digits only: `+1` or `-0` is no id this API gave out.
+        guard let text = parameters[name], text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let id = Int64(text) else { throw .notFound() }
         return id
     }
 
@@ -104,11 +105,13 @@ public struct Request: Sendable {
     public var cookies: [String: String] {
         guard let raw = headers["cookie"] else { return [:] }
         var out: [String: String] = [:]
-        for part in raw.split(separator: ";") {
-            let item = part.trimmingCharacters(in: .whitespaces)
-            guard let eq = item.firstIndex(of: "=") else { continue }
-            let name = String(item[..<eq])
-            if out[name] == nil { out[name] = String(item[item.index(after: eq)...]) }
+        // Split on bytes, not Characters: a `;` or `=` followed by a combining mark is one
+        // Character, which kept `a=1;\u{301}b=2` as one cookie (found by Tests/Fuzz cookies).
+        for part in raw.utf8.split(separator: UInt8(ascii: ";")) {
+            let item = Substring(part).trimmingCharacters(in: .whitespaces)
+            guard let eq = item.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let name = String(Substring(item.utf8[..<eq]))
+            if out[name] == nil { out[name] = String(Substring(item.utf8[item.utf8.index(after: eq)...])) }
         }
         return out
     }
@@ -117,20 +120,29 @@ public struct Request: Sendable {
 
     /// Fields of a urlencoded or multipart form body (multipart files are left out).
     public func form() throws(HTTPError) -> [(String, String)] {
+        let fields: [(String, String)]
         switch contentType {
         case "application/x-www-form-urlencoded", "":
-            return URLEncoding.parseForm(bodyText)
+            fields = URLEncoding.parseForm(bodyText)
         case "multipart/form-data":
-            return try multipart().compactMap { $0.filename == nil ? ($0.name, $0.text) : nil }
+            fields = try multipart().compactMap { $0.filename == nil ? ($0.name, $0.text) : nil }
         default:
             throw .unsupportedMediaType("expected a form body")
         }
+        // PostgreSQL keeps no NUL in text: such a field could be neither stored nor matched.
+        if let bad = fields.first(where: { $0.0.utf8.contains(0) || $0.1.utf8.contains(0) }) {
+            throw .badRequest("form fields must not contain NUL (%00)", field: bad.0.utf8.contains(0) ? nil : bad.0)
+        }
+        return fields
     }
 
     /// The parts of a `multipart/form-data` body.
     public func multipart() throws(HTTPError) -> [MultipartPart] {
         guard contentType == "multipart/form-data", let boundary = Multipart.boundary(from: headers["content-type"] ?? "") else {
             throw .unsupportedMediaType("expected multipart/form-data")
+        }
+        guard boundary.utf8.count <= Multipart.maxBoundaryLength else {
+            throw .badRequest("the multipart boundary is longer than \(Multipart.maxBoundaryLength) characters")
         }
         guard let parts = Multipart.parse(body, boundary: boundary) else {
             throw .badRequest("malformed multipart body")
@@ -143,6 +155,8 @@ public struct Request: Sendable {
         guard contentType == "application/json" || contentType.hasSuffix("+json") else {
             throw .unsupportedMediaType("expected application/json")
         }
+        if Request.hasEscapedNUL(body) { throw Request.nulInJSON }
+        try JSONNumbers.check(body)
         do {
             return try JSONCoding.decoder.decode(T.self, from: Data(body))
         } catch let DecodingError.keyNotFound(key, _) {
@@ -160,6 +174,26 @@ public struct Request: Sendable {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
             throw HTTPError(400, code: "invalid_json", message: "the body is not a JSON object")
         }
+        if Request.hasEscapedNUL(body) { throw Request.nulInJSON }
+        try JSONNumbers.check(body)
         return object
+    }
+
+    static let nulInJSON = HTTPError(400, code: "invalid_json", message: "strings in the body must not contain NUL (\\u0000)")
+
+    /// A `\u0000` escape in a JSON text (its backslash not itself escaped): PostgreSQL keeps no
+    /// NUL in text or jsonb, so such a string can be neither stored nor matched.
+    static func hasEscapedNUL(_ bytes: [UInt8]) -> Bool {
+        let escape = Array("\\u0000".utf8)
+        var i = 0
+        while i + escape.count <= bytes.count {
+            if bytes[i] == escape[0] {
+                if bytes[(i + 1)..<(i + escape.count)].elementsEqual(escape[1...]) { return true }
+                i += 2  // a backslash and the character it escapes (`\\` included)
+            } else {
+                i += 1
+            }
+        }
+        return false
     }
 }

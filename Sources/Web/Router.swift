@@ -13,6 +13,8 @@ public final class Router: @unchecked Sendable {
     }
 
     private let root = Node()
+    /// Every route as added (method, pattern): what the API document is checked against.
+    public private(set) var routes: [(method: String, pattern: String)] = []
 
     public init() {}
 
@@ -39,6 +41,7 @@ public final class Router: @unchecked Sendable {
         }
         precondition(node.handlers[method] == nil, "duplicate route \(method) \(pattern)")
         node.handlers[method] = handler
+        routes.append((method, pattern))
     }
 
     public func get(_ pattern: String, _ handler: @escaping Handler) { add("GET", pattern, handler) }

@@ -70,7 +70,15 @@ import WaymarkTesting
         let user = try makeUser(.viewer)
         defer { _ = try? database.query("DELETE FROM login_throttle WHERE key LIKE 'ip:%'") }
         let browser = TestBrowser()
-        for _ in 0..<8 { #expect(try browser.login(user.email, "wrong-password").status == 401) }
+        for i in 0..<8 {
+            #expect(try browser.login(user.email, "wrong-password").status == 401)
+            if i == 2 {
+                // After 3 failures the next try at once must wait: a 429 at once (no thread sleeps).
+                let soon = try browser.login(user.email, "wrong-password")
+                #expect(soon.status == 429 && soon.header("Retry-After") != nil && soon.text.contains("wait"))
+            }
+            try database.query("UPDATE login_throttle SET last_failure_at = now() - interval '1 minute' WHERE key LIKE \("%" + user.email.lowercased() + "%")")
+        }
         // Locked now: even the right password is refused, with a clear message.
         let locked = try browser.login(user.email, password)
         #expect(locked.status == 429)

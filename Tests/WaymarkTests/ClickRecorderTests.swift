@@ -1,3 +1,4 @@
+import Addresses
 import Foundation
 import Testing
 import Waymark
@@ -93,5 +94,47 @@ import Waymark
         #expect(TokenTemplate("").render { _ in "x" } == "")
         #expect(TokenTemplate("{{unclosed").render { _ in "x" } == "{{unclosed")
         #expect(TokenTemplate("{{a}").render { _ in "x" } == "{x")
+    }
+}
+
+/// The unique-visitor memory is bounded, and its cost per click does not grow with it.
+@Suite struct UniqueVisitorTests {
+    let campaign = CachedCampaign(
+        id: 9, key: "Uniq_9", active: true, destinationURL: "https://o.example/?c={clickid}", fallbackURL: nil, costModel: .none, costAmount: 0,
+        trafficSourceID: 1, workspaceID: nil, clickIDParam: nil, parameters: [])
+
+    func visit(_ i: Int, at: Double) -> Visit {
+        Visit(parameters: [], ip: "198.51.\(i >> 16 & 255).\(i >> 8 & 255)", userAgent: "UA \(i)", referrer: "", country: "", at: Date(timeIntervalSince1970: at))
+    }
+
+    @Test func firstVisitWithin24HoursOnly() {
+        let recorder = ClickRecorder(botAddresses: IPRanges(""))
+        let t = 1_795_000_000.0
+        #expect(recorder.click(for: campaign, visit: visit(1, at: t)).isUnique)
+        #expect(!recorder.click(for: campaign, visit: visit(1, at: t + 3600)).isUnique)
+        #expect(!recorder.click(for: campaign, visit: visit(1, at: t + 23 * 3600)).isUnique)
+        #expect(recorder.click(for: campaign, visit: visit(1, at: t + 26 * 3600)).isUnique)
+        #expect(recorder.click(for: campaign, visit: visit(2, at: t + 26 * 3600)).isUnique)
+    }
+
+    @Test func twoMillionVisitorsKeepTheCostPerClickFlat() {
+        let recorder = ClickRecorder(botAddresses: IPRanges(""), uniqueCapacity: 1_000_000)
+        let t = 1_795_000_000.0
+        let clock = ContinuousClock()
+        var spans: [Duration] = []
+        let block = 200_000
+        for b in 0..<10 {
+            let start = clock.now
+            for i in (b * block)..<((b + 1) * block) {
+                _ = recorder.click(for: campaign, visit: visit(i, at: t + Double(i) / 100))
+            }
+            spans.append(clock.now - start)
+        }
+        // Relative, not a time target: the last 200 000 cost about what the first did.
+        let first = spans[0], last = spans[9]
+        #expect(last < first * 3, "\(spans)")
+        // And memory stayed within the bound: the 2 million are not all remembered.
+        #expect(recorder.rememberedVisitors <= 1_000_000)
+        #expect(recorder.rememberedVisitors > 100_000)
     }
 }

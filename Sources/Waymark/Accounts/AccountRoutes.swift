@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import Postgres
 import Web
 
@@ -48,20 +47,29 @@ struct AccountRoutes {
         let password = form.values["password"] ?? ""
         let ip = request.remoteAddress
         var failed = FormState(values: ["email": email, "next": AdminShell.localPath(form.values["next"])])
-        switch try throttle.check(email: email, ip: ip) {
+        guard !email.isEmpty, !password.isEmpty, email.utf8.count <= 320, password.utf8.count <= 1024 else {
+            failed.errors["form"] = "The e-mail or the password is not right."
+            return try render(request, form: failed, status: 401)
+        }
+        switch try throttle.attempt(email: email, ip: ip) {
         case .locked(let until):
             let minutes = max(1, Int((until.timeIntervalSinceNow / 60).rounded(.up)))
             failed.errors["form"] = "Too many failed sign-ins. Try again in \(minutes) minute\(minutes == 1 ? "" : "s")."
             return try render(request, form: failed, status: 429)
-        case .allowed(let delay):
-            if delay > 0 { usleep(UInt32(delay * 1_000_000)) }
+        case .wait(let seconds):
+            failed.errors["form"] = "Several failed sign-ins: wait \(seconds) second\(seconds == 1 ? "" : "s") before the next try."
+            var response = try render(request, form: failed, status: 429)
+            response.setHeader("Retry-After", String(seconds))
+            return response
+        case .allowed:
+            break
         }
-        guard !email.isEmpty, !password.isEmpty, let userID = try users.authenticate(email: email, password: password) else {
-            try throttle.recordFailure(email: email, ip: ip)
+        guard let userID = try users.authenticate(email: email, password: password) else {
+            try throttle.failed(email: email, ip: ip)
             failed.errors["form"] = "The e-mail or the password is not right."
             return try render(request, form: failed, status: 401)
         }
-        try throttle.recordSuccess(email: email)
+        try throttle.succeeded(email: email, ip: ip)
         let session = try sessions.create(userID: userID, ip: ip, userAgent: request.header("user-agent") ?? "")
         return Response.redirect(to: AdminShell.localPath(form.values["next"]))
             .setting(cookie: Cookie(name: SessionStore.cookieName, value: session.cookieValue))

@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
+import Web
 
 /// scrypt password hashes: `scrypt$<log2 N>$<r>$<p>$<salt>$<hash>` (base64url). The cost is
 /// in the string, so it can rise later without breaking stored hashes.
@@ -8,6 +9,17 @@ public enum PasswordHasher {
     public static let defaultLogN = 15
     public static let blockSize = 8
     public static let parallelism = 1
+
+    /// At most this many derivations at once (32 MiB and ~0.1 s of a core each): a burst of
+    /// logins waits its turn, up to 10 s, then gets a 503, instead of taking the memory.
+    static let slots = DispatchSemaphore(
+        value: max(1, ProcessInfo.processInfo.environment["WAYMARK_PASSWORD_HASH_CONCURRENCY"].flatMap { Int($0) } ?? 4))
+
+    public static func limited<T>(_ body: () throws -> T) throws -> T {
+        guard slots.wait(timeout: .now() + 10) == .success else { throw HTTPError.unavailable("too many sign-ins at once; try again in a moment") }
+        defer { slots.signal() }
+        return try body()
+    }
 
     public static func hash(_ password: String, logN: Int = defaultLogN) throws -> String {
         let salt = RandomToken.bytes(16)

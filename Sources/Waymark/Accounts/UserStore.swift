@@ -64,10 +64,10 @@ public struct UserStore: Sendable {
     public func authenticate(email: String, password: String) throws -> Int64? {
         let row = try database.query("SELECT id, password_hash FROM users WHERE lower(email) = lower(\(email)) AND disabled_at IS NULL").first
         guard let row, let hash = row["password_hash"] else {
-            PasswordHasher.burn(password)
+            try PasswordHasher.limited { PasswordHasher.burn(password) }
             return nil
         }
-        return PasswordHasher.verify(password, against: hash) ? try row.decode("id", as: Int64.self) : nil
+        return try PasswordHasher.limited { PasswordHasher.verify(password, against: hash) } ? try row.decode("id", as: Int64.self) : nil
     }
 
     /// Changes role and memberships (owners only), audited.
@@ -105,7 +105,7 @@ public struct UserStore: Sendable {
         let email = email.trimmingCharacters(in: .whitespaces)
         guard email.contains("@"), email.count <= 254 else { throw AccountError("not an e-mail address: \(email)") }
         guard password.count >= 8 else { throw AccountError("the password needs at least 8 characters", field: "password") }
-        let hash = try PasswordHasher.hash(password)
+        let hash = try PasswordHasher.limited { try PasswordHasher.hash(password) }
         return try database.transaction { c in
             var workspaceIDs: [Int64] = []
             for name in workspaces {

@@ -107,8 +107,12 @@ public struct AdminShell: Sendable {
 
     /// `path` when it stays on this site, else `/`: a redirect target taken from a form or a
     /// query must not send the user elsewhere.
+    /// A path on this site to go to after a form, else `/`. Only printable ASCII counts: a
+    /// control byte or space (`/\r/evil.example`) could be dropped on the way out and leave `//`.
     static func localPath(_ path: String?) -> String {
-        guard let path, path.hasPrefix("/"), !path.hasPrefix("//"), !path.contains("\\") else { return "/" }
+        guard let path, path.hasPrefix("/"), !path.hasPrefix("//"), path.utf8.count <= 2000,
+            path.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") })
+        else { return "/" }
         return path
     }
 

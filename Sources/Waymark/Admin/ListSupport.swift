@@ -26,7 +26,7 @@ struct Paging {
             throw HTTPError(400, code: "invalid_parameter", message: "limit must be a whole number from 1 to 500", fields: ["limit": "must be 1 to 500"])
         }
         let cursorText = request.queryValue("cursor") ?? ""
-        guard cursorText.isEmpty || Int64(cursorText) != nil else {
+        guard cursorText.isEmpty || (cursorText.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } && Int64(cursorText) != nil) else {
             throw HTTPError(400, code: "invalid_parameter", message: "cursor is not one this API gave out", fields: ["cursor": "is not valid"])
         }
         self.limit = limit

@@ -1,4 +1,6 @@
 import Foundation
+import Glibc
+import HTTPClient
 
 /// Settings from the environment, with defaults that match `make run` when started from the
 /// project root. README.md lists every variable.
@@ -8,6 +10,9 @@ public struct Configuration: Sendable {
     public var databaseURL: String
     public var databasePoolSize: Int
     public var socketPath: String
+    /// The group that may connect to the socket (nginx's): `WAYMARK_SOCKET_GROUP` (a name or
+    /// number), else the group of the socket's directory.
+    public var socketGroup: gid_t?
     public var threads: Int
     public var maxBodyBytes: Int
     public var templatesDirectory: String
@@ -27,12 +32,19 @@ public struct Configuration: Sendable {
     public var trustedProxies: String
     /// Click partitions older than this many days are dropped by the worker (0 = keep all).
     public var clickRetentionDays: Int
+    /// Postbacks naming no known click are deleted after this many days (0 = keep all).
+    public var unattributedRetentionDays: Int
+    /// Unattributed postbacks one address may send per second (and in a burst of 10×).
+    public var unattributedRate: Double
+    /// Outbound calls the responder itself makes at once (previews, tests), never the click threads'.
+    public var responderOutboundConcurrency: Int
     /// Outbound deliveries: tries before `failed`, the first retry's delay (doubling after),
-    /// the per-call timeout, and addresses no outbound call may reach (CIDRs).
+    /// the per-call timeout, and the outbound policy (SPEC §3): `WAYMARK_OUTBOUND_ALLOW` opens
+    /// ranges, `WAYMARK_OUTBOUND_DENY` adds to the default deny list.
     public var deliveryMaxAttempts: Int
     public var deliveryBackoffSeconds: Double
     public var outboundTimeoutSeconds: Double
-    public var outboundDeny: String
+    public var outbound: OutboundPolicy
     /// Routes that only tests use (`/__test/…`); never on in `make run`.
     public var testRoutes: Bool
     /// The key sealing integration tokens: base64 of 32 bytes, else `var/secret.key`.
@@ -50,6 +62,7 @@ public struct Configuration: Sendable {
         databaseURL = env["WAYMARK_DATABASE_URL"] ?? Configuration.readFile(varDirectory + "/database.url") ?? "postgresql://waymark@127.0.0.1:55432/waymark?connect_timeout=3"
         databasePoolSize = env["WAYMARK_DB_POOL"].flatMap(Int.init) ?? 16
         socketPath = env["WAYMARK_SOCKET"] ?? varDirectory + "/run/waymark.sock"
+        socketGroup = Configuration.group(env["WAYMARK_SOCKET_GROUP"], directoryOf: socketPath)
         threads = env["WAYMARK_THREADS"].flatMap(Int.init) ?? 160
         maxBodyBytes = env["WAYMARK_MAX_BODY_BYTES"].flatMap(Int.init) ?? 16 << 20
         templatesDirectory = env["WAYMARK_TEMPLATES"] ?? root + "/templates"
@@ -63,11 +76,13 @@ public struct Configuration: Sendable {
         botAddresses = env["WAYMARK_BOT_IPS"] ?? ""
         trustedProxies = env["WAYMARK_TRUSTED_PROXIES"] ?? ""
         clickRetentionDays = env["WAYMARK_CLICK_RETENTION_DAYS"].flatMap(Int.init) ?? 400
+        unattributedRetentionDays = env["WAYMARK_UNATTRIBUTED_RETENTION_DAYS"].flatMap(Int.init) ?? 90
+        unattributedRate = env["WAYMARK_UNATTRIBUTED_RATE"].flatMap(Double.init) ?? 20
+        responderOutboundConcurrency = max(1, env["WAYMARK_RESPONDER_OUTBOUND_CONCURRENCY"].flatMap(Int.init) ?? 4)
         deliveryMaxAttempts = env["WAYMARK_DELIVERY_MAX_ATTEMPTS"].flatMap(Int.init) ?? 8
         deliveryBackoffSeconds = env["WAYMARK_DELIVERY_BACKOFF"].flatMap(Double.init) ?? 30
         outboundTimeoutSeconds = env["WAYMARK_OUTBOUND_TIMEOUT"].flatMap(Double.init) ?? 10
-        // Link-local (cloud metadata lives there), the other clouds' metadata addresses.
-        outboundDeny = env["WAYMARK_OUTBOUND_DENY"] ?? "169.254.0.0/16,fe80::/10,100.100.100.200,fd00:ec2::254,0.0.0.0/8"
+        outbound = OutboundPolicy(allow: env["WAYMARK_OUTBOUND_ALLOW"] ?? "", extraDeny: env["WAYMARK_OUTBOUND_DENY"] ?? "")
         testRoutes = env["WAYMARK_TEST_ROUTES"] == "1"
         secretKey = env["WAYMARK_SECRET_KEY"]
         providerCredentials = ProviderCredentials(
@@ -76,6 +91,16 @@ public struct Configuration: Sendable {
             metaAppID: env["WAYMARK_META_APP_ID"], metaAppSecret: env["WAYMARK_META_APP_SECRET"],
             tiktokAppID: env["WAYMARK_TIKTOK_APP_ID"], tiktokAppSecret: env["WAYMARK_TIKTOK_APP_SECRET"])
         providerOrigins = ProviderOrigins(env["WAYMARK_PROVIDER_ORIGINS"] ?? "")
+    }
+
+    static func group(_ name: String?, directoryOf path: String) -> gid_t? {
+        if let name {
+            if let id = gid_t(name) { return id }
+            return getgrnam(name).map { $0.pointee.gr_gid }
+        }
+        var info = stat()
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        return stat(directory.isEmpty ? "." : directory, &info) == 0 ? info.st_gid : nil
     }
 
     static func readFile(_ path: String) -> String? {

@@ -14,6 +14,10 @@ struct TestRoutes {
             struct Boom: Error {}
             throw Boom()
         }
+        // Every route the responder serves, for the check against the OpenAPI document.
+        router.get("/__test/routes") { [router] _ in
+            .jsonObject(router.routes.map { ["method": $0.method, "pattern": $0.pattern] })
+        }
     }
 
     private func echo(_ request: Request) throws -> Response {

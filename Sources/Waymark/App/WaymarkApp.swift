@@ -1,3 +1,4 @@
+import Addresses
 import FastCGI
 import Foundation
 import Logging
@@ -45,14 +46,16 @@ public final class WaymarkApp: Sendable {
             writer: clickWriter, database: database, trustedProxies: IPRanges(configuration.trustedProxies)
         ).register(on: router)
         let integrations = try IntegrationStore(configuration: configuration, database: database)
+        let outboundGate = OutboundGate(slots: configuration.responderOutboundConcurrency)
         IntegrationRoutes(
             shell: shell, actions: IntegrationActions(store: integrations, sources: sources, database: database, publicURL: configuration.publicURL),
-            store: integrations, sources: sources, database: database
+            store: integrations, sources: sources, database: database, gate: outboundGate
         ).register(on: router)
-        let feeds = SpendFeedStore(database: database, secrets: integrations.secrets, sources: sources, deny: IPRanges(configuration.outboundDeny))
-        SpendFeedRoutes(shell: shell, store: feeds, sources: sources).register(on: router)
+        let feeds = SpendFeedStore(database: database, secrets: integrations.secrets, sources: sources, outbound: configuration.outbound)
+        SpendFeedRoutes(shell: shell, store: feeds, sources: sources, gate: outboundGate).register(on: router)
         let outbox = Outbox(maxAttempts: configuration.deliveryMaxAttempts, pushes: IntegrationPushes(providers: integrations.providers))
-        let conversions = ConversionRecorder(database: database, outbox: outbox, logger: logger)
+        let conversions = ConversionRecorder(database: database, outbox: outbox, logger: logger,
+                                             unattributedLimit: AddressRateLimiter(rate: configuration.unattributedRate))
         ConversionRoutes(
             shell: shell, database: database, recorder: conversions, campaigns: campaigns, workspaces: workspaces, cache: campaignCache,
             clicks: clickRecorder, writer: clickWriter, postbackOrigin: configuration.publicHTTPURL
@@ -60,6 +63,7 @@ public final class WaymarkApp: Sendable {
         DeliveryRoutes(shell: shell, database: database, spool: spool, workspaces: workspaces, integrations: integrations, feeds: feeds).register(on: router)
         ReportRoutes(shell: shell, database: database, engine: ReportEngine(database: database), workspaces: workspaces).register(on: router)
         SpendRoutes(shell: shell, database: database, store: SpendStore(database: database), fx: FXStore(database: database)).register(on: router)
+        OpenAPIRoutes(root: configuration.root).register(on: router)
         if configuration.testRoutes { TestRoutes().register(on: router) }
         web = WebApplication(router: router, logger: logger)
     }
@@ -69,7 +73,7 @@ public final class WaymarkApp: Sendable {
         let server = FastCGIServer(
             configuration: .init(
                 socketPath: configuration.socketPath, threads: configuration.threads,
-                maxBodyBytes: configuration.maxBodyBytes)
+                maxBodyBytes: configuration.maxBodyBytes, socketGroup: configuration.socketGroup)
         ) { [web] request in web.handle(request) }
         try clickWriter.start()
         try campaignCache.startListening()

@@ -19,7 +19,7 @@ struct CampaignRoutes {
             }
             let sourcesByID = try sourceMap(actor)
             return paging.response(try store.list(for: actor, trafficSource: filterSource), id: \.id) {
-                campaignJSON($0, source: sourcesByID[$0.trafficSourceID])
+                campaignJSON($0, source: sourcesByID[$0.trafficSourceID], actor: actor)
             }
         })
         router.post("/api/v1/campaigns", shell.api { request, actor in
@@ -27,12 +27,12 @@ struct CampaignRoutes {
             var draft = CampaignDraft()
             draft.apply(&reader)
             let (campaign, warnings) = try store.create(draft, by: actor, inputErrors: reader.errors)
-            return .jsonObject(campaignJSON(campaign, source: try sources.get(campaign.trafficSourceID, for: actor), warnings: warnings, detailed: true), status: 201)
+            return .jsonObject(campaignJSON(campaign, source: try sources.get(campaign.trafficSourceID, for: actor), actor: actor, warnings: warnings, detailed: true), status: 201)
         })
         router.get("/api/v1/campaigns/{id}", shell.api { request, actor in
             let campaign = try store.get(try request.pathID(), for: actor)
             let source = try sources.get(campaign.trafficSourceID, for: actor)
-            return .jsonObject(campaignJSON(campaign, source: source, warnings: store.warnings(campaign, source: source), detailed: true))
+            return .jsonObject(campaignJSON(campaign, source: source, actor: actor, warnings: store.warnings(campaign, source: source), detailed: true))
         })
         router.patch("/api/v1/campaigns/{id}", shell.api { request, actor in
             let existing = try store.get(try request.pathID(), for: actor)
@@ -40,7 +40,7 @@ struct CampaignRoutes {
             var draft = CampaignDraft(existing)
             draft.apply(&reader)
             let (campaign, warnings) = try store.update(existing.id, draft, by: actor, inputErrors: reader.errors)
-            return .jsonObject(campaignJSON(campaign, source: try sources.get(campaign.trafficSourceID, for: actor), warnings: warnings, detailed: true))
+            return .jsonObject(campaignJSON(campaign, source: try sources.get(campaign.trafficSourceID, for: actor), actor: actor, warnings: warnings, detailed: true))
         })
         router.delete("/api/v1/campaigns/{id}", shell.api { request, actor in
             try store.delete(try request.pathID(), by: actor)
@@ -88,20 +88,21 @@ struct CampaignRoutes {
         Dictionary(uniqueKeysWithValues: try sources.list(for: actor).map { ($0.id, $0) })
     }
 
-    /// The postback secret of a campaign's workspace (the caller has already checked that the
-    /// actor sees the campaign).
-    private func secret(_ workspaceID: Int64?) throws -> String? {
-        guard let workspaceID else { return nil }
-        return try workspaces.postbackSecret(workspaceID)
+    /// The postback secret of a campaign's workspace for the postback URL (the caller has
+    /// already checked that the actor sees the campaign); `{secret}` in its place for those
+    /// who cannot edit the workspace's campaigns.
+    private func postbackURL(_ workspaceID: Int64?, for actor: Actor) throws -> String {
+        guard let workspaceID, let secret = try workspaces.postbackSecret(workspaceID) else { return links.postbackURL(secret: nil) }
+        return actor.canEdit(workspace: workspaceID) ? links.postbackURL(secret: secret) : links.postbackURL(secret: nil) + "&secret={secret}"
     }
 
-    func campaignJSON(_ c: Campaign, source: TrafficSource?, warnings: [String]? = nil, detailed: Bool = false) -> [String: Any] {
+    func campaignJSON(_ c: Campaign, source: TrafficSource?, actor: Actor, warnings: [String]? = nil, detailed: Bool = false) -> [String: Any] {
         var out: [String: Any] = [
             "id": c.id, "key": c.key, "name": c.name, "traffic_source_id": c.trafficSourceID, "destination_url": c.destinationURL,
             "fallback_url": c.fallbackURL ?? NSNull(), "status": c.status,
             "cost_model": ["type": c.costModel.rawValue, "amount": c.costAmount] as [String: Any],
             "currency": c.currency, "campaign_url": c.campaignURL,
-            "postback_url": links.postbackURL(secret: (try? secret(c.workspaceID)) ?? nil),
+            "postback_url": (try? postbackURL(c.workspaceID, for: actor)) ?? links.postbackURL(secret: nil),
             "created_at": RFC3339.string(from: c.createdAt),
         ]
         if let source { out["campaign_url_outdated"] = store.isOutdated(c, source: source) }
@@ -203,7 +204,7 @@ struct CampaignRoutes {
         let source = try sources.get(campaign.trafficSourceID, for: actor)
         let httpURL = campaign.campaignURL.hasPrefix(links.httpsOrigin)
             ? links.httpOrigin + campaign.campaignURL.dropFirst(links.httpsOrigin.count) : campaign.campaignURL
-        let postback = links.postbackURL(secret: try secret(campaign.workspaceID))
+        let postback = try postbackURL(campaign.workspaceID, for: actor)
         let networks: [(String, String)] = [
             ("Everflow", "{sub1}"), ("CAKE", "#s2#"), ("HasOffers / TUNE", "{aff_sub}"), ("Affise", "{sub1}"), ("ClickBank", "[TID]"),
         ]

@@ -30,8 +30,37 @@ public struct ConversionRecorder: Sendable {
         }
 
         public init(_ request: Request, channel: String) {
-            self.init(channel: channel, method: request.method, query: request.rawQuery, body: String(request.bodyText.prefix(65_536)),
-                      contentType: request.header("content-type") ?? "", sourceIP: request.remoteAddress)
+            self.init(channel: channel, method: request.method, query: Raw.prefix(request.rawQuery, bytes: 65_536),
+                      body: Raw.prefix(request.bodyText, bytes: 65_536), contentType: Raw.prefix(request.header("content-type") ?? "", bytes: 200),
+                      sourceIP: request.remoteAddress)
+        }
+
+        /// What the ledger keeps: the postback's secret never (its value replaced wherever it
+        /// appears), and of a postback that names no known click (anyone can send those) only
+        /// the first `unattributedBytes` of its query and body.
+        func kept(secret: String?, unattributed: Bool) -> Raw {
+            var raw = self
+            if let secret, !secret.isEmpty {
+                let hidden = "[redacted]"
+                raw.query = raw.query.replacingOccurrences(of: URLEncoding.encode(secret), with: hidden).replacingOccurrences(of: secret, with: hidden)
+                raw.body = raw.body.replacingOccurrences(of: URLEncoding.encode(secret), with: hidden).replacingOccurrences(of: secret, with: hidden)
+            }
+            if unattributed {
+                raw.query = Raw.prefix(raw.query, bytes: Raw.unattributedBytes)
+                raw.body = Raw.prefix(raw.body, bytes: Raw.unattributedBytes)
+            }
+            return raw
+        }
+
+        static let unattributedBytes = 2048
+
+        /// At most `bytes` of UTF-8, cut at a character boundary.
+        static func prefix(_ s: String, bytes: Int) -> String {
+            guard s.utf8.count > bytes else { return s }
+            let utf8 = Array(s.utf8)
+            var end = bytes
+            while end > 0, utf8[end] & 0xC0 == 0x80 { end -= 1 }  // not inside a character
+            return String(decoding: utf8[..<end], as: UTF8.self)
         }
     }
 
@@ -44,9 +73,20 @@ public struct ConversionRecorder: Sendable {
     let database: PostgresPool
     let outbox: Outbox
     let logger: Logger
+    /// Unattributed postbacks per source address (nginx's limits stay generous for networks).
+    let unattributedLimit: AddressRateLimiter
+
+    public init(database: PostgresPool, outbox: Outbox, logger: Logger, unattributedLimit: AddressRateLimiter) {
+        self.database = database
+        self.outbox = outbox
+        self.logger = logger
+        self.unattributedLimit = unattributedLimit
+    }
 
     /// A bad postback is kept in the ledger too, then its 400 is thrown.
     public func reject(_ raw: Raw, error: HTTPError, clickID: String?) throws -> Never {
+        guard unattributedLimit.allow(raw.sourceIP) else { throw HTTPError.tooManyRequests("too many bad postbacks from this address; slow down") }
+        let raw = raw.kept(secret: nil, unattributed: true)
         _ = try? database.query("""
             INSERT INTO postbacks (channel, method, query, body, content_type, source_ip, click_id, outcome, error)
             VALUES (\(raw.channel), \(raw.method), \(raw.query), \(raw.body), \(raw.contentType), \(raw.sourceIP), \(clickID), 'invalid', \(error.message))
@@ -62,12 +102,15 @@ public struct ConversionRecorder: Sendable {
 
     func record(_ input: PostbackInput, raw: Raw, checkSecret: Bool, on c: PostgresConnection, attachingPostback: Int64? = nil) throws -> Result {
         guard let click = try ClickLookup.find(input.clickID, on: c) else {
-            let id = try ledger(c, raw, input, outcome: .unattributed, workspaceID: nil, conversionID: nil, error: nil)
+            guard unattributedLimit.allow(raw.sourceIP) else {
+                throw HTTPError.tooManyRequests("too many postbacks for unknown clicks from this address; slow down")
+            }
+            let id = try ledger(c, raw.kept(secret: input.secret, unattributed: true), input, outcome: .unattributed, workspaceID: nil, conversionID: nil, error: nil)
             return Result(outcome: .unattributed, conversionID: nil, postbackID: id)
         }
         if checkSecret, let expected = click.workspaceSecret, !expected.isEmpty {
             guard let given = input.secret, ConstantTime.equal(given, expected) else {
-                let id = try ledger(c, raw, input, outcome: .forbidden, workspaceID: click.workspaceID, conversionID: nil,
+                let id = try ledger(c, raw.kept(secret: input.secret, unattributed: false), input, outcome: .forbidden, workspaceID: click.workspaceID, conversionID: nil,
                                     error: input.secret == nil ? "missing secret" : "wrong secret")
                 logger.warning("postback \(id) for click \(click.id) refused: \(input.secret == nil ? "missing" : "wrong") workspace secret from \(raw.sourceIP)")
                 return Result(outcome: .forbidden, conversionID: nil, postbackID: id)  // committed: the attempt stays logged
@@ -126,15 +169,18 @@ public struct ConversionRecorder: Sendable {
                 """)
             id = attachingPostback
         } else {
-            id = try ledger(c, raw, input, outcome: ledgerOutcome, workspaceID: click.workspaceID, conversionID: conversionID, error: nil)
+            id = try ledger(c, raw.kept(secret: input.secret, unattributed: false), input, outcome: ledgerOutcome, workspaceID: click.workspaceID,
+                            conversionID: conversionID, error: nil)
         }
         return Result(outcome: outcome, conversionID: conversionID, postbackID: id)
     }
 
     /// Attaches an unattributed postback to a click once it is known: the stored fields are
     /// recorded as if the postback had named that click.
+    /// Only those who can list unattributed postbacks (who see every workspace) may attach one.
     public func attach(postbackID: Int64, clickID: String, by actor: Actor) throws -> Result {
-        try database.transaction { c in
+        try actor.requireAdmin()
+        return try database.transaction { c in
             guard let row = try c.query("""
                 SELECT event_key, txid, status, payout::text AS payout, currency FROM postbacks
                 WHERE id = \(postbackID) AND outcome = 'unattributed' FOR UPDATE

@@ -84,8 +84,12 @@ struct ConversionRoutes {
         }
     }
 
+    /// The pixel takes only these from its query; the click comes from the cookie alone, so a
+    /// page that learned a click id cannot record, reverse or re-price its conversions.
+    static let pixelFields: Set<String> = ["event", "payout", "txid", "currency"]
+
     private func pixel(_ request: Request) throws -> Response {
-        var pairs = request.query
+        var pairs = request.query.filter { ConversionRoutes.pixelFields.contains($0.0) }
         if let click = request.cookies[TrackingRoutes.clickCookie], !click.isEmpty { pairs.append(("clickid", click)) }
         let raw = ConversionRecorder.Raw(request, channel: "pixel")
         let gif = Response(status: 200, headers: [("Content-Type", "image/gif"), ("Cache-Control", "no-store")], body: ConversionRoutes.gif)
@@ -104,7 +108,7 @@ struct ConversionRoutes {
 
     private func listPage(_ request: Request, _ actor: Actor) throws -> Response {
         let filter = try ConversionFilter(request, defaultDays: 7)
-        let rows = try ConversionQueries.list(database, filter: filter, actor: actor, after: 0, limit: 500)
+        let rows = try ConversionQueries.list(database, filter: filter, actor: actor, after: nil, limit: 500)
         let sources = try database.query("SELECT id, name FROM traffic_sources WHERE archived_at IS NULL AND \(fragment: actor.visibleWorkspaces("workspace_id")) ORDER BY lower(name)")
         let campaignRows = try campaigns.list(for: actor)
         let events = try database.query("SELECT DISTINCT key FROM conversion_events WHERE \(fragment: actor.visibleWorkspaces("workspace_id")) ORDER BY key")

@@ -26,6 +26,10 @@ public struct PostbackInput: Sendable {
             }
             return nil
         }
+        // PostgreSQL keeps no NUL in text (a click id or txid with one would be stored cut short).
+        for (name, v) in pairs where v.utf8.contains(0) && PostbackInput.fields.contains(name) {
+            throw HTTPError.badRequest("\(name) must not contain NUL (%00)", field: name)
+        }
         let clickID = value("clickid", "cid", "subid") ?? ""
         if requireClickID, clickID.isEmpty { throw HTTPError.badRequest("clickid is required", field: "clickid") }
         if clickID.utf8.count > 200 { throw HTTPError.badRequest("clickid is longer than 200 characters", field: "clickid") }
@@ -56,13 +60,23 @@ public struct PostbackInput: Sendable {
         secret = value("secret")
     }
 
+    /// The parameters of SPEC §3 (with the click id's aliases).
+    static let fields: Set<String> = ["clickid", "cid", "subid", "payout", "currency", "txid", "status", "event", "secret"]
+
     /// Query pairs, then form or JSON body pairs (JSON numbers become their text).
     public static func pairs(of request: Request) throws(HTTPError) -> [(String, String)] {
         var pairs = request.query
         guard request.method == "POST", !request.body.isEmpty else { return pairs }
         if request.contentType == "application/json" {
             for (name, value) in try request.jsonObject() {
-                if let s = value as? String { pairs.append((name, s)) } else if let n = value as? NSNumber { pairs.append((name, n.stringValue)) }
+                if let s = value as? String {
+                    pairs.append((name, s))
+                } else if let n = value as? NSNumber {
+                    pairs.append((name, n.stringValue))
+                } else if fields.contains(name), !(value is NSNull) {
+                    // An object or array where a parameter belongs is refused, not taken as missing.
+                    throw HTTPError.badRequest("\(name) must be a string or a number", field: name)
+                }
             }
         } else {
             pairs += try request.form()

@@ -15,12 +15,12 @@ public final class DeliverySender: Sendable {
         public var maxBackoffSeconds: Double = 6 * 3600
         public var timeout: Double
         public var maxResponseBytes = 256 << 10
-        public var deny: IPRanges
+        public var outbound: OutboundPolicy
 
-        public init(backoffSeconds: Double, timeout: Double, deny: IPRanges) {
+        public init(backoffSeconds: Double, timeout: Double, outbound: OutboundPolicy) {
             self.backoffSeconds = backoffSeconds
             self.timeout = timeout
-            self.deny = deny
+            self.outbound = outbound
         }
     }
 
@@ -77,11 +77,13 @@ public final class DeliverySender: Sendable {
             }
             var url: String = try row.decode("url")
             var judge: (@Sendable (Int, String) -> ProviderFailure?)?
+            var secrets: [String] = []
             if row["kind"] == "capi", let pushes, let integrationID = row["target_id"].flatMap({ Int64($0) }) {
                 switch pushes.plan(integrationID: integrationID, url: url) {
                 case .send(let authorizedURL, let extra, let providerJudge):
                     url = authorizedURL
                     headers = headers.filter { $0.0.lowercased() != "content-type" } + extra
+                    secrets = extra.map(\.1)
                     judge = providerJudge
                 case .hold(let reason):
                     // Paused or waiting for a reconnect: not a try; look again in a minute.
@@ -92,18 +94,17 @@ public final class DeliverySender: Sendable {
                     return true
                 }
             }
-            var request = HTTPRequest(
+            let request = HTTPRequest(
                 method: try row.decode("method"), url: url, headers: headers, body: row["body"].map { Array($0.utf8) },
-                connectTimeout: min(5, policy.timeout), timeout: policy.timeout, maxResponseBytes: policy.maxResponseBytes, followRedirects: false)
-            let deny = policy.deny
-            request.isAddressDenied = { deny.contains($0) }
+                connectTimeout: min(5, policy.timeout), timeout: policy.timeout, maxResponseBytes: policy.maxResponseBytes)
             let started = monotonicSeconds()
             var status: Int?
             var excerpt: String?
             var error: String?
             var retry = false
             do {
-                let response = try HTTPClient.send(request)
+                // Conversion-API pushes go to the providers' own origins (the operator's): exempt.
+                let response = try policy.outbound.send(request, exempt: row["kind"] == "capi")
                 status = response.status
                 excerpt = String(String(decoding: response.body.prefix(512), as: UTF8.self).prefix(500))
                 if let judge {
@@ -119,8 +120,10 @@ public final class DeliverySender: Sendable {
                 }
             } catch let e as HTTPClientError {
                 error = e.description
-                retry = e.code != .denied && e.code != .invalidURL
+                retry = e.code != .denied && e.code != .invalidURL && e.code != .invalidHeader
             }
+            error = error.map { Redaction.scrub($0, secrets: secrets) }
+            excerpt = excerpt.map { Redaction.scrub($0, secrets: secrets) }
             let milliseconds = Int((monotonicSeconds() - started) * 1000)
             try c.query("""
                 INSERT INTO delivery_attempts (delivery_id, duration_ms, http_status, response_excerpt, error, worker_id)

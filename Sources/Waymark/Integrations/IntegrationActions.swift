@@ -217,9 +217,9 @@ public struct IntegrationActions: Sendable {
 
     /// Provider settings a form or the API may change, with what each must look like.
     static let settingKeys: [String: @Sendable (String) -> String?] = [
-        "pixel_id": { $0.isEmpty || $0.allSatisfy(\.isNumber) ? nil : "must be the pixel (dataset) id, digits only" },
+        "pixel_id": { $0.isEmpty || (ASCII.isDigits($0) && $0.count <= 32) ? nil : "must be the pixel (dataset) id, digits 0-9 only" },
         "pixel_code": { $0.count <= 64 ? nil : "is too long" },
-        "login_customer_id": { $0.filter { $0 != "-" }.allSatisfy(\.isNumber) ? nil : "must be digits (dashes allowed)" },
+        "login_customer_id": { $0.isEmpty || (ASCII.isDigits($0.filter { $0 != "-" }) && $0.count <= 20) ? nil : "must be digits 0-9 (dashes allowed)" },
         "conversion_api": { ["", "click_conversions", "data_manager"].contains($0) ? nil : "must be click_conversions or data_manager" },
         "test_event_code": { $0.count <= 64 ? nil : "is too long" },
     ]
@@ -276,7 +276,7 @@ public struct IntegrationActions: Sendable {
             let action = (jsonText(item["provider_action"]) ?? "").trimmingCharacters(in: .whitespaces)
             if !Slug.isValid(event) { errors["mappings[\(i)].event"] = "must be an event key" }
             if action.isEmpty || action.count > 100 { errors["mappings[\(i)].provider_action"] = "is required (at most 100 characters)" }
-            if integration.provider == "google_ads" && !action.allSatisfy(\.isNumber) { errors["mappings[\(i)].provider_action"] = "must be the conversion action id (digits)" }
+            if integration.provider == "google_ads" && !ASCII.isDigits(action) { errors["mappings[\(i)].provider_action"] = "must be the conversion action id (digits)" }
             if mappings.contains(where: { $0.event == event }) { errors["mappings[\(i)].event"] = "is mapped twice" }
             mappings.append(.init(event: event, action: action, enabled: item["enabled"] as? Bool ?? true))
         }

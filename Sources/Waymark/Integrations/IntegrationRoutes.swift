@@ -10,6 +10,8 @@ struct IntegrationRoutes {
     let store: IntegrationStore
     let sources: TrafficSourceStore
     let database: PostgresPool
+    /// Test Connection calls the provider from this request: in one of the gate's few slots.
+    let gate: OutboundGate
 
     func register(on router: Router) {
         let base = "/api/v1/traffic-sources/{id}/integrations"
@@ -48,7 +50,10 @@ struct IntegrationRoutes {
         })
         router.put(base + "/{provider}/mappings", shell.api { request, actor in
             let (_, _, integration) = try actions.load(try request.pathID(), request.parameters["provider"] ?? "", actor)
-            let items = try request.jsonObject()["mappings"] as? [[String: Any]] ?? []
+            // A PUT replaces every mapping: a body without a `mappings` list is refused, not read as "none".
+            guard let items = try request.jsonObject()["mappings"] as? [[String: Any]] else {
+                throw HTTPError.validation(["mappings": "must be a list of {event, provider_action, enabled}"])
+            }
             let saved = try actions.setMappings(integration, items, actor: actor)
             return .jsonObject(["mappings": saved.map { ["event": $0.event, "provider_action": $0.action, "enabled": $0.enabled] }])
         })
@@ -150,7 +155,7 @@ struct IntegrationRoutes {
     func perform(_ action: String, _ integration: Integration, fields: [String: Any], actor: Actor) throws -> (ok: Bool, message: String)? {
         switch action {
         case "select-account": _ = try actions.selectAccount(integration, accountID: jsonText(fields["account_id"]) ?? "", actor: actor)
-        case "test": return try actions.test(integration, actor: actor)
+        case "test": return try gate.run { _ in try actions.test(integration, actor: actor) }
         case "sync": try actions.requestSync(integration, full: false, actor: actor)
         case "full-sync": try actions.requestSync(integration, full: true, actor: actor)
         case "pause": try actions.pause(integration, actor: actor)

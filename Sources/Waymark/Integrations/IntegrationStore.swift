@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import Postgres
 import Web
 
@@ -19,7 +20,7 @@ public struct IntegrationStore: Sendable {
     /// providers with the environment's credentials and origin map.
     public init(configuration: Configuration, database: PostgresPool) throws {
         let http = ProviderHTTP(origins: configuration.providerOrigins, timeout: configuration.outboundTimeoutSeconds,
-                                deny: IPRanges(configuration.outboundDeny))
+                                outbound: configuration.outbound)
         self.init(database: database, secrets: try IntegrationSecrets(configuration: configuration),
                   providers: Providers(credentials: configuration.providerCredentials, http: http))
     }

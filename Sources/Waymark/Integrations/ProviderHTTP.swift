@@ -19,9 +19,10 @@ public struct ProviderFailure: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var description: String { message }
 
+    /// The message is redacted here, once for every provider failure that is stored or logged.
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
-        self.message = message
+        self.message = Redaction.scrub(message)
     }
 }
 
@@ -34,17 +35,18 @@ struct ProviderAnswer {
     var object: [String: Any] { json as? [String: Any] ?? [:] }
 }
 
-/// Every provider call goes through here: the origin map, timeouts, the size cap, the deny
-/// list, no redirects. Tokens are passed in by the caller and never logged.
+/// Every provider call goes through here: the origin map, then the outbound policy (a URL the
+/// origin map rewrote is the operator's own and exempt from the address check). Tokens are
+/// passed in by the caller and never logged.
 public struct ProviderHTTP: Sendable {
     public var origins: ProviderOrigins
     public var timeout: Double
-    public var deny: IPRanges
+    public var outbound: OutboundPolicy
 
-    public init(origins: ProviderOrigins, timeout: Double, deny: IPRanges) {
+    public init(origins: ProviderOrigins, timeout: Double, outbound: OutboundPolicy) {
         self.origins = origins
         self.timeout = timeout
-        self.deny = deny
+        self.outbound = outbound
     }
 
     func send(_ method: String, _ url: String, headers: [(String, String)] = [], form: [(String, String)]? = nil, json: Any? = nil) throws -> ProviderAnswer {
@@ -57,22 +59,18 @@ public struct ProviderHTTP: Sendable {
             headers.append(("Content-Type", "application/json"))
             body = Array(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes]))
         }
-        var request = HTTPRequest(method: method, url: origins.rewrite(url), headers: headers, body: body,
-                                  connectTimeout: min(5, timeout), timeout: timeout, maxResponseBytes: 8 << 20, followRedirects: false)
-        let deny = deny
-        request.isAddressDenied = { deny.contains($0) }
+        let target = origins.rewrite(url)
+        let request = HTTPRequest(method: method, url: target, headers: headers, body: body,
+                                  connectTimeout: min(5, timeout), timeout: timeout, maxResponseBytes: 8 << 20)
         let response: HTTPResponse
         do {
-            response = try HTTPClient.send(request)
+            response = try outbound.send(request, exempt: target != url)
         } catch {
-            throw ProviderFailure(.temporary, "\(method) \(ProviderHTTP.redacted(url)): \(error)")
+            throw ProviderFailure(.temporary, Redaction.scrub("\(method) \(Redaction.withoutQuery(url)): \(error)", secrets: headers.map(\.1)))
         }
         let text = response.text
         return ProviderAnswer(status: response.status, json: text.isEmpty ? nil : try? JSONSerialization.jsonObject(with: Data(text.utf8)), text: text)
     }
-
-    /// A URL without its query (where tokens and secrets may travel), for messages and logs.
-    static func redacted(_ url: String) -> String { String(url.prefix { $0 != "?" }) }
 }
 
 /// A JSON value as text: numbers and strings alike (providers send int64 as strings).

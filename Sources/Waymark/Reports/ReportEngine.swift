@@ -62,6 +62,10 @@ public struct ReportRequest: Sendable {
         guard end >= start else { throw HTTPError.badRequest("to is before from", field: "to") }
         guard end.timeIntervalSince(start) <= 400 * 86400 else { throw HTTPError.badRequest("the period is longer than 400 days", field: "to") }
         timeZone = text("tz") ?? defaults.tz
+        // A NUL would cut the name short on its way to PostgreSQL ("UTC\0junk" read as UTC).
+        guard !timeZone.utf8.contains(0), timeZone.utf8.count <= 64 else {
+            throw HTTPError.badRequest("tz is not a time zone name (e.g. Europe/Berlin)", field: "tz")
+        }
         currency = (text("currency") ?? defaults.currency).uppercased()
         guard Currency.isKnown(currency) else { throw HTTPError.badRequest("currency must be an ISO 4217 code", field: "currency") }
         var groups: [Group] = []

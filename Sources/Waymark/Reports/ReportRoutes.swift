@@ -128,11 +128,16 @@ struct ReportRoutes {
         // Breadcrumbs: all sources › source › campaign › parameter.
         var crumbs: [[String: Any]] = [["label": "All sources", "href": link([], drop: ["traffic_source_id", "campaign_id", "param", "group_by"])]]
         var parameterChoices: [[String: Any]] = []
-        if let sourceID = r.sourceID ?? campaignSource(r.campaignID) {
-            let name = try database.query("SELECT name, parameters::text AS p FROM traffic_sources WHERE id = \(sourceID)").first
+        if let sourceID = r.sourceID ?? campaignSource(r.campaignID, actor) {
+            let name = try database.query("""
+                SELECT name, parameters::text AS p FROM traffic_sources WHERE id = \(sourceID) AND \(fragment: actor.visibleWorkspaces("workspace_id"))
+                """).first
             crumbs.append(["label": name?["name"] ?? "Source \(sourceID)", "href": link([("traffic_source_id", String(sourceID))], drop: ["campaign_id", "param", "group_by"])])
             if let campaignID = r.campaignID {
-                let campaign = try database.query("SELECT name FROM campaigns WHERE id = \(campaignID)").first?["name"] ?? "Campaign \(campaignID)"
+                let campaign = try database.query("""
+                    SELECT c.name FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id
+                    WHERE c.id = \(campaignID) AND \(fragment: actor.visibleWorkspaces("s.workspace_id"))
+                    """).first?["name"] ?? "Campaign \(campaignID)"
                 crumbs.append(["label": campaign, "href": link([("campaign_id", String(campaignID))], drop: ["param", "group_by"])])
                 let parameters = (try? JSONDecoder().decode([TrafficSource.Parameter].self, from: Data((name?["p"] ?? "[]").utf8))) ?? []
                 parameterChoices = ([("day", "by day")] + parameters.map { ($0.name, $0.name) }).map { key, label in
@@ -169,9 +174,12 @@ struct ReportRoutes {
         ], section: "reports")
     }
 
-    private func campaignSource(_ campaignID: Int64?) -> Int64? {
+    private func campaignSource(_ campaignID: Int64?, _ actor: Actor) -> Int64? {
         guard let campaignID else { return nil }
-        return (try? database.query("SELECT traffic_source_id FROM campaigns WHERE id = \(campaignID)").first?.decode("traffic_source_id", as: Int64.self)) ?? nil
+        return (try? database.query("""
+            SELECT c.traffic_source_id FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id
+            WHERE c.id = \(campaignID) AND \(fragment: actor.visibleWorkspaces("s.workspace_id"))
+            """).first?.decode("traffic_source_id", as: Int64.self)) ?? nil
     }
 
     /// Exactly what the page shows, as CSV (dimension columns, then every metric).

@@ -3,19 +3,6 @@ import Foundation
 import Postgres
 import Web
 
-/// One spend row as it arrived (JSON entry or CSV line), before it is checked.
-public struct SpendInput: Sendable {
-    /// 1-based: the entry's index in a JSON batch, the data row in a CSV file.
-    public var row: Int
-    public var date: String
-    /// An id (JSON) or an id / exact name (CSV).
-    public var source: String
-    public var campaign: String
-    public var amount: String
-    public var currency: String
-    public var dimensions: [String: String]
-}
-
 /// A checked row, ready to store.
 public struct SpendEntry: Sendable {
     public var row: Int
@@ -83,7 +70,6 @@ public struct SpendChecker {
     let sourcesByID: [Int64: Source]
     let campaigns: [CampaignRef]
     let firstRates: [String: String]
-    static let maxRows = 100_000
 
     public init(database: PostgresPool, actor: Actor) throws {
         var sources: [Source] = []
@@ -139,6 +125,9 @@ public struct SpendChecker {
             for (name, value) in input.dimensions where !value.trimmingCharacters(in: .whitespaces).isEmpty {
                 if let source, !source.parameters.contains(name) {
                     fail(name, "is not a tracking parameter of \(source.name)")
+                } else if value.utf8.contains(0) {
+                    // NUL: a JSON value of another type (see SpendInput.fromJSON), or a CSV byte jsonb cannot keep.
+                    fail(name, value == "\u{0}invalid" ? "must be a string or a number" : "must not contain NUL characters")
                 } else {
                     dimensions[name] = value.trimmingCharacters(in: .whitespaces)
                 }
@@ -163,36 +152,6 @@ public struct SpendChecker {
         if named.count == 1 { return named[0] }
         fail(named.isEmpty ? "no traffic source \"\(text)\" that you may change" : "\"\(text)\" names \(named.count) traffic sources: use the id")
         return nil
-    }
-
-    /// Rows of a CSV file `date,traffic_source,campaign,amount,currency[,NAME…]` (UTF-8, BOM
-    /// or not, LF or CRLF, RFC 4180 quotes); a file-level problem throws a 422.
-    public static func parseCSV(_ data: Data) throws(HTTPError) -> [SpendInput] {
-        let reader: CSVReader
-        do {
-            reader = try CSVReader(stream: InputStream(data: data), hasHeaderRow: true, trimFields: false)
-        } catch {
-            throw HTTPError.validation(["file": "cannot be read as CSV: \(error)"])
-        }
-        let header = (reader.headerRow ?? []).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        let expected = ["date", "traffic_source", "campaign", "amount", "currency"]
-        guard header.count >= 5, Array(header.prefix(5)) == expected else {
-            throw HTTPError.validation(["file": "the header must start with date,traffic_source,campaign,amount,currency (got \(header.prefix(6).joined(separator: ",")))"])
-        }
-        let names = Array(header.dropFirst(5))
-        var rows: [SpendInput] = []
-        var row = 0
-        while let fields = reader.next() {
-            row += 1
-            if fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }  // empty lines
-            if rows.count >= maxRows { throw HTTPError.payloadTooLarge("at most \(maxRows) rows per file") }
-            func field(_ i: Int) -> String { i < fields.count ? fields[i] : "" }
-            var dimensions: [String: String] = [:]
-            for (i, name) in names.enumerated() where !name.isEmpty { dimensions[name] = field(5 + i) }
-            rows.append(SpendInput(row: row, date: field(0), source: field(1), campaign: field(2), amount: field(3), currency: field(4), dimensions: dimensions))
-        }
-        if let error = reader.error { throw HTTPError.validation(["file": "is not valid CSV (\(error))"]) }
-        return rows
     }
 }
 

@@ -51,14 +51,15 @@ enum SpendQueries {
         """
     }
 
-    /// Newest first for pages (`after` = 0); by id for the API's cursor.
-    static func list(_ database: PostgresPool, filter: SpendFilter, actor: Actor, after: Int64, limit: Int) throws -> [SpendRow] {
+    /// Newest first for pages (`after` nil); by id after the cursor for the API (its first page
+    /// too: `after` 0), so that following `next_cursor` lists every row once.
+    static func list(_ database: PostgresPool, filter: SpendFilter, actor: Actor, after: Int64?, limit: Int) throws -> [SpendRow] {
         try database.query("""
             SELECT e.id, e.day::text AS day, e.traffic_source_id, s.name AS source_name, e.campaign_id, coalesce(c.name, '') AS campaign_name,
                    e.dimensions::text AS dimensions, e.amount::text AS amount, e.currency, e.origin, e.updated_at, e.created_by
             FROM spend_entries e JOIN traffic_sources s ON s.id = e.traffic_source_id LEFT JOIN campaigns c ON c.id = e.campaign_id
-            WHERE \(fragment: condition(filter, actor)) AND e.id > \(after)
-            ORDER BY \(unescaped: after > 0 ? "e.id" : "e.day DESC, e.id DESC") LIMIT \(limit)
+            WHERE \(fragment: condition(filter, actor)) AND e.id > \(after ?? 0)
+            ORDER BY \(unescaped: after != nil ? "e.id" : "e.day DESC, e.id DESC") LIMIT \(limit)
             """).map { r in
             SpendRow(
                 id: try r.decode("id"), day: try r.decode("day"), sourceID: try r.decode("traffic_source_id"), sourceName: r["source_name"] ?? "",

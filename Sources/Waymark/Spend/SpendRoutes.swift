@@ -51,9 +51,9 @@ struct SpendRoutes {
         guard actor.canWrite else { throw HTTPError.forbidden("your role (viewer) cannot change anything") }
         let inputs: [SpendInput]
         if request.contentType == "text/csv" {
-            inputs = try SpendChecker.parseCSV(Data(request.body))
+            inputs = try SpendInput.fromCSV(Data(request.body))
         } else {
-            inputs = try SpendRoutes.jsonInputs(try request.jsonObject())
+            inputs = try SpendInput.fromJSON(try request.jsonObject())
         }
         guard !inputs.isEmpty else { throw HTTPError.validation(["entries": "is empty"]) }
         let checker = try SpendChecker(database: database, actor: actor)
@@ -64,23 +64,6 @@ struct SpendRoutes {
         }
         let result = try store.store(entries, origin: request.contentType == "text/csv" ? "csv" : "api", by: actor)
         return .jsonObject(["stored": entries.count, "created": result.created, "replaced": result.replaced])
-    }
-
-    static func jsonInputs(_ body: [String: Any]) throws(HTTPError) -> [SpendInput] {
-        guard let list = body["entries"] as? [Any] else { throw HTTPError.validation(["entries": "must be a list of entries"]) }
-        if list.count > SpendChecker.maxRows { throw HTTPError.payloadTooLarge("at most \(SpendChecker.maxRows) entries per request") }
-        func text(_ v: Any?) -> String {
-            if let s = v as? String { return s }
-            if let n = v as? NSNumber, !isJSONBool(n) { return n.stringValue }
-            return v == nil || v is NSNull ? "" : "\u{0}invalid"
-        }
-        return list.enumerated().map { i, item in
-            let e = item as? [String: Any] ?? [:]
-            var dimensions: [String: String] = [:]
-            for (k, v) in e["dimensions"] as? [String: Any] ?? [:] { dimensions[k] = text(v) }
-            return SpendInput(row: i + 1, date: text(e["date"]), source: text(e["traffic_source_id"]), campaign: text(e["campaign_id"]),
-                              amount: text(e["amount"]), currency: text(e["currency"]), dimensions: dimensions)
-        }
     }
 
     private func apiList(_ request: Request, _ actor: Actor) throws -> Response {
@@ -98,7 +81,7 @@ struct SpendRoutes {
 
     private func listPage(_ request: Request, _ actor: Actor) throws -> Response {
         let filter = try SpendFilter(request)
-        let rows = try SpendQueries.list(database, filter: filter, actor: actor, after: 0, limit: 500)
+        let rows = try SpendQueries.list(database, filter: filter, actor: actor, after: nil, limit: 500)
         let sources = try TrafficSourceStore(database: database).list(for: actor)
         return try shell.render(request, actor: actor, template: "spend/list", title: "Spend", context: [
             "entries": rows.map(\.page), "capped": rows.count == 500,
@@ -118,7 +101,7 @@ struct SpendRoutes {
         }
         let inputs: [SpendInput]
         do {
-            inputs = try SpendChecker.parseCSV(Data(file.data))
+            inputs = try SpendInput.fromCSV(Data(file.data))
         } catch {
             return try shell.render(request, actor: actor, template: "spend/upload", title: "Upload spend (CSV)",
                                     context: ["error": error.fields["file"].map { "The file \($0)." } ?? error.message], status: 422, section: "spend")
@@ -164,7 +147,7 @@ struct SpendRoutes {
             RETURNING content
             """).first
         else { return AdminShell.redirect(to: "/spend", flash: "This upload was imported already (or has expired).") }
-        let inputs = try SpendChecker.parseCSV(Data((try row.decode("content", as: String.self)).utf8))
+        let inputs = try SpendInput.fromCSV(Data((try row.decode("content", as: String.self)).utf8))
         let (entries, errors) = try SpendChecker(database: database, actor: actor).check(inputs)
         guard errors.isEmpty else {
             try database.query("UPDATE spend_uploads SET state = 'failed' WHERE id = \(id)")

@@ -1,3 +1,4 @@
+import Addresses
 import Foundation
 import Synchronization
 import Web
@@ -26,17 +27,16 @@ public struct Visit: Sendable {
 /// destination URL with its tokens filled in.
 public final class ClickRecorder: Sendable {
     let botAddresses: IPRanges
-    /// Hash of (campaign, IP, user agent) → when first seen, for the 24-hour unique flag.
-    /// Per process: with several responder hosts a visitor may count once per host. Sharded
-    /// so concurrent clicks rarely wait on the same lock.
-    private let seen = (0..<16).map { _ in SeenShard() }
-    final class SeenShard: Sendable {
-        let visits = Mutex<[Int: Double]>([:])
-    }
-    static let uniqueWindow: Double = 24 * 3600
+    /// Hashes of (campaign, IP, user agent), for the 24-hour unique flag: bounded in memory
+    /// and time (see UniqueVisitors).
+    let visitors: UniqueVisitors
 
-    public init(botAddresses: IPRanges) {
+    /// Visitors the unique flag remembers now.
+    public var rememberedVisitors: Int { visitors.count }
+
+    public init(botAddresses: IPRanges, uniqueCapacity: Int = 1_000_000) {
         self.botAddresses = botAddresses
+        visitors = UniqueVisitors(capacity: uniqueCapacity)
     }
 
     public func click(for campaign: CachedCampaign, visit: Visit) -> Click {
@@ -81,14 +81,7 @@ public final class ClickRecorder: Sendable {
         hasher.combine(campaignID)
         hasher.combine(visit.ip)
         hasher.combine(visit.userAgent)
-        let key = hasher.finalize()
-        let now = visit.at.timeIntervalSince1970
-        return seen[Int(UInt(bitPattern: key) % UInt(seen.count))].visits.withLock { seen in
-            if let first = seen[key], now - first < ClickRecorder.uniqueWindow { return false }
-            if seen.count > 100_000 { seen = seen.filter { now - $0.value < ClickRecorder.uniqueWindow } }
-            seen[key] = now
-            return true
-        }
+        return visitors.isFirst(hasher.finalize(), at: visit.at.timeIntervalSince1970)
     }
 
     /// The destination with `{token}`s replaced by URL-encoded values (empty when unknown).

@@ -1,3 +1,4 @@
+import Addresses
 import Foundation
 import Postgres
 import Web
@@ -41,30 +42,14 @@ struct TrackingRoutes {
     }
 
     private func apiClick(_ request: Request, _ actor: Actor) throws -> Response {
-        var reader = FieldReader(try request.jsonObject())
-        let key = reader.string("campaign_key") ?? ""
-        let ip = reader.string("ip") ?? request.remoteAddress
-        let userAgent = reader.string("user_agent") ?? ""
-        let referrer = reader.string("referrer") ?? ""
-        var parameters: [(String, String)] = []
-        if reader.has("parameters") {
-            if let object = reader.object("parameters") {
-                for (name, value) in object.sorted(by: { $0.key < $1.key }) {
-                    if let s = value as? String { parameters.append((name, s)) } else if let n = value as? NSNumber { parameters.append((name, n.stringValue)) } else {
-                        reader.fail("parameters", "values must be strings")
-                    }
-                }
-            } else {
-                reader.fail("parameters", "must be an object of name → value")
-            }
-        }
-        if key.isEmpty { reader.fail("campaign_key", "is required") }
-        guard reader.errors.isEmpty else { throw HTTPError.validation(reader.errors) }
+        let input = try ClickAPIInput(json: try request.jsonObject(), remoteAddress: request.remoteAddress)
+        let key = input.campaignKey
         guard let campaign = cache.campaign(key: key, database: database), actor.canSee(workspace: campaign.workspaceID) else {
             throw HTTPError.notFound("no campaign with key \(key)")
         }
+        try actor.requireEditable(workspace: campaign.workspaceID)
         guard campaign.active else { throw HTTPError.conflict("the campaign is paused") }
-        let click = recorder.click(for: campaign, visit: Visit(parameters: parameters, ip: ip, userAgent: userAgent, referrer: referrer, country: ""))
+        let click = recorder.click(for: campaign, visit: Visit(parameters: input.parameters, ip: input.ip, userAgent: input.userAgent, referrer: input.referrer, country: ""))
         guard writer.record(click) else { throw HTTPError.unavailable("the click could not be stored; try again") }
         return .jsonObject(["click_id": click.id, "redirect_url": click.destination], status: 201)
     }

@@ -16,6 +16,7 @@ public final class Worker: @unchecked Sendable {
     let id: String
     let interval: Double
     let retentionDays: Int
+    let unattributedRetentionDays: Int
     let sender: DeliverySender
     let syncs: IntegrationSync
     let feeds: SpendFeedStore
@@ -29,14 +30,15 @@ public final class Worker: @unchecked Sendable {
         id = "\(host):\(getpid())"
         self.interval = interval
         retentionDays = configuration.clickRetentionDays
+        unattributedRetentionDays = configuration.unattributedRetentionDays
         sender = DeliverySender(
             conninfo: configuration.databaseURL,
             policy: .init(backoffSeconds: configuration.deliveryBackoffSeconds, timeout: configuration.outboundTimeoutSeconds,
-                          deny: IPRanges(configuration.outboundDeny)),
+                          outbound: configuration.outbound),
             workerID: id, logger: logger, pushes: IntegrationPushSender(store: integrations))
         syncs = IntegrationSync(store: integrations, database: database, logger: logger)
         feeds = SpendFeedStore(database: database, secrets: integrations.secrets, sources: TrafficSourceStore(database: database),
-                               deny: IPRanges(configuration.outboundDeny))
+                               outbound: configuration.outbound)
     }
 
     public func run() throws {
@@ -66,6 +68,11 @@ public final class Worker: @unchecked Sendable {
                 try rebuildDailyRollups()
             } catch {
                 logger.warning("click roll-ups: \(error)")
+            }
+            do {
+                try expireUnattributedPostbacks()  // an index range: cheap every cycle
+            } catch {
+                logger.warning("unattributed postbacks: \(error)")
             }
             if monotonicSeconds() - partitionsCheckedAt > 3600 {
                 do {
@@ -112,6 +119,15 @@ public final class Worker: @unchecked Sendable {
                 usleep(2_000_000)
             }
         }
+    }
+
+    /// Postbacks that named no known click (and bad ones naming no workspace) are kept
+    /// `WAYMARK_UNATTRIBUTED_RETENTION_DAYS`: anyone can send them, so they cannot stay forever.
+    func expireUnattributedPostbacks() throws {
+        guard unattributedRetentionDays > 0 else { return }
+        let cutoff: PostgresQuery = "now() - make_interval(days => \(unattributedRetentionDays))"
+        try database.query("DELETE FROM postbacks WHERE outcome = 'unattributed' AND received_at < \(fragment: cutoff)")
+        try database.query("DELETE FROM postbacks WHERE outcome = 'invalid' AND workspace_id IS NULL AND received_at < \(fragment: cutoff)")
     }
 
     /// Creates the next week's click partitions and drops those past the retention, with their

@@ -16,7 +16,7 @@ struct WorkspaceRoutes {
         router.post("/workspaces", shell.page(create))
         router.get("/workspaces/{id}", shell.page { request, actor in
             let workspace = try store.get(try request.pathID(), for: actor)
-            return try form(request, actor, workspace: workspace, state: FormState(values: values(workspace)))
+            return try form(request, actor, workspace: workspace, state: FormState(values: values(workspace, for: actor)))
         })
         router.post("/workspaces/{id}", shell.page(update))
         router.post("/workspaces/{id}/members", shell.page { request, actor in
@@ -47,8 +47,10 @@ struct WorkspaceRoutes {
         })
     }
 
-    private func values(_ w: Workspace) -> [String: String] {
-        ["name": w.name, "timezone": w.timezone, "currency": w.currency, "postback_secret": w.postbackSecret ?? ""]
+    /// The form's values; the postback secret only for those who may change it.
+    private func values(_ w: Workspace, for actor: Actor) -> [String: String] {
+        let secret = actor.seesEverything ? w.postbackSecret ?? "" : (w.postbackSecret == nil ? "" : "(set: only admins see it)")
+        return ["name": w.name, "timezone": w.timezone, "currency": w.currency, "postback_secret": secret]
     }
 
     private func list(_ request: Request, _ actor: Actor) throws -> Response {

@@ -51,12 +51,6 @@ public struct WorkspaceInput: Sendable, Decodable {
     }
 }
 
-public enum Currency {
-    public static let codes: [String] = Locale.commonISOCurrencyCodes.sorted()
-    private static let set = Set(codes)
-    public static func isKnown(_ code: String) -> Bool { set.contains(code) }
-}
-
 public struct WorkspaceStore: Sendable {
     let database: PostgresPool
 

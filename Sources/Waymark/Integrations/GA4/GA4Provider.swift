@@ -14,7 +14,7 @@ public struct GA4Provider: Provider {
     let http: ProviderHTTP
 
     static func isMeasurementID(_ s: String) -> Bool {
-        s.hasPrefix("G-") && (6...12).contains(s.count - 2) && s.dropFirst(2).allSatisfy { ($0.isASCII && $0.isUppercase) || $0.isNumber }
+        s.hasPrefix("G-") && (6...12).contains(s.count - 2) && s.dropFirst(2).utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ASCII.isDigit($0) }
     }
 
     public func authorizeURL(state: String, redirectURI: String, codeChallenge: String) -> String { "" }

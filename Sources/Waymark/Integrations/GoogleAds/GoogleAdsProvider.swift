@@ -49,7 +49,7 @@ public struct GoogleAdsProvider: Provider {
     func headers(_ context: IntegrationContext) -> [(String, String)] {
         var h = [("Authorization", "Bearer " + context.accessToken)]
         if let token = credentials.googleDeveloperToken { h.append(("developer-token", token)) }
-        if let login = context.settings["login_customer_id"], !login.isEmpty { h.append(("login-customer-id", login.filter(\.isNumber))) }
+        if let login = context.settings["login_customer_id"], !login.isEmpty { h.append(("login-customer-id", ASCII.digits(login))) }
         return h
     }
 
@@ -142,7 +142,7 @@ public struct GoogleAdsProvider: Provider {
         guard let gclid = conversion.externalID ?? conversion.parameters["gclid"], !gclid.isEmpty else {
             return .failure(ProviderFailure(.rejected, "the click has no gclid"))
         }
-        let action = conversion.providerAction.filter(\.isNumber)
+        let action = ASCII.digits(conversion.providerAction)
         let value = Double(conversion.payout) ?? 0
         let body: [String: Any]
         let url: String

@@ -123,7 +123,7 @@ public struct MetaProvider: Provider {
     }
 
     public func push(_ conversion: PushConversion, _ context: IntegrationContext) -> Result<PushRequest, ProviderFailure> {
-        guard let pixel = context.settings["pixel_id"], !pixel.isEmpty else { return .failure(ProviderFailure(.rejected, "no pixel (dataset) id set")) }
+        guard let pixel = context.settings["pixel_id"], ASCII.isDigits(pixel) else { return .failure(ProviderFailure(.rejected, "no pixel (dataset) id set")) }
         if Date().timeIntervalSince(conversion.convertedAt) > MetaProvider.eventWindow {
             return .failure(ProviderFailure(.rejected, "older than the Conversions API's 7-day window: not sent"))
         }

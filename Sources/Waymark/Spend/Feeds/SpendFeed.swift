@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import Postgres
 import Web
 
@@ -194,8 +195,9 @@ public struct SpendFeedDraft: Sendable {
         if !(1...300).contains(timeoutSeconds) { e["timeout_seconds"] = "must be 1 to 300" }
         if !(1...100).contains(maxFailures) { e["max_failures"] = "must be 1 to 100" }
         if !["active", "paused"].contains(status) { e["status"] = "must be active or paused" }
-        if let headers, let bad = headers.first(where: { $0.0.isEmpty || $0.0.contains(where: { $0 == ":" || $0 == "\n" || $0 == "\r" }) || $0.1.contains(where: { $0 == "\n" || $0 == "\r" }) }) {
-            e["headers"] = "\"\(bad.0)\" is not a header name with a one-line value"
+        // Checked on bytes by the outbound policy's own rules ("\r\n" is one Character).
+        if let headers, let bad = headers.first(where: { !OutboundPolicy.isHeaderName($0.0) || !OutboundPolicy.isHeaderValue($0.1) }) {
+            e["headers"] = "\"\(OutboundPolicy.isHeaderName(bad.0) ? bad.0 : "a header")\" is not a header name with a one-line value (no CR, LF or NUL)"
         }
         return e
     }

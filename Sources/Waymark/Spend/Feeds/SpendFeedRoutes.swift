@@ -8,12 +8,15 @@ struct SpendFeedRoutes {
     let shell: AdminShell
     let store: SpendFeedStore
     let sources: TrafficSourceStore
+    /// Previews and the wait for Run now hold one of a few slots (never many click threads).
+    let gate: OutboundGate
 
     func register(on router: Router) {
         let base = "/api/v1/traffic-sources/{id}/spend-feeds"
         router.get(base, shell.api { request, actor in
             let source = try sources.get(try request.pathID(), for: actor)
-            return .jsonObject(["data": try store.list(sourceID: source.id).map(\.json), "next_cursor": NSNull()])
+            let (page, next) = try Paging(request).slice(try store.list(sourceID: source.id), id: \.id)
+            return .jsonObject(["data": page.map(\.json), "next_cursor": next.map { $0 as Any } ?? NSNull()])
         })
         router.post(base, shell.api { request, actor in
             var reader = FieldReader(try request.jsonObject())
@@ -38,12 +41,13 @@ struct SpendFeedRoutes {
         router.post(base + "/{feed}/run", shell.api { request, actor in
             let feed = try feed(request, actor)
             try actor.requireEditable(workspace: feed.workspaceID)
-            return .jsonObject(outcomeJSON(try store.run(feed, trigger: "manual")))
+            guard let run = try runNow(feed) else { return .jsonObject(["status": "queued"], status: 202) }
+            return .jsonObject(run)
         })
         router.post(base + "/{feed}/preview", shell.api { request, actor in
             let feed = try feed(request, actor)
             try actor.requireEditable(workspace: feed.workspaceID)
-            return .jsonObject(outcomeJSON(try store.run(feed, trigger: "preview"), rows: true))
+            return .jsonObject(outcomeJSON(try preview(feed), rows: true))
         })
         router.get(base + "/{feed}/runs", shell.api { request, actor in
             .jsonObject(["data": try store.runs(try feed(request, actor).id), "next_cursor": NSNull()])
@@ -85,11 +89,16 @@ struct SpendFeedRoutes {
             let back = "/traffic-sources/\(feed.sourceID)/spend-feeds/\(feed.id)"
             switch request.parameters["action"] ?? "" {
             case "run":
-                let outcome = try store.run(feed, trigger: "manual")
-                return AdminShell.redirect(to: back, flash: outcome.ok ? "Imported \(outcome.imported) rows for \(outcome.from) – \(outcome.to)." : "The run failed: \(outcome.error ?? "") Nothing was changed.")
+                guard let run = try runNow(feed) else {
+                    return AdminShell.redirect(to: back, flash: "The run is queued: the worker runs it now (see the run history).")
+                }
+                let window = run["window"] as? [String: Any]
+                return AdminShell.redirect(to: back, flash: run["status"] as? String == "success"
+                    ? "Imported \(run["rows_imported"] ?? 0) rows for \(window?["from"] ?? "") – \(window?["to"] ?? "")."
+                    : "The run failed: \(run["error"] as? String ?? "") Nothing was changed.")
             case "preview":
                 let source = try sources.get(feed.sourceID, for: actor)
-                return try formPage(request, actor, source, feed: feed, draft: SpendFeedDraft(feed), errors: [:], preview: try store.run(feed, trigger: "preview"))
+                return try formPage(request, actor, source, feed: feed, draft: SpendFeedDraft(feed), errors: [:], preview: try preview(feed))
             case "delete":
                 try store.delete(feed, by: actor)
                 return AdminShell.redirect(to: "/traffic-sources/\(feed.sourceID)/spend-feeds", flash: "Spend feed deleted (its imported spend stays).")
@@ -105,6 +114,22 @@ struct SpendFeedRoutes {
 
     func feed(_ request: Request, _ actor: Actor) throws -> SpendFeed {
         try store.get(try request.pathID("feed"), sourceID: try request.pathID(), for: actor)
+    }
+
+    /// Run now goes to the worker; this request waits for it only while it holds one of the
+    /// gate's few slots, else it answers at once that the run is queued.
+    func runNow(_ feed: SpendFeed) throws -> [String: Any]? {
+        guard let slot = gate.take() else {
+            _ = try store.requestRun(feed, wait: 0)
+            return nil
+        }
+        defer { slot.release() }
+        return try store.requestRun(feed, wait: gate.seconds)
+    }
+
+    /// A preview shows rows without storing them, so it runs here, in a gate slot, in bounded time.
+    func preview(_ feed: SpendFeed) throws -> SpendFeedRunner.Outcome {
+        try gate.run { deadline in try store.run(feed, trigger: "preview", deadline: deadline) }
     }
 
     func outcomeJSON(_ o: SpendFeedRunner.Outcome, rows: Bool = false) -> [String: Any] {

@@ -11,13 +11,13 @@ import Web
 public struct SpendFeedRunner: Sendable {
     let database: PostgresPool
     let secrets: IntegrationSecrets
-    let deny: IPRanges
+    let outbound: OutboundPolicy
     static let maxBytes = 20 << 20
 
-    public init(database: PostgresPool, secrets: IntegrationSecrets, deny: IPRanges) {
+    public init(database: PostgresPool, secrets: IntegrationSecrets, outbound: OutboundPolicy) {
         self.database = database
         self.secrets = secrets
-        self.deny = deny
+        self.outbound = outbound
     }
 
     public struct Outcome: Sendable {
@@ -58,7 +58,7 @@ public struct SpendFeedRunner: Sendable {
             guard let r = format.range(of: token) else { return nil }
             let start = format.distance(from: format.startIndex, to: r.lowerBound)
             let digits = String(value[start..<(start + token.count)])
-            return digits.allSatisfy(\.isNumber) ? digits : nil
+            return ASCII.isDigits(digits) ? digits : nil
         }
         for (i, c) in pattern.enumerated() where !"yMd".contains(c) && value[i] != c { return nil }
         guard let y = part("yyyy"), let m = part("MM"), let d = part("dd") else { return nil }
@@ -78,15 +78,15 @@ public struct SpendFeedRunner: Sendable {
         return [fill(feed.url, base)]
     }
 
-    public func run(_ feed: SpendFeed, store: Bool) -> Outcome {
+    public func run(_ feed: SpendFeed, store: Bool, deadline: Date? = nil) -> Outcome {
         let (from, to) = SpendFeedRunner.window(feed)
         var outcome = Outcome(from: from, to: to)
         do {
             var rows: [(row: Int, fields: [String: String])] = []
             for url in SpendFeedRunner.urls(feed, from: from, to: to) {
-                let (status, body) = try fetch(feed, url)
+                let (status, body) = try fetch(feed, url, deadline: deadline)
                 outcome.httpStatus = status
-                guard (200..<300).contains(status) else { throw IntegrationError("HTTP \(status) from \(ProviderHTTP.redacted(url))") }
+                guard (200..<300).contains(status) else { throw IntegrationError("HTTP \(status) from \(Redaction.withoutQuery(url))") }
                 let parsed = try feed.format == "csv" ? SpendFeedRunner.csvRows(body) : SpendFeedRunner.jsonRows(body, path: feed.jsonPath)
                 for p in parsed { rows.append((rows.count + 1, p)) }
             }
@@ -110,21 +110,24 @@ public struct SpendFeedRunner: Sendable {
         return outcome
     }
 
-    func fetch(_ feed: SpendFeed, _ url: String) throws -> (Int, [UInt8]) {
+    func fetch(_ feed: SpendFeed, _ url: String, deadline: Date? = nil) throws -> (Int, [UInt8]) {
+        var timeout = Double(feed.timeoutSeconds)
+        if let deadline {
+            timeout = min(timeout, deadline.timeIntervalSinceNow)
+            guard timeout >= 1 else { throw IntegrationError("the preview ran out of time; Run now (done by the worker) has no such limit") }
+        }
         var headers: [(String, String)] = [("User-Agent", "Waymark/1.0 (spend feed)")]
         if let sealed = try database.query("SELECT headers_sealed FROM spend_feeds WHERE id = \(feed.id)").first?["headers_sealed"] {
             let pairs = (try? JSONSerialization.jsonObject(with: Data(try secrets.open(sealed).utf8))) as? [[String]] ?? []
             headers += pairs.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
         }
-        var request = HTTPRequest(method: feed.method, url: url, headers: headers, connectTimeout: min(5, Double(feed.timeoutSeconds)),
-                                  timeout: Double(feed.timeoutSeconds), maxResponseBytes: SpendFeedRunner.maxBytes, followRedirects: false)
-        let deny = deny
-        request.isAddressDenied = { deny.contains($0) }
+        let request = HTTPRequest(method: feed.method, url: url, headers: headers, connectTimeout: min(5, timeout),
+                                  timeout: timeout, maxResponseBytes: SpendFeedRunner.maxBytes)
         do {
-            let response = try HTTPClient.send(request)
+            let response = try outbound.send(request)
             return (response.status, response.body)
         } catch {
-            throw IntegrationError("\(ProviderHTTP.redacted(url)): \(error)")
+            throw IntegrationError(Redaction.scrub("\(Redaction.withoutQuery(url)): \(error)", secrets: headers.map(\.1)))
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import Postgres
 import Web
 
@@ -11,11 +12,11 @@ public struct SpendFeedStore: Sendable {
     let sources: TrafficSourceStore
     let runner: SpendFeedRunner
 
-    public init(database: PostgresPool, secrets: IntegrationSecrets, sources: TrafficSourceStore, deny: IPRanges) {
+    public init(database: PostgresPool, secrets: IntegrationSecrets, sources: TrafficSourceStore, outbound: OutboundPolicy) {
         self.database = database
         self.secrets = secrets
         self.sources = sources
-        runner = SpendFeedRunner(database: database, secrets: secrets, deny: deny)
+        runner = SpendFeedRunner(database: database, secrets: secrets, outbound: outbound)
     }
 
     public func list(sourceID: Int64) throws -> [SpendFeed] {
@@ -101,10 +102,26 @@ public struct SpendFeedStore: Sendable {
         guard errors.isEmpty else { throw HTTPError.validation(errors) }
     }
 
-    /// Runs a feed now and records the run; a preview stores nothing and leaves the health alone.
-    public func run(_ feed: SpendFeed, trigger: String) throws -> SpendFeedRunner.Outcome {
+    /// Run now: the worker runs the feed (its calls may take minutes); the caller waits up to
+    /// `seconds` for the run's record (as `runs` lists it), nil while it is still running.
+    public func requestRun(_ feed: SpendFeed, wait seconds: Double) throws -> [String: Any]? {
+        let requested: Date = try database.query("""
+            UPDATE spend_feeds SET run_requested_at = clock_timestamp() WHERE id = \(feed.id) RETURNING run_requested_at
+            """)[0].decode("run_requested_at")
+        try database.query("NOTIFY waymark_integrations")
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            usleep(200_000)
+            if let run = try runs(feed.id, limit: 1, manualSince: requested).first { return run }
+        }
+        return nil
+    }
+
+    /// Runs a feed now and records the run; a preview stores nothing and leaves the health
+    /// alone. `deadline` bounds a run made on a responder thread (a preview).
+    public func run(_ feed: SpendFeed, trigger: String, deadline: Date? = nil) throws -> SpendFeedRunner.Outcome {
         let runID: Int64 = try database.query("INSERT INTO spend_feed_runs (feed_id, trigger) VALUES (\(feed.id), \(trigger)) RETURNING id")[0].decode("id")
-        let outcome = runner.run(feed, store: trigger != "preview")
+        let outcome = runner.run(feed, store: trigger != "preview", deadline: deadline)
         let rejected = String(decoding: try JSONSerialization.data(withJSONObject: outcome.rejected.prefix(100).map(\.json)), as: UTF8.self)
         try database.query("""
             UPDATE spend_feed_runs SET finished_at = now(), window_from = \(outcome.from)::date, window_to = \(outcome.to)::date,
@@ -134,6 +151,16 @@ public struct SpendFeedStore: Sendable {
     public func runDue(stopping: () -> Bool = { false }) -> Int {
         var ran = 0
         while !stopping() {
+            // Run-now requests first, a paused feed's too: someone asked for it.
+            if let feed = try? database.query("""
+                UPDATE spend_feeds SET run_requested_at = NULL
+                WHERE id = (SELECT id FROM spend_feeds WHERE run_requested_at IS NOT NULL ORDER BY run_requested_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+                RETURNING \(fragment: SpendFeed.columns)
+                """).first.map(SpendFeed.decode) {
+                _ = try? run(feed, trigger: "manual")
+                ran += 1
+                continue
+            }
             guard let feed = try? database.query("""
                 UPDATE spend_feeds SET next_run_at = now() + interval '10 minutes'
                 WHERE id = (SELECT id FROM spend_feeds WHERE status = 'active' AND next_run_at <= now()
@@ -177,11 +204,14 @@ public struct SpendFeedStore: Sendable {
         }
     }
 
-    public func runs(_ feedID: Int64, limit: Int = 50) throws -> [[String: Any]] {
+    /// The feed's runs, newest first; with `manualSince`, only finished manual runs started then or later.
+    public func runs(_ feedID: Int64, limit: Int = 50, manualSince: Date? = nil) throws -> [[String: Any]] {
         try database.query("""
             SELECT trigger, started_at, finished_at, window_from::text AS f, window_to::text AS t, http_status, rows_read, rows_imported, rows_rejected,
                    rejected::text AS rejected, status, error
-            FROM spend_feed_runs WHERE feed_id = \(feedID) ORDER BY id DESC LIMIT \(limit)
+            FROM spend_feed_runs WHERE feed_id = \(feedID)
+              AND (\(manualSince)::timestamptz IS NULL OR (trigger = 'manual' AND started_at >= \(manualSince) AND finished_at IS NOT NULL))
+            ORDER BY id DESC LIMIT \(limit)
             """).map { r in
             ["trigger": r["trigger"] ?? "", "started_at": RFC3339.string(from: try r.decode("started_at")),
              "finished_at": (try r.decode("finished_at", as: Date?.self)).map(RFC3339.string) ?? NSNull(),
