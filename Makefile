@@ -6,10 +6,10 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 BUILD_FLAGS := -c release
 
-.PHONY: run up down test bench build deps clean-var help
+.PHONY: run up down test bench build deps clean-var help fuzz
 
 help:
-	@echo "make run | up | down | test | bench | build"
+	@echo "make run | up | down | test | bench | build | fuzz"
 
 deps:
 	@scripts/deps.sh
@@ -33,6 +33,11 @@ test: deps
 
 bench: build
 	@scripts/bench.sh
+
+# libFuzzer (with ASan/LSan) over every parser of outside bytes, FUZZ_SECONDS (60) per target,
+# from the seed corpus in Tests/Fuzz/corpus. Builds only the parsers, in .build-fuzz/.
+fuzz:
+	@scripts/fuzz.sh $${FUZZ_SECONDS:-60}
 
 # Removes the test and bench instances' data (never the data of `make run`).
 clean-var:

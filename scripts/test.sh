@@ -16,10 +16,21 @@ export WAYMARK_TEST_CA=$WAYMARK_VAR/tls/cert.pem
 export WAYMARK_TEST_SCRIPTS=$WAYMARK_ROOT/scripts
 mkdir -p "$WAYMARK_ROOT/var/test-artifacts"
 cd "$WAYMARK_ROOT"
-# The hostile-input suite (Tests/Hostile/hostile.py): every public and API path attacked with
-# malformed input; every answer a clear 4xx, the responder up, nothing stored changed. It runs
-# before the Swift tests, some of which restart the responder.
-python3 "$WAYMARK_ROOT/Tests/Hostile/hostile.py"
+# The checks that attack the instance from outside run before the Swift tests (some of which
+# restart the responder), so the last line printed is swift test's own summary:
+#  - the OpenAPI document is valid and matches the routes;
+#  - the hostile-input suite: every public and API path with malformed input, each answered
+#    with a clear 4xx, the responder up, nothing stored changed;
+#  - schemathesis against the document: no 5xx, every answer as documented;
+#  - every libFuzzer target for 10 seconds from its seed corpus.
+# `scripts/test.sh --filter NAME` (a subset of the Swift tests) skips them.
+if [ $# -eq 0 ]; then
+  "$WAYMARK_ROOT/scripts/pydeps.sh"
+  python3 "$WAYMARK_ROOT/scripts/openapi_check.py"
+  python3 "$WAYMARK_ROOT/Tests/Hostile/hostile.py"
+  "$WAYMARK_ROOT/scripts/schemathesis.sh"
+  "$WAYMARK_ROOT/scripts/fuzz.sh" "${WAYMARK_TEST_FUZZ_SECONDS:-10}"
+fi
 # No pipe after swift test: its own summary line is the last thing printed, and its exit code
 # is this script's.
 swift test -c release --skip-build --disable-testable-imports --no-parallel "$@"

@@ -200,9 +200,13 @@ import WaymarkTesting
         ])
         let feedID = try #require(feed.json["id"] as? Int)
         // Eight previews at once: four slots, the rest refused at once (503), not queued on threads.
-        let all = inParallel(8) {
+        let previews = Thread.detachedResults(8) {
             (try? f.api.postJSON("/api/v1/traffic-sources/\(f.sourceID)/spend-feeds/\(feedID)/preview", [String: Any]()).status) ?? 0
         }
+        // Meanwhile the click path answers as ever.
+        usleep(500_000)
+        for _ in 0..<20 { #expect(try tracking.get("/c/\(f.key)").status == 302) }
+        let all = previews.wait()
         #expect(all.filter { $0 == 503 }.count >= 4, "\(all)")
         #expect(all.filter { $0 == 200 }.count >= 1, "\(all)")
         // Run now: the worker's run, recorded as manual.
@@ -333,17 +337,7 @@ import WaymarkTesting
 
     /// `n` calls at once, each on its own thread (not a pool sized to the cores).
     func inParallel(_ n: Int, _ body: @escaping @Sendable () -> Int) -> [Int] {
-        let results = Mutex<[Int]>([])
-        let done = DispatchSemaphore(value: 0)
-        for _ in 0..<n {
-            Thread.detachNewThread {
-                let value = body()
-                results.withLock { $0.append(value) }
-                done.signal()
-            }
-        }
-        for _ in 0..<n { done.wait() }
-        return results.withLock { $0 }
+        Thread.detachedResults(n, body).wait()
     }
 
     func runCapturing(_ path: String, _ arguments: [String]) throws -> String {
@@ -352,5 +346,33 @@ import WaymarkTesting
         let quoted = ([path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
         _ = try runProgram("/bin/sh", ["-c", quoted + " > '" + out + "' 2>&1"])
         return (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+    }
+}
+
+/// Calls running on their own threads, and their results once all are done.
+final class ThreadResults: Sendable {
+    let results = Mutex<[Int]>([])
+    let done = DispatchSemaphore(value: 0)
+    let count: Int
+
+    init(_ count: Int) { self.count = count }
+
+    func wait() -> [Int] {
+        for _ in 0..<count { done.wait() }
+        return results.withLock { $0 }
+    }
+}
+
+extension Thread {
+    static func detachedResults(_ n: Int, _ body: @escaping @Sendable () -> Int) -> ThreadResults {
+        let box = ThreadResults(n)
+        for _ in 0..<n {
+            Thread.detachNewThread {
+                let value = body()
+                box.results.withLock { $0.append(value) }
+                box.done.signal()
+            }
+        }
+        return box
     }
 }

@@ -49,6 +49,8 @@ public enum FXFile {
     }
 
     public static func parseCSV(_ data: Data) throws -> [FXRate] {
+        // CSV.swift loses a decoding error in the header row (see SpendInput.fromCSV).
+        guard String(validating: data, as: UTF8.self) != nil else { throw FXImportError("the CSV file is not UTF-8 text") }
         let reader = try CSVReader(stream: InputStream(data: data), hasHeaderRow: true, trimFields: true)
         let header = (reader.headerRow ?? []).map { $0.lowercased() }
         guard header.starts(with: ["date", "currency", "rate"]) else {

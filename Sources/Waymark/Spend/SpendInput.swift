@@ -24,6 +24,11 @@ extension SpendInput {
     /// Rows of a CSV file `date,traffic_source,campaign,amount,currency[,NAME…]` (UTF-8, BOM
     /// or not, LF or CRLF, RFC 4180 quotes); a file-level problem throws a 422.
     public static func fromCSV(_ data: Data) throws(HTTPError) -> [SpendInput] {
+        // CSV.swift loses a decoding error in the header row and reads on after the bad byte,
+        // splitting the row there (found by Tests/Fuzz spend-csv): check the encoding first.
+        guard String(validating: data, as: UTF8.self) != nil else {
+            throw HTTPError.validation(["file": "is not UTF-8 text (save the CSV as UTF-8)"])
+        }
         let reader: CSVReader
         do {
             reader = try CSVReader(stream: InputStream(data: data), hasHeaderRow: true, trimFields: false)

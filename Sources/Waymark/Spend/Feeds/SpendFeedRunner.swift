@@ -135,6 +135,8 @@ public struct SpendFeedRunner: Sendable {
     static func csvRows(_ body: [UInt8]) throws -> [[String: String]] {
         var data = Data(body)
         if data.starts(with: [0xEF, 0xBB, 0xBF]) { data = data.dropFirst(3) }
+        // CSV.swift loses a decoding error in the header row (see SpendInput.fromCSV).
+        guard String(validating: data, as: UTF8.self) != nil else { throw IntegrationError("the body is not UTF-8 text") }
         let reader: CSVReader
         do {
             reader = try CSVReader(stream: InputStream(data: data), hasHeaderRow: true, trimFields: false)
