@@ -6,6 +6,12 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let cryptoExtras: Target.Dependency = .product(name: "CryptoExtras", package: "swift-crypto")
+/// Every product target, for the test targets that use the product's public API.
+let product: [Target.Dependency] = ["Waymark", "Reports", "Spend", "Integrations", "Deliveries", "Conversions", "Tracking", "Catalog", "Accounts", "WaymarkCore"]
+
 let package = Package(
     name: "waymark",
     platforms: [.macOS(.v15)],
@@ -25,40 +31,52 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
-        // Thin Swift layers over them.
-        .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
+        // Threads, clocks and signals: what the responder, the writer and the worker share.
+        .target(name: "Threads", swiftSettings: swiftSettings),
+        // Thin Swift layers over the C libraries (the only targets that import them).
+        .target(name: "FastCGI", dependencies: ["CFastCGI", "Threads"], swiftSettings: swiftSettings),
         .target(name: "Postgres", dependencies: ["CLibPQ"], swiftSettings: swiftSettings),
         .target(name: "Addresses", swiftSettings: swiftSettings),
         .target(name: "HTTPClient", dependencies: ["CCurl", "Addresses"], swiftSettings: swiftSettings),
-        .target(
-            name: "Web",
-            dependencies: [
-                "FastCGI",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Mustache", package: "swift-mustache"),
-            ],
-            swiftSettings: swiftSettings
-        ),
+        .target(name: "Web", dependencies: ["FastCGI", "Threads", logging, .product(name: "Mustache", package: "swift-mustache")], swiftSettings: swiftSettings),
 
-        // The product.
+        // The product, one target per capability; the arrows are the architecture (README).
+        // Core: money, dates, currencies, slugs, ids, token templates, the actor and its
+        // visibility rule, audit recording, sealing.
+        .target(name: "WaymarkCore", dependencies: ["Web", "Postgres", "Addresses", crypto], swiftSettings: swiftSettings),
+        // Users, sessions, API tokens, the login throttle, workspaces.
+        .target(name: "Accounts", dependencies: ["WaymarkCore", "Web", "Postgres", crypto, cryptoExtras], swiftSettings: swiftSettings),
+        // Traffic sources, the template library, campaigns and their conversion reporting.
+        .target(name: "Catalog", dependencies: ["WaymarkCore", "Web", "Postgres"], swiftSettings: swiftSettings),
+        // The click path: campaign cache, click recorder, group-commit writer, spool. No HTTPClient.
+        .target(name: "Tracking", dependencies: ["Catalog", "WaymarkCore", "Threads", "Web", "Postgres", "Addresses", logging, crypto], swiftSettings: swiftSettings),
+        // Postbacks matched to clicks, de-duplicated, recorded; the ledger.
+        .target(name: "Conversions", dependencies: ["Catalog", "WaymarkCore", "Web", "Postgres", logging], swiftSettings: swiftSettings),
+        // The outbox and its sender (postbacks, webhooks, and the push contracts Integrations fulfils).
+        .target(name: "Deliveries", dependencies: ["Conversions", "Catalog", "WaymarkCore", "Threads", "HTTPClient", "Web", "Postgres", logging, crypto],
+                swiftSettings: swiftSettings),
+        // Google Ads, Meta, TikTok, GA4: OAuth, pulls, pushes (a folder per provider).
+        .target(name: "Integrations", dependencies: ["Deliveries", "Conversions", "Catalog", "Accounts", "WaymarkCore", "HTTPClient", "Web", "Postgres", logging, crypto],
+                swiftSettings: swiftSettings),
+        // Spend entries, CSV and JSON imports, spend feeds, FX rates.
+        .target(name: "Spend", dependencies: ["Catalog", "WaymarkCore", "HTTPClient", "Web", "Postgres", .product(name: "CSV", package: "CSV.swift")],
+                swiftSettings: swiftSettings),
+        // The metric registry and the report engine.
+        .target(name: "Reports", dependencies: ["Catalog", "WaymarkCore", "Web", "Postgres"], swiftSettings: swiftSettings),
+        // The application: admin shell, pages and routes of every capability, configuration,
+        // migrations, the worker loop, the FastCGI responder's wiring.
         .target(
             name: "Waymark",
             dependencies: [
-                "Web", "Postgres", "HTTPClient", "Addresses",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "CryptoExtras", package: "swift-crypto"),
+                "Reports", "Spend", "Integrations", "Deliveries", "Conversions", "Tracking", "Catalog", "Accounts", "WaymarkCore",
+                "Web", "FastCGI", "Threads", "Postgres", "HTTPClient", "Addresses", logging, crypto, cryptoExtras,
                 .product(name: "CSV", package: "CSV.swift"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "WaymarkCLI",
-            dependencies: [
-                "Waymark",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: product + ["Threads", .product(name: "ArgumentParser", package: "swift-argument-parser"), logging],
             swiftSettings: swiftSettings
         ),
 
@@ -69,10 +87,10 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "WaymarkTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "Addresses", "WaymarkTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "WebTests", dependencies: ["Web", "FastCGI", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "WaymarkTests", dependencies: ["Waymark", "Addresses", "HTTPClient", "Postgres", "Web", "WaymarkTesting", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .testTarget(name: "WaymarkTests", dependencies: product + ["Addresses", "HTTPClient", "Postgres", "Web", "WaymarkTesting", crypto], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Waymark", "Postgres", "HTTPClient", "WaymarkTesting", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: product + ["Postgres", "HTTPClient", "WaymarkTesting", crypto],
             swiftSettings: swiftSettings
         ),
     ]

@@ -36,13 +36,16 @@ ALL=(form multipart cookies fastcgi-params spend-json click-json spend-csv token
 WAYMARK_TARGETS=" spend-json click-json spend-csv token-template user-agent fx-rates "
 # Largest input per target: bodies and files get room to show super-linear costs.
 declare -A MAX_LEN=([multipart]=65536 [spend-csv]=65536 [spend-json]=32768 [fx-rates]=32768)
-# The parsing files of the Waymark module (pure: no database). A parser that needs another
-# file of Waymark gets it added here.
+# The pure parsing files of the product's modules (no database), compiled here together as
+# one module named Waymark (the harnesses' `@testable import Waymark`), with the imports of the
+# product's own modules dropped from build copies. A parser that needs another pure file gets
+# it added here.
 WAYMARK_FILES=(
-  Sources/Waymark/Tracking/TokenTemplate.swift Sources/Waymark/Tracking/UserAgent.swift
-  Sources/Waymark/Tracking/ClickAPIInput.swift Sources/Waymark/Spend/SpendInput.swift
-  Sources/Waymark/Currency/FXRates.swift Sources/Waymark/Currency/Currency.swift Sources/Waymark/Support/Dates.swift
+  Sources/WaymarkCore/TokenTemplate.swift Sources/WaymarkCore/Currency.swift Sources/WaymarkCore/Dates.swift
+  Sources/WaymarkCore/ASCII.swift Sources/Tracking/UserAgent.swift Sources/Tracking/ClickAPIInput.swift
+  Sources/Spend/SpendInput.swift Sources/Spend/FXRates.swift
 )
+PRODUCT_MODULES="WaymarkCore|Accounts|Catalog|Tracking|Conversions|Deliveries|Integrations|Spend|Reports"
 
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
@@ -114,8 +117,16 @@ build_libraries() {
   fi
   build CSV "$OUT/lib/libCSV.a" "" -- "${FLAGS[@]}" -swift-version 5 -module-name CSV -emit-module \
     -emit-module-path "$OUT/mod/CSV.swiftmodule" -emit-library -static -o "$OUT/lib/libCSV.a" "$csv_dir"/*.swift || return 1
+  mkdir -p "$OUT/src"
+  local copies=()
+  for f in "${WAYMARK_FILES[@]}"; do
+    local copy=$OUT/src/$(echo "$f" | tr / _)
+    grep -v -E "^import ($PRODUCT_MODULES)\$" "$f" >"$copy.new"
+    cmp -s "$copy.new" "$copy" && rm "$copy.new" || mv "$copy.new" "$copy"
+    copies+=("$copy")
+  done
   build Waymark "$OUT/lib/libWaymark.a" "FastCGI Web CSV" -- "${FLAGS[@]}" "${SWIFT6[@]}" -module-name Waymark -emit-module \
-    -emit-module-path "$OUT/mod/Waymark.swiftmodule" -emit-library -static -o "$OUT/lib/libWaymark.a" "${WAYMARK_FILES[@]}"
+    -emit-module-path "$OUT/mod/Waymark.swiftmodule" -emit-library -static -o "$OUT/lib/libWaymark.a" "${copies[@]}"
 }
 
 build_harness() {

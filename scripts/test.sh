@@ -18,6 +18,7 @@ mkdir -p "$WAYMARK_ROOT/var/test-artifacts"
 cd "$WAYMARK_ROOT"
 # The checks that attack the instance from outside run before the Swift tests (some of which
 # restart the responder), so the last line printed is swift test's own summary:
+#  - the target graph keeps the architecture's rules (scripts/check_architecture.py);
 #  - the OpenAPI document is valid and matches the routes;
 #  - the hostile-input suite: every public and API path with malformed input, each answered
 #    with a clear 4xx, the responder up, nothing stored changed;
@@ -26,6 +27,7 @@ cd "$WAYMARK_ROOT"
 # `scripts/test.sh --filter NAME` (a subset of the Swift tests) skips them.
 if [ $# -eq 0 ]; then
   "$WAYMARK_ROOT/scripts/pydeps.sh"
+  python3 "$WAYMARK_ROOT/scripts/check_architecture.py"
   python3 "$WAYMARK_ROOT/scripts/openapi_check.py"
   python3 "$WAYMARK_ROOT/Tests/Hostile/hostile.py"
   "$WAYMARK_ROOT/scripts/schemathesis.sh"

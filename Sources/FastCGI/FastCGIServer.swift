@@ -1,6 +1,7 @@
 import CFastCGI
 import Glibc
 import Synchronization
+import Threads
 
 /// A multi-threaded FastCGI responder on a unix socket, built on libfcgi.
 ///
@@ -69,7 +70,11 @@ public final class FastCGIServer: Sendable {
         }
         listenFD.store(fd, ordering: .releasing)
         for _ in 0..<configuration.threads {
-            try spawnThread(stackBytes: configuration.threadStackBytes) { [self] in self.serve(listenFD: fd) }
+            do {
+                try spawnThread(stackBytes: configuration.threadStackBytes) { [self] in self.serve(listenFD: fd) }
+            } catch {
+                throw FastCGIError(error.description)
+            }
         }
     }
 

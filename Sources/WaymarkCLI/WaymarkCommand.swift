@@ -1,8 +1,11 @@
+import Accounts
 import ArgumentParser
-import FastCGI
 import Foundation
 import Logging
+import Spend
+import Threads
 import Waymark
+import WaymarkCore
 
 @main
 struct WaymarkCommand: ParsableCommand {

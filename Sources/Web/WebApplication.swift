@@ -1,6 +1,7 @@
 import FastCGI
 import Foundation
 import Logging
+import Threads
 
 /// Turns FastCGI requests into router calls: builds the `Request`, finds the route, turns
 /// thrown errors into answers (JSON under `/api/` and on tracking paths, a plain page

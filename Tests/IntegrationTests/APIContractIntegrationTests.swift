@@ -1,8 +1,10 @@
+import Accounts
 import Foundation
 import HTTPClient
 import Postgres
 import Testing
 import Waymark
+import WaymarkCore
 import WaymarkTesting
 
 /// What schemathesis (scripts/schemathesis.sh) found against docs/openapi.json, kept as tests:

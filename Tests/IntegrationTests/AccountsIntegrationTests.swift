@@ -1,8 +1,10 @@
+import Accounts
 import Foundation
 import HTTPClient
 import Postgres
 import Testing
 import Waymark
+import WaymarkCore
 import WaymarkTesting
 
 /// People, sessions, roles and workspaces through nginx and PostgreSQL.

@@ -1,8 +1,10 @@
+import Accounts
 import Foundation
 import Glibc
 import Postgres
 import Testing
 import Waymark
+import WaymarkCore
 import WaymarkTesting
 
 /// A real browser: Debian's headless Chromium, driven over WebDriver by Tests/Browser/*.py.

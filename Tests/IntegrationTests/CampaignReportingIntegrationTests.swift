@@ -1,9 +1,12 @@
+import Accounts
+import Catalog
 import Foundation
 import HTTPClient
 import Postgres
 import Synchronization
 import Testing
 import Waymark
+import WaymarkCore
 import WaymarkTesting
 
 /// Campaign-level conversion reporting through nginx, PostgreSQL, the worker, a local

@@ -1,3 +1,4 @@
+import Accounts
 import Foundation
 import Glibc
 import HTTPClient
@@ -5,6 +6,7 @@ import Postgres
 import Synchronization
 import Testing
 import Waymark
+import WaymarkCore
 import WaymarkTesting
 
 /// The click redirect through the real nginx and PostgreSQL: durability, outage, crash.

@@ -1,3 +1,5 @@
+import Accounts
+import Conversions
 import Crypto
 import Foundation
 import Glibc
@@ -6,6 +8,7 @@ import Postgres
 import Synchronization
 import Testing
 import Waymark
+import WaymarkCore
 import WaymarkTesting
 
 /// Postbacks through the real nginx and PostgreSQL, and the worker sending what they queue.

@@ -1,8 +1,12 @@
+import Accounts
+import Conversions
 import Foundation
 import HTTPClient
+import Integrations
 import Postgres
 import Testing
 import Waymark
+import WaymarkCore
 import WaymarkTesting
 
 /// Each provider's whole life through nginx, PostgreSQL, the worker and the provider fakes

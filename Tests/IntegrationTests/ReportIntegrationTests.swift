@@ -1,8 +1,14 @@
+import Accounts
+import Catalog
 import Foundation
 import HTTPClient
 import Postgres
+import Reports
+import Spend
 import Testing
+import Tracking
 import Waymark
+import WaymarkCore
 import WaymarkTesting
 
 /// Reports reconciled with the raw clicks, conversions and spend they come from.

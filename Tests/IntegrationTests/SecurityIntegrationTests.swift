@@ -1,3 +1,5 @@
+import Accounts
+import Catalog
 import Foundation
 import Glibc
 import HTTPClient
@@ -5,6 +7,7 @@ import Postgres
 import Synchronization
 import Testing
 import Waymark
+import WaymarkCore
 import WaymarkTesting
 
 /// Issue 16: each attack reproduced against the stack, through nginx and PostgreSQL, refused.

@@ -1,9 +1,13 @@
+import Accounts
+import Catalog
+import Conversions
 import Foundation
 import HTTPClient
 import Postgres
 import Synchronization
 import Testing
 import Waymark
+import WaymarkCore
 import WaymarkTesting
 
 /// Spend feeds through nginx, PostgreSQL and the worker, against a local HTTP server standing

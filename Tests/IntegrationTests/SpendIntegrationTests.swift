@@ -1,9 +1,11 @@
+import Accounts
 import Foundation
 import Glibc
 import HTTPClient
 import Postgres
 import Testing
 import Waymark
+import WaymarkCore
 import WaymarkTesting
 
 /// Spend by JSON, CSV (API and upload page) and by hand, and the FX rates it converts with.

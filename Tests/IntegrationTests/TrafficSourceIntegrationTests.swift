@@ -1,8 +1,10 @@
+import Accounts
 import Foundation
 import HTTPClient
 import Postgres
 import Testing
 import Waymark
+import WaymarkCore
 import WaymarkTesting
 
 /// Traffic sources, the template library and campaigns, through nginx and PostgreSQL.

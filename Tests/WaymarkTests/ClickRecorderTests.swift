@@ -1,7 +1,10 @@
 import Addresses
+import Catalog
 import Foundation
 import Testing
+import Tracking
 import Waymark
+import WaymarkCore
 
 @Suite struct ClickRecorderTests {
     func campaign(destination: String, parameters: [(String, Int)] = [], clickIDParam: String? = nil, cost: Campaign.CostModel = .none, amount: Decimal = 0) -> CachedCampaign {

@@ -1,7 +1,9 @@
 import Crypto
 import Foundation
+import Integrations
 import Testing
 import Waymark
+import WaymarkCore
 
 /// The integration status machine, the origin map and the sealing of secrets: no network.
 struct IntegrationStatusTests {

@@ -1,6 +1,8 @@
+import Accounts
 import Foundation
 import Testing
 import Waymark
+import WaymarkCore
 
 @Suite struct PasswordHasherTests {
     @Test func verifiesTheRightPasswordOnly() throws {

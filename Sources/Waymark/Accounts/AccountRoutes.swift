@@ -1,5 +1,6 @@
+import Accounts
 import Foundation
-import Postgres
+import WaymarkCore
 import Web
 
 /// Login, logout and the dashboard.

@@ -1,4 +1,6 @@
+import Accounts
 import Foundation
+import WaymarkCore
 import Web
 
 /// The API tokens page: create (the token is shown once) and revoke.

@@ -1,5 +1,6 @@
+import Accounts
 import Foundation
-import Postgres
+import WaymarkCore
 import Web
 
 /// The Users page (owners only): add a user, change role and workspaces, disable.

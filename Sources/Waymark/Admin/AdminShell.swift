@@ -1,5 +1,8 @@
+import Accounts
+import Conversions
+import FastCGI
 import Foundation
-import Postgres
+import WaymarkCore
 import Web
 
 /// The admin shell: who is signed in, CSRF, flash messages, and one layout for every page.

@@ -1,4 +1,5 @@
 import Foundation
+import Spend
 import Web
 
 /// A page of an API list: `{"data":[…],"next_cursor":…}`.

@@ -1,6 +1,9 @@
+import FastCGI
 import Foundation
 import Glibc
 import HTTPClient
+import Integrations
+import Tracking
 
 /// Settings from the environment, with defaults that match `make run` when started from the
 /// project root. README.md lists every variable.

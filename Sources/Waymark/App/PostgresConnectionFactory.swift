@@ -1,3 +1,4 @@
+import FastCGI
 import Postgres
 
 /// Database handles for the CLI commands, from the configuration.

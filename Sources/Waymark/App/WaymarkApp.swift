@@ -1,8 +1,18 @@
+import Accounts
 import Addresses
+import Catalog
+import Conversions
+import Deliveries
 import FastCGI
 import Foundation
+import Integrations
 import Logging
 import Postgres
+import Reports
+import Spend
+import Threads
+import Tracking
+import WaymarkCore
 import Web
 
 /// The responder's application: configuration, database pool, views and every route.

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import WaymarkCore
 import Web
 
 /// The audit log page (admins and owners), filterable by object.

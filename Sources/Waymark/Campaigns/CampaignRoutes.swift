@@ -1,5 +1,8 @@
+import Accounts
+import Catalog
+import Conversions
 import Foundation
-import Postgres
+import WaymarkCore
 import Web
 
 /// Campaigns: pages (list, General and Tracking tabs) and the API of SPEC §4.

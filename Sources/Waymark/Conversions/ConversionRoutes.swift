@@ -1,6 +1,13 @@
+import Accounts
+import Catalog
+import Conversions
 import Foundation
 import HTTPClient
+import Integrations
 import Postgres
+import Spend
+import Tracking
+import WaymarkCore
 import Web
 
 /// `/postback` and `/pixel.gif` (SPEC §3), the conversions API, and the pages: conversions,

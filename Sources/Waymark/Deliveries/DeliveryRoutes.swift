@@ -1,5 +1,11 @@
+import Accounts
+import Conversions
 import Foundation
+import Integrations
 import Postgres
+import Spend
+import Tracking
+import WaymarkCore
 import Web
 
 struct DeliveryRow {

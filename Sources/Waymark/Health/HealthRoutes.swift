@@ -1,4 +1,5 @@
 import Postgres
+import Tracking
 import Web
 
 /// `GET /healthz`: 200 with the database reachable, 503 while it is not; also the bytes of

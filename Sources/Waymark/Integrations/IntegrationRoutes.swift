@@ -1,5 +1,8 @@
+import Catalog
 import Foundation
+import Integrations
 import Postgres
+import WaymarkCore
 import Web
 
 /// The Integrations tab of a traffic source and the API of SPEC §6: provider cards, connect,

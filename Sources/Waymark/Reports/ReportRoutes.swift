@@ -1,5 +1,10 @@
+import Accounts
+import Catalog
 import Foundation
 import Postgres
+import Reports
+import Spend
+import WaymarkCore
 import Web
 
 /// `GET /api/v1/reports` (SPEC §5), the dashboard with drill-down, chart and CSV export, and

@@ -1,5 +1,8 @@
+import Catalog
 import Foundation
 import Postgres
+import Spend
+import WaymarkCore
 import Web
 
 /// Spend: `POST|GET /api/v1/spend` (SPEC §4), the spend list, the CSV upload with its preview

@@ -1,6 +1,8 @@
 import Addresses
 import Foundation
 import Postgres
+import Tracking
+import WaymarkCore
 import Web
 
 /// `GET|HEAD /c/{key}`, the click redirect (SPEC §3), and `POST /api/v1/clicks` for

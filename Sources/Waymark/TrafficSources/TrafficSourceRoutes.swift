@@ -1,5 +1,7 @@
+import Accounts
+import Catalog
 import Foundation
-import Postgres
+import WaymarkCore
 import Web
 
 /// Traffic sources: the template library, pages (list, new from template or custom, edit,
@@ -222,6 +224,3 @@ struct TrafficSourceRoutes {
     }
 }
 
-extension String {
-    var nilIfEmpty: String? { isEmpty ? nil : self }
-}

@@ -1,7 +1,13 @@
+import Catalog
+import Deliveries
 import FastCGI
 import Foundation
+import Integrations
 import Logging
 import Postgres
+import Reports
+import Spend
+import Threads
 
 /// `waymark worker`: the process for everything slow or outbound. It keeps a heartbeat row
 /// (is a worker alive?), folds the click roll-ups' deltas, and keeps the click partitions

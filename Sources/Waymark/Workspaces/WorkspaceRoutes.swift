@@ -1,5 +1,6 @@
+import Accounts
 import Foundation
-import Postgres
+import WaymarkCore
 import Web
 
 /// Workspaces: pages (list, create, edit, members) and `/api/v1/workspaces`.

@@ -1,5 +1,8 @@
+import Catalog
+import Conversions
 import Foundation
-import Postgres
+import Spend
+import WaymarkCore
 import Web
 
 /// Spend feeds on a traffic source: the API (`/api/v1/traffic-sources/{id}/spend-feeds`) and

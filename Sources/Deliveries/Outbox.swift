@@ -1,0 +1,114 @@
+import Catalog
+import Conversions
+import Crypto
+import Foundation
+import Postgres
+import WaymarkCore
+import Web
+
+/// Queues what a recorded or changed conversion sends out: the S2S postback and the
+/// Conversion-API push of the campaign's reporting (its own or its source's, by their
+/// send-back rules), and the workspace's webhooks. Rows are rendered now, so a later change of
+/// the campaign or source does not alter what is already queued; the worker sends them.
+public struct Outbox: ConversionOutbox {
+    public var maxAttempts: Int
+    public var pushes: (any PushQueue)?
+
+    public init(maxAttempts: Int, pushes: (any PushQueue)? = nil) {
+        self.maxAttempts = maxAttempts
+        self.pushes = pushes
+    }
+
+    public func enqueue(
+        on c: PostgresConnection, conversionID: Int64, click: ClickForConversion, input: PostbackInput, currency: String, previousStatus: String?
+    ) throws {
+        let recorded = previousStatus == nil
+        // Resolved now: a change of the source reaches every inheriting campaign's next conversion.
+        if let reporting = try ReportingResolver.resolve(on: c, campaignID: click.campaignID, explained: false),
+           reporting.postbackURL != nil || reporting.integrationID != nil {
+            let firstOfClick = try c.query("""
+                SELECT NOT EXISTS (SELECT 1 FROM conversions WHERE click_id = \(click.id) AND id < \(conversionID)) AS first
+                """, prepared: true)[0].decode("first", as: Bool.self)
+            if let url = reporting.postbackURL,
+               reporting.rules.shouldSend(event: input.event, status: input.status.rawValue, previousStatus: previousStatus, recorded: recorded,
+                                          firstOfClick: firstOfClick, alreadySent: try sentBefore(c, conversionID)) {
+                let payout = SendBackRules.share(input.payout, percent: reporting.payoutPercent)
+                let target = PostbackTokens.fill(url, click: click, conversionID: conversionID, payout: payout, currency: currency, input: input)
+                try insert(c, conversionID: conversionID, click: click, kind: "postback", targetID: click.trafficSourceID,
+                           targetName: reporting.from == "campaign" ? "campaign \(click.campaignID)" : reporting.sourceName, method: "GET", url: target,
+                           headers: [:], body: nil)
+            }
+            if let integrationID = reporting.integrationID {
+                try pushes?.enqueue(on: c, integrationID: integrationID, reporting: reporting, conversionID: conversionID, click: click, input: input,
+                                    currency: currency, previousStatus: previousStatus, firstOfClick: firstOfClick) {
+                    kind, targetID, targetName, url, body, skipped in
+                    try insert(c, conversionID: conversionID, click: click, kind: kind, targetID: targetID, targetName: targetName, method: "POST", url: url,
+                               headers: ["Content-Type": "application/json"], body: body, skipped: skipped)
+                }
+            }
+        }
+        for hook in try c.query("SELECT id, url, secret FROM webhooks WHERE workspace_id = \(click.workspaceID) AND enabled ORDER BY id", prepared: true) {
+            let payload: [String: Any] = [
+                "type": recorded ? "conversion.recorded" : "conversion.updated",
+                "conversion": [
+                    "id": String(conversionID), "click_id": click.id, "external_id": click.externalID ?? NSNull(),
+                    "campaign_id": click.campaignID, "traffic_source_id": click.trafficSourceID, "event": input.event,
+                    "status": input.status.rawValue, "previous_status": previousStatus ?? NSNull(), "payout": input.payout,
+                    "currency": currency, "txid": input.txid ?? NSNull(), "clicked_at": RFC3339.string(from: click.clickedAt),
+                ] as [String: Any],
+                "sent_at": RFC3339.string(from: Date()),
+            ]
+            let body = String(decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]), as: UTF8.self)
+            let secret: String = try hook.decode("secret")
+            try insert(c, conversionID: conversionID, click: click, kind: "webhook", targetID: try hook.decode("id"), targetName: hook["url"] ?? "",
+                       method: "POST", url: try hook.decode("url"),
+                       headers: ["Content-Type": "application/json", "X-Waymark-Signature": Outbox.signature(body, secret: secret)], body: body)
+        }
+    }
+
+    /// `sha256=<hex HMAC-SHA256 of the body>` with the webhook's secret.
+    public static func signature(_ body: String, secret: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(body.utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        return "sha256=" + Hex.encode(Array(mac))
+    }
+
+    private func sentBefore(_ c: PostgresConnection, _ conversionID: Int64) throws -> Bool {
+        try c.query("""
+            SELECT EXISTS (SELECT 1 FROM deliveries WHERE conversion_id = \(conversionID) AND kind = 'postback' AND state <> 'failed') AS sent
+            """)[0].decode("sent")
+    }
+
+    private func insert(
+        _ c: PostgresConnection, conversionID: Int64, click: ClickForConversion, kind: String, targetID: Int64, targetName: String,
+        method: String, url: String, headers: [String: String], body: String?, skipped: String? = nil
+    ) throws {
+        let headerJSON = String(decoding: try JSONSerialization.data(withJSONObject: headers, options: [.sortedKeys]), as: UTF8.self)
+        // A push the provider would refuse (too old, no click id) is kept, marked `skipped`.
+        try c.query("""
+            INSERT INTO deliveries (workspace_id, conversion_id, click_id, kind, target_id, target_name, method, url, headers, body, max_attempts, state, last_error)
+            VALUES (\(click.workspaceID), \(conversionID), \(click.id), \(kind), \(targetID), \(targetName), \(method), \(url),
+                    \(headerJSON)::jsonb, \(body), \(maxAttempts), \(skipped == nil ? "pending" : "skipped"), \(skipped))
+            """)
+    }
+}
+
+/// The tokens of a source's S2S postback URL (SPEC §3), URL-encoded.
+public enum PostbackTokens {
+    public static func fill(_ url: String, click: ClickForConversion, conversionID: Int64, payout: String, currency: String, input: PostbackInput) -> String {
+        TokenTemplate(url).render { name in
+            switch name {
+            case "external_id": click.externalID ?? ""
+            case "clickid": click.id
+            case "payout": payout
+            case "currency": currency
+            case "event": input.event
+            case "status": input.status.rawValue
+            case "txid": input.txid ?? ""
+            case "campaign_id": String(click.campaignID)
+            case "conversion_id": String(conversionID)
+            case "random": RandomToken.base64URL(bytes: 9)
+            default: click.parameters[name] ?? ""
+            }
+        }
+    }
+}

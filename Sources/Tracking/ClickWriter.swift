@@ -1,0 +1,196 @@
+import Catalog
+import Foundation
+import Logging
+import Postgres
+import Threads
+
+/// The one writer of clicks per process (group commit): responder threads queue their click
+/// and wait; the writer takes everything queued, stores it with one INSERT and one COMMIT, and
+/// wakes them. Clicks that arrive during a commit ride the next one. While PostgreSQL is
+/// unreachable the batch goes to the fsync'ed spool instead, replayed when it is back.
+public final class ClickWriter: @unchecked Sendable {
+    /// One queued click and the answer its responder thread waits for.
+    public final class Pending: @unchecked Sendable {
+        public let click: Click
+        public let done = DispatchSemaphore(value: 0)
+        public var stored = false  // written by the writer before `done` is signalled
+        public init(_ click: Click) { self.click = click }
+    }
+
+    // `condition` guards `queue` and `stopping`.
+    private let condition = NSCondition()
+    private var queue: [Pending] = []
+    private var stopping = false
+    private var finished = DispatchSemaphore(value: 0)
+
+    private let conninfo: String
+    private var connection: PostgresConnection?
+    private let spool: ClickSpool
+    private let logger: Logger
+    /// Until then, batches go straight to the spool (the database just failed).
+    private var databaseRetryAt = 0.0
+    /// False once a replay left no spool file: saves a directory listing per batch.
+    private var spoolMayHavePending = true
+    public static let maxBatch = 500
+
+    public init(conninfo: String, spool: ClickSpool, logger: Logger) {
+        self.conninfo = conninfo
+        self.spool = spool
+        self.logger = logger
+    }
+
+    public func start() throws {
+        try spawnThread(stackBytes: 1 << 20) { [self] in run() }
+    }
+
+    /// Queues the click and waits until it is committed or spooled; false when neither worked.
+    public func record(_ click: Click) -> Bool {
+        var click = click
+        click.sanitize()
+        let pending = Pending(click)
+        condition.lock()
+        queue.append(pending)
+        condition.signal()
+        condition.unlock()
+        pending.done.wait()
+        return pending.stored
+    }
+
+    /// Stops after writing what is queued (the last batch of a shutdown).
+    public func stop(timeout: Double = 10) {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        _ = finished.wait(timeout: .now() + timeout)
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopping {
+                // Wake now and then to replay the spool once the database is back.
+                if !condition.wait(until: Date().addingTimeInterval(1)) { break }
+            }
+            let batch = Array(queue.prefix(ClickWriter.maxBatch))
+            queue.removeFirst(batch.count)
+            let stop = stopping && queue.isEmpty
+            condition.unlock()
+
+            if batch.isEmpty {
+                replayIfDue()
+            } else {
+                let stored = write(batch.map(\.click))
+                for p in batch {
+                    p.stored = stored
+                    p.done.signal()
+                }
+            }
+            if stop && batch.isEmpty {
+                finished.signal()
+                return
+            }
+        }
+    }
+
+    /// Database first (after any spool backlog, to keep order), else the spool.
+    private func write(_ clicks: [Click]) -> Bool {
+        if monotonicSeconds() >= databaseRetryAt {
+            replayIfDue()
+            if !spoolMayHavePending, insert(clicks) { return true }
+        }
+        spoolMayHavePending = true
+        if spool.append(clicks) { return true }
+        logger.critical("cannot store \(clicks.count) clicks: the database is unreachable and the spool cannot be written")
+        return false
+    }
+
+    private func replayIfDue() {
+        guard spoolMayHavePending, monotonicSeconds() >= databaseRetryAt else { return }
+        guard spool.hasPending else {
+            spoolMayHavePending = false
+            return
+        }
+        for file in spool.rotate() {
+            let (clicks, skipped) = ClickSpool.read(file)
+            if skipped > 0 { logger.error("spool \(file): skipped \(skipped) damaged records") }
+            var offset = 0
+            while offset < clicks.count {
+                let chunk = Array(clicks[offset..<min(clicks.count, offset + ClickWriter.maxBatch)])
+                guard insert(chunk) else { return }  // still down: keep the file for later
+                offset += chunk.count
+            }
+            unlink(file)
+            logger.notice("replayed \(clicks.count) spooled clicks from \(file)")
+        }
+        spoolMayHavePending = spool.hasPending
+    }
+
+    /// One INSERT … ON CONFLICT DO NOTHING (a replayed click is stored once) and its COMMIT.
+    private func insert(_ clicks: [Click]) -> Bool {
+        do {
+            try insertBatch(clicks)
+            return true
+        } catch let error as PostgresError where error.isConnectionError {
+            connection = nil
+            databaseRetryAt = monotonicSeconds() + 1
+            logger.warning("click writer: database unreachable, spooling: \(error.message)")
+            return false
+        } catch let error as PostgresError where error.sqlState == "23514" {
+            // No partition for some day yet: make them and try once more.
+            do {
+                let days = Set(clicks.map { Int($0.clickedAt.timeIntervalSince1970 / 86400) })
+                for day in days {
+                    try connection?.query("SELECT waymark_ensure_click_partition(date '1970-01-01' + \(day))")
+                }
+                try insertBatch(clicks)
+                return true
+            } catch {
+                logger.error("click writer: \(error)")
+                return false
+            }
+        } catch {
+            // One bad row fails a batch: store the others one by one.
+            logger.error("click writer: batch of \(clicks.count) failed (\(error)); retrying singly")
+            guard clicks.count > 1 else { return false }
+            var all = true
+            for click in clicks where !insert([click]) { all = false }
+            return all
+        }
+    }
+
+    /// One statement for any batch size: each column travels as one array parameter and
+    /// `unnest` turns them back into rows, so the statement is prepared once per connection.
+    private func insertBatch(_ clicks: [Click]) throws {
+        if connection == nil { connection = try PostgresConnection(conninfo: conninfo) }
+        var columns = [[String?]](repeating: [], count: ClickWriter.columnTypes.count)
+        for i in columns.indices { columns[i].reserveCapacity(clicks.count) }
+        for c in clicks {
+            let fixed: [String?] = [
+                c.id, String(c.clickedAt.timeIntervalSince1970), String(c.campaignID), String(c.trafficSourceID), c.workspaceID.map { String($0) },
+                c.ip, c.userAgent, c.referrer, c.externalID, c.cost, c.isBot ? "t" : "f", c.isUnique ? "t" : "f", c.country, c.device,
+                c.os, c.browser, c.destination, c.extra.isEmpty ? nil : ClickWriter.json(c.extra),
+            ]
+            for (i, value) in fixed.enumerated() { columns[i].append(value) }
+            for slot in 1...TrafficSource.maxParameters { columns[fixed.count + slot - 1].append(c.slots[slot]) }
+        }
+        let query = PostgresQuery(unescaped: ClickWriter.insertSQL, binds: columns.map { PostgresArrayLiteral.encode($0) })
+        try connection!.query(query, prepared: true)
+    }
+
+    public static let columnNames = ["id", "clicked_at", "campaign_id", "traffic_source_id", "workspace_id", "ip", "user_agent", "referrer",
+                              "external_id", "cost", "is_bot", "is_unique", "country", "device", "os", "browser", "destination", "extra"]
+        + (1...TrafficSource.maxParameters).map { "p\($0)" }
+    public static let columnTypes = ["text", "float8", "bigint", "bigint", "bigint", "text", "text", "text", "text", "numeric", "bool", "bool",
+                              "text", "text", "text", "text", "text", "jsonb"] + Array(repeating: "text", count: TrafficSource.maxParameters)
+    public static let insertSQL: String = {
+        let arrays = columnTypes.enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }.joined(separator: ", ")
+        let select = columnNames.map { $0 == "clicked_at" ? "to_timestamp(u.clicked_at)" : "u." + $0 }.joined(separator: ", ")
+        return "INSERT INTO clicks (\(columnNames.joined(separator: ", "))) SELECT \(select) FROM unnest(\(arrays)) AS u("
+            + columnNames.joined(separator: ", ") + ") ON CONFLICT DO NOTHING"
+    }()
+
+    public static func json(_ values: [String: String]) -> String {
+        String(decoding: (try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}

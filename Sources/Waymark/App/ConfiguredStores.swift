@@ -1,0 +1,23 @@
+import Catalog
+import FastCGI
+import Integrations
+import Postgres
+import WaymarkCore
+
+/// What the configuration decides for the capability modules, which know no `Configuration`.
+extension IntegrationStore {
+    /// The store as the responder and the worker use it: the installation's key, the
+    /// providers with the environment's credentials and origin map.
+    public init(configuration: Configuration, database: PostgresPool) throws {
+        let http = ProviderHTTP(origins: configuration.providerOrigins, timeout: configuration.outboundTimeoutSeconds,
+                                outbound: configuration.outbound)
+        self.init(database: database, secrets: try IntegrationSecrets(secretKey: configuration.secretKey, varDirectory: configuration.varDirectory),
+                  providers: Providers(credentials: configuration.providerCredentials, http: http))
+    }
+}
+
+extension TrackingLinks {
+    public init(configuration: Configuration) {
+        self.init(httpsOrigin: configuration.publicURL, httpOrigin: configuration.publicHTTPURL)
+    }
+}

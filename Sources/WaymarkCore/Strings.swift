@@ -1,0 +1,4 @@
+
+extension String {
+    public var nilIfEmpty: String? { isEmpty ? nil : self }
+}

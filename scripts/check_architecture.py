@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""The architecture rules the target graph must keep (README, Architecture), checked on
+`swift package dump-package` and on every source file's imports. Exits 1 naming each breach.
+
+- no file imports a module its target does not declare (a transitive arrow is no arrow);
+- Tracking does not depend, even transitively, on HTTPClient (the click path calls no third party);
+- only FastCGI, Postgres and HTTPClient depend on the C modules, or import them;
+- the capability modules import neither FastCGI (threads and clocks come from Threads) nor
+  another capability that the graph does not allow;
+- the graph has no cycle (SwiftPM refuses one too; checked here so the message is ours).
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+C_MODULES = {"CFastCGI", "CLibPQ", "CCurl"}
+C_WRAPPERS = {"FastCGI", "Postgres", "HTTPClient"}
+CAPABILITIES = {"WaymarkCore", "Accounts", "Catalog", "Tracking", "Conversions", "Deliveries", "Integrations", "Spend", "Reports"}
+# Modules any file may import: the system's and the toolchain's.
+SYSTEM = {"Foundation", "FoundationXML", "FoundationEssentials", "Glibc", "Darwin", "Dispatch", "Synchronization", "Testing", "XCTest"}
+# Product names of package dependencies → the modules they bring.
+PRODUCTS = {"Logging": {"Logging"}, "Crypto": {"Crypto"}, "CryptoExtras": {"CryptoExtras"}, "CSV": {"CSV"},
+            "Mustache": {"Mustache"}, "ArgumentParser": {"ArgumentParser"}}
+
+
+def package():
+    out = subprocess.run(["swift", "package", "dump-package"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def main():
+    pkg = package()
+    deps, paths = {}, {}
+    for t in pkg["targets"]:
+        names = set()
+        for d in t["dependencies"]:
+            if "byName" in d:
+                names.add(d["byName"][0])
+            elif "target" in d:
+                names.add(d["target"][0])
+            elif "product" in d:
+                names |= PRODUCTS.get(d["product"][0], {d["product"][0]})
+        deps[t["name"]] = names
+        kind = "Tests" if t["type"] == "test" else "Sources"
+        paths[t["name"]] = t.get("path") or os.path.join(kind, t["name"])
+    problems = []
+
+    def closure(name, seen=None):
+        seen = set() if seen is None else seen
+        for d in deps.get(name, ()):
+            if d not in seen:
+                seen.add(d)
+                closure(d, seen)
+        return seen
+
+    # No cycle.
+    for name in deps:
+        if name in closure(name):
+            problems.append(f"{name} depends on itself through {sorted(closure(name) & set(deps))}")
+    # Tracking never reaches HTTPClient.
+    if "HTTPClient" in closure("Tracking"):
+        problems.append("Tracking depends (transitively) on HTTPClient")
+    # Only the wrappers reach the C modules directly.
+    for name, ds in deps.items():
+        if ds & C_MODULES and name not in C_WRAPPERS:
+            problems.append(f"{name} depends on the C module(s) {sorted(ds & C_MODULES)}")
+    # Every import is a declared dependency.
+    for name, path in paths.items():
+        directory = os.path.join(ROOT, path)
+        if not os.path.isdir(directory):
+            continue
+        for folder, _, files in os.walk(directory):
+            for f in files:
+                if not f.endswith(".swift"):
+                    continue
+                file = os.path.join(folder, f)
+                for line in open(file, encoding="utf-8"):
+                    m = re.match(r"^(?:@testable\s+|@_exported\s+)?import\s+(\w+)", line)
+                    if not m:
+                        continue
+                    module = m.group(1)
+                    rel = os.path.relpath(file, ROOT)
+                    if module in SYSTEM:
+                        continue
+                    if module in C_MODULES and name not in C_WRAPPERS:
+                        problems.append(f"{rel} imports the C module {module}")
+                    elif module == "FastCGI" and name in CAPABILITIES:
+                        problems.append(f"{rel} imports FastCGI (threads and clocks are in Threads)")
+                    elif module not in deps[name] and module != name:
+                        problems.append(f"{rel} imports {module}, which {name} does not declare")
+    for p in problems:
+        print("architecture:", p)
+    print(f"architecture: {len(deps)} targets checked, {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
