@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make bench` (SPEC §8, issue 5): through the real nginx on loopback, alternating in one run,
+"""`make bench` (README.md#benchmarks, issue 5): through the real nginx on loopback, alternating in one run,
 nginx's own `return 302` (the ceiling), a minimal C libfcgi responder behind the same nginx with
 the same thread count (the architecture's ceiling) and Waymark's `/c/{key}` with eight
 parameters; at 16 and 64 connections, kept-alive over HTTP and with a new HTTPS connection per

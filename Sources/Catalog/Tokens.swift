@@ -1,10 +1,10 @@
 
-/// The `{name}` tokens of destination and postback URLs (SPEC §3).
+/// The `{name}` tokens of destination and postback URLs (docs/tracking.md).
 public enum Tokens {
     /// Tokens every destination URL may use, besides the source's parameter names.
     public static let destination = ["clickid", "campaign_id", "campaign_key", "traffic_source_id", "external_id", "country"]
     /// Tokens every S2S postback URL may use, besides the click's parameter names. `random`
-    /// (a cache buster some networks ask for) is Waymark's addition to SPEC §3's list.
+    /// (a cache buster some networks ask for) is Waymark's addition to docs/tracking.md's list.
     public static let postback = ["external_id", "clickid", "payout", "currency", "event", "status", "txid", "campaign_id", "random"]
 
     /// The names inside `{…}` in `text`, in order (`{{x}}` platform macros are not tokens).

@@ -79,7 +79,7 @@ public struct TrafficSourceDraft: Sendable {
         notes = source.notes
     }
 
-    /// Applies the JSON fields that are present (SPEC §4 names); type errors go to `reader`.
+    /// Applies the JSON fields that are present (docs/api.md names); type errors go to `reader`.
     public mutating func apply(_ reader: inout FieldReader) {
         if let v = reader.string("name") { name = v }
         if let v = reader.int64("workspace_id") { workspaceID = v }

@@ -4,7 +4,7 @@ import Postgres
 import WaymarkCore
 import Web
 
-/// Records a postback (SPEC §3) in one transaction: find the click (its id gives the day
+/// Records a postback (docs/tracking.md) in one transaction: find the click (its id gives the day
 /// partition), check the workspace secret, create the event if new, upsert the conversion on
 /// its key, queue the deliveries, and keep the postback as received in the ledger.
 public struct ConversionRecorder: Sendable {

@@ -2,7 +2,7 @@ import Foundation
 import WaymarkCore
 import Web
 
-/// The fields of a postback (SPEC §3) from its query, form or JSON body, checked.
+/// The fields of a postback (docs/tracking.md) from its query, form or JSON body, checked.
 public struct PostbackInput: Sendable {
     public enum Status: String, Sendable, CaseIterable {
         case approved, pending, declined
@@ -61,7 +61,7 @@ public struct PostbackInput: Sendable {
         secret = value("secret")
     }
 
-    /// The parameters of SPEC §3 (with the click id's aliases).
+    /// The parameters of docs/tracking.md (with the click id's aliases).
     public static let fields: Set<String> = ["clickid", "cid", "subid", "payout", "currency", "txid", "status", "event", "secret"]
 
     /// Query pairs, then form or JSON body pairs (JSON numbers become their text).

@@ -92,7 +92,7 @@ public struct Outbox: ConversionOutbox {
     }
 }
 
-/// The tokens of a source's S2S postback URL (SPEC §3), URL-encoded.
+/// The tokens of a source's S2S postback URL (docs/tracking.md), URL-encoded.
 public enum PostbackTokens {
     public static func fill(_ url: String, click: ClickForConversion, conversionID: Int64, payout: String, currency: String, input: PostbackInput) -> String {
         TokenTemplate(url).render { name in

@@ -1,6 +1,6 @@
 import Addresses
 
-/// The one policy for every call whose URL a user typed or a provider answered (SPEC §3
+/// The one policy for every call whose URL a user typed or a provider answered (docs/tracking.md
 /// "Outbound calls made for users"): deliveries, webhooks, spend feeds, integrations. It denies
 /// loopback, private, link-local, CGNAT, unique-local, unspecified, multicast and reserved
 /// addresses (and their IPv4-mapped, IPv4-compatible and NAT64 forms) on the address actually

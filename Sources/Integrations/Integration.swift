@@ -3,7 +3,7 @@ import Foundation
 import Postgres
 import Web
 
-/// One provider's integration on one traffic source (SPEC §6), as stored. Tokens stay sealed
+/// One provider's integration on one traffic source (docs/integrations.md), as stored. Tokens stay sealed
 /// here; only IntegrationStore.context opens them, for a call.
 public struct Integration: Sendable {
     public var id: Int64
@@ -61,7 +61,7 @@ public struct Integration: Sendable {
             connectedAt: try row.decode("connected_at", as: Date?.self))
     }
 
-    /// The API's view (SPEC §6): never a token or secret.
+    /// The API's view (docs/integrations.md): never a token or secret.
     public func json(_ provider: any Provider) -> [String: Any] {
         func v(_ x: Any?) -> Any { x ?? NSNull() }
         return [

@@ -7,7 +7,7 @@ import Postgres
 import WaymarkCore
 import Web
 
-/// Every action of SPEC §6 on an integration, shared by the pages and the API: connect (OAuth
+/// Every action of docs/integrations.md on an integration, shared by the pages and the API: connect (OAuth
 /// or GA4's credentials), the OAuth callback, account selection, test, sync now / full sync,
 /// settings, mappings, pause, resume, disconnect. Each change is audited.
 public struct IntegrationActions: Sendable {

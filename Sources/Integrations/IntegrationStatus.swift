@@ -1,5 +1,5 @@
 
-/// The life of an integration (SPEC §6), as a plain state machine: which action is allowed in
+/// The life of an integration (docs/integrations.md), as a plain state machine: which action is allowed in
 /// which status, and where it leads.
 public enum IntegrationStatus: String, Sendable, CaseIterable {
     case notConnected = "not_connected"

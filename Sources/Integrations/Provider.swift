@@ -102,7 +102,7 @@ extension Provider {
     public func revoke(_ context: IntegrationContext) throws {}
 }
 
-/// The four providers of SPEC §6, in card order.
+/// The four providers of docs/integrations.md, in card order.
 public struct Providers: Sendable {
     public let all: [any Provider]
     /// OAuth redirects go through the same origin map as the calls.

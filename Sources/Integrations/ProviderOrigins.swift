@@ -24,7 +24,7 @@ public struct ProviderOrigins: Sendable, Equatable {
     public static func trimmed(_ s: String) -> String { s.hasSuffix("/") ? String(s.dropLast()) : s }
 }
 
-/// The providers' app credentials from the environment (SPEC §6).
+/// The providers' app credentials from the environment (docs/integrations.md).
 public struct ProviderCredentials: Sendable {
     public var googleClientID: String?
     public var googleClientSecret: String?

@@ -4,7 +4,7 @@ import Postgres
 import WaymarkCore
 import Web
 
-/// What a report asks (SPEC §5): period in a time zone, grouping, filters, attribution and
+/// What a report asks (docs/reports.md): period in a time zone, grouping, filters, attribution and
 /// the reporting currency.
 public struct ReportRequest: Sendable {
     public enum Group: Sendable, Equatable {

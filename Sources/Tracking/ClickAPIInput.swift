@@ -1,7 +1,7 @@
 import Foundation
 import Web
 
-/// The JSON body of `POST /api/v1/clicks` (SPEC §4): `{campaign_key, parameters:{NAME: value},
+/// The JSON body of `POST /api/v1/clicks` (docs/api.md): `{campaign_key, parameters:{NAME: value},
 /// ip?, user_agent?, referrer?}`. No database here, so it is fuzzed on its own
 /// (Tests/Fuzz/FuzzClickJSON.swift); `TrackingRoutes.apiClick` finds the campaign.
 public struct ClickAPIInput {

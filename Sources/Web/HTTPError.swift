@@ -6,7 +6,7 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// Field name → what is wrong with it (form and JSON validation).
     public var fields: [String: String]
-    /// The single offending field (SPEC §3's postback errors name one).
+    /// The single offending field (docs/tracking.md's postback errors name one).
     public var field: String?
     public var headers: [(String, String)]
 

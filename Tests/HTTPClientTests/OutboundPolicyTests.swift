@@ -3,7 +3,7 @@ import HTTPClient
 import Testing
 import WaymarkTesting
 
-/// The one outbound policy (SPEC §3): what it refuses, with no connection made.
+/// The one outbound policy (docs/tracking.md): what it refuses, with no connection made.
 @Suite struct OutboundPolicyTests {
     let policy = OutboundPolicy()
 

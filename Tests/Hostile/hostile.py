@@ -470,7 +470,7 @@ API_ROUTES = [
     ("GET", "/api/v1/conversions"),
     ("POST", "/api/v1/clicks"), ("GET", "/api/v1/clicks/{click_id}"),
     ("GET", "/api/v1/reports"),
-    # SPEC §4 names these too; where the code has no route yet they must answer 404/405, not 5xx.
+    # docs/api.md names these too; where the code has no route yet they must answer 404/405, not 5xx.
     ("GET", "/api/v1/offers"), ("POST", "/api/v1/offers"), ("GET", "/api/v1/landers"), ("GET", "/api/v1/flows"),
     ("GET", "/api/v1/openapi.json"),
 ]
@@ -571,7 +571,7 @@ def main():
     # -- no token, bad tokens -----------------------------------------------------------------
     with Group("api without a valid token") as g:
         for m, p in api:
-            # (The OpenAPI document needs no token: SPEC §4.)
+            # (The OpenAPI document needs no token: docs/api.md.)
             g.case("%s %s no token" % (m, p), lambda m=m, p=p: raw(p, method=m.encode()),
                    expect={401, 404, 405} | ({200} if p.endswith("/openapi.json") else set()), shape="json")
         for label, value in [("garbage", "Bearer " + "x" * 4000), ("NUL", "Bearer ab\x00cd"), ("invalid UTF-8", b"Bearer \xff\xfe\xc0\xaf"),
@@ -673,7 +673,7 @@ def main():
                                                                                           "payout_percent": v, "cost_currency": "XXX\u0000"}), shape="json")
 
     with Group("money in postbacks and the pixel") as g:
-        for amount in [m for m in MONEY if m.strip()]:  # a blank payout is a missing one (SPEC §3)
+        for amount in [m for m in MONEY if m.strip()]:  # a blank payout is a missing one (docs/tracking.md)
             v = q(amount)
             # A real click and the right secret: the payout alone is what is wrong.
             g.case("/postback payout %r (real click)" % amount[:20],

@@ -31,7 +31,7 @@ CREATE TABLE conversions (
     traffic_source_id bigint NOT NULL,
     event_key text NOT NULL,
     txid text,
-    -- 't:' || txid, else 'e:' || event: one conversion per click and key (SPEC §3).
+    -- 't:' || txid, else 'e:' || event: one conversion per click and key (docs/tracking.md).
     dedupe_key text NOT NULL,
     status text NOT NULL CHECK (status IN ('approved', 'pending', 'declined')),
     -- As received: the original currency and amount.

@@ -1,4 +1,4 @@
--- Integrations (SPEC §6): one per (traffic source, provider). Tokens and secrets are AES-GCM
+-- Integrations (docs/integrations.md): one per (traffic source, provider). Tokens and secrets are AES-GCM
 -- sealed by the application (IntegrationSecrets) before they reach this table.
 
 CREATE TABLE integrations (

@@ -42,7 +42,7 @@ public struct Configuration: Sendable {
     /// Outbound calls the responder itself makes at once (previews, tests), never the click threads'.
     public var responderOutboundConcurrency: Int
     /// Outbound deliveries: tries before `failed`, the first retry's delay (doubling after),
-    /// the per-call timeout, and the outbound policy (SPEC §3): `WAYMARK_OUTBOUND_ALLOW` opens
+    /// the per-call timeout, and the outbound policy (docs/tracking.md): `WAYMARK_OUTBOUND_ALLOW` opens
     /// ranges, `WAYMARK_OUTBOUND_DENY` adds to the default deny list.
     public var deliveryMaxAttempts: Int
     public var deliveryBackoffSeconds: Double
@@ -52,7 +52,7 @@ public struct Configuration: Sendable {
     public var testRoutes: Bool
     /// The key sealing integration tokens: base64 of 32 bytes, else `var/secret.key`.
     public var secretKey: String?
-    /// OAuth apps and API access of the providers (SPEC §6).
+    /// OAuth apps and API access of the providers (docs/integrations.md).
     public var providerCredentials: ProviderCredentials
     /// `https://real.origin=http://replacement:port,…`: every provider call and OAuth redirect
     /// goes through it (local fakes in tests).

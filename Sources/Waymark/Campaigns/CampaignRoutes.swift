@@ -5,7 +5,7 @@ import Foundation
 import WaymarkCore
 import Web
 
-/// Campaigns: pages (list, General and Tracking tabs) and the API of SPEC §4.
+/// Campaigns: pages (list, General and Tracking tabs) and the API of docs/api.md.
 struct CampaignRoutes {
     let shell: AdminShell
     let store: CampaignStore

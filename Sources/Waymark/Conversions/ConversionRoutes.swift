@@ -10,7 +10,7 @@ import Tracking
 import WaymarkCore
 import Web
 
-/// `/postback` and `/pixel.gif` (SPEC §3), the conversions API, and the pages: conversions,
+/// `/postback` and `/pixel.gif` (docs/tracking.md), the conversions API, and the pages: conversions,
 /// unattributed postbacks (attach to a click), a click's journey, conversion events, and the
 /// postback tester of a campaign's Tracking tab.
 struct ConversionRoutes {

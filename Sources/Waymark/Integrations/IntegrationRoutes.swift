@@ -5,7 +5,7 @@ import Postgres
 import WaymarkCore
 import Web
 
-/// The Integrations tab of a traffic source and the API of SPEC §6: provider cards, connect,
+/// The Integrations tab of a traffic source and the API of docs/integrations.md: provider cards, connect,
 /// the OAuth callback, account selection, settings, actions, mappings, history, metrics.
 struct IntegrationRoutes {
     let shell: AdminShell

@@ -7,7 +7,7 @@ import Spend
 import WaymarkCore
 import Web
 
-/// `GET /api/v1/reports` (SPEC §5), the dashboard with drill-down, chart and CSV export, and
+/// `GET /api/v1/reports` (docs/reports.md), the dashboard with drill-down, chart and CSV export, and
 /// the metric definitions page: all on ReportEngine and the Metrics registry.
 struct ReportRoutes {
     let shell: AdminShell

@@ -5,7 +5,7 @@ import Spend
 import WaymarkCore
 import Web
 
-/// Spend: `POST|GET /api/v1/spend` (SPEC §4), the spend list, the CSV upload with its preview
+/// Spend: `POST|GET /api/v1/spend` (docs/api.md), the spend list, the CSV upload with its preview
 /// and confirmation, manual entry spread over a period, and the FX rates page.
 struct SpendRoutes {
     let shell: AdminShell

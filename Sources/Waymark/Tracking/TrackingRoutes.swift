@@ -5,7 +5,7 @@ import Tracking
 import WaymarkCore
 import Web
 
-/// `GET|HEAD /c/{key}`, the click redirect (SPEC §3), and `POST /api/v1/clicks` for
+/// `GET|HEAD /c/{key}`, the click redirect (docs/tracking.md), and `POST /api/v1/clicks` for
 /// server-side and landing-page tracking. The 302 leaves only once the click is durable.
 struct TrackingRoutes {
     let shell: AdminShell

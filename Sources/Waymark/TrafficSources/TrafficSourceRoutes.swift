@@ -5,7 +5,7 @@ import WaymarkCore
 import Web
 
 /// Traffic sources: the template library, pages (list, new from template or custom, edit,
-/// delete) and the API of SPEC §4.
+/// delete) and the API of docs/api.md.
 struct TrafficSourceRoutes {
     let shell: AdminShell
     let store: TrafficSourceStore
