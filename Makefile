@@ -6,7 +6,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 BUILD_FLAGS := -c release
 
-.PHONY: run up down test bench build deps clean-var help fuzz
+.PHONY: run up down test bench build deps clean-var help fuzz lint format
 
 help:
 	@echo "make run | up | down | test | bench | build | fuzz"
@@ -27,7 +27,7 @@ down:
 	@scripts/stack.sh down
 
 # One release build serves both the stack's binary and the tests (no second build).
-test: deps
+test: deps lint
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests
 	@scripts/test.sh
 
@@ -43,3 +43,12 @@ fuzz:
 clean-var:
 	WAYMARK_INSTANCE=test scripts/stack.sh down; WAYMARK_INSTANCE=bench scripts/stack.sh down
 	rm -rf var/test var/bench-stack
+
+# swift format (the toolchain's) with the committed .swift-format: `make lint` fails when it
+# would change a file (make test runs it first); `make format` rewrites them.
+FORMATTED := Sources Tests Package.swift
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel $(FORMATTED)
+
+format:
+	$(SWIFT) format format --in-place --recursive --parallel $(FORMATTED)

@@ -10,13 +10,15 @@ let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 let cryptoExtras: Target.Dependency = .product(name: "CryptoExtras", package: "swift-crypto")
 /// Every product target, for the test targets that use the product's public API.
-let product: [Target.Dependency] = ["Waymark", "Reports", "Spend", "Integrations", "Deliveries", "Conversions", "Tracking", "Catalog", "Accounts", "WaymarkCore"]
+let product: [Target.Dependency] = [
+    "Waymark", "Reports", "Spend", "Integrations", "Deliveries", "Conversions", "Tracking", "Catalog", "Accounts", "WaymarkCore",
+]
 
 let package = Package(
     name: "waymark",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "waymark", targets: ["WaymarkCLI"]),
+        .executable(name: "waymark", targets: ["WaymarkCLI"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,7 +40,9 @@ let package = Package(
         .target(name: "Postgres", dependencies: ["CLibPQ"], swiftSettings: swiftSettings),
         .target(name: "Addresses", swiftSettings: swiftSettings),
         .target(name: "HTTPClient", dependencies: ["CCurl", "Addresses"], swiftSettings: swiftSettings),
-        .target(name: "Web", dependencies: ["FastCGI", "Threads", logging, .product(name: "Mustache", package: "swift-mustache")], swiftSettings: swiftSettings),
+        .target(
+            name: "Web", dependencies: ["FastCGI", "Threads", logging, .product(name: "Mustache", package: "swift-mustache")],
+            swiftSettings: swiftSettings),
 
         // The product, one target per capability; the arrows are the architecture (README).
         // Core: money, dates, currencies, slugs, ids, token templates, the actor and its
@@ -49,18 +53,28 @@ let package = Package(
         // Traffic sources, the template library, campaigns and their conversion reporting.
         .target(name: "Catalog", dependencies: ["WaymarkCore", "Web", "Postgres"], swiftSettings: swiftSettings),
         // The click path: campaign cache, click recorder, group-commit writer, spool. No HTTPClient.
-        .target(name: "Tracking", dependencies: ["Catalog", "WaymarkCore", "Threads", "Web", "Postgres", "Addresses", logging, crypto], swiftSettings: swiftSettings),
+        .target(
+            name: "Tracking", dependencies: ["Catalog", "WaymarkCore", "Threads", "Web", "Postgres", "Addresses", logging, crypto],
+            swiftSettings: swiftSettings),
         // Postbacks matched to clicks, de-duplicated, recorded; the ledger.
         .target(name: "Conversions", dependencies: ["Catalog", "WaymarkCore", "Web", "Postgres", logging], swiftSettings: swiftSettings),
         // The outbox and its sender (postbacks, webhooks, and the push contracts Integrations fulfils).
-        .target(name: "Deliveries", dependencies: ["Conversions", "Catalog", "WaymarkCore", "Threads", "HTTPClient", "Web", "Postgres", logging, crypto],
-                swiftSettings: swiftSettings),
+        .target(
+            name: "Deliveries",
+            dependencies: ["Conversions", "Catalog", "WaymarkCore", "Threads", "HTTPClient", "Web", "Postgres", logging, crypto],
+            swiftSettings: swiftSettings),
         // Google Ads, Meta, TikTok, GA4: OAuth, pulls, pushes (a folder per provider).
-        .target(name: "Integrations", dependencies: ["Deliveries", "Conversions", "Catalog", "Accounts", "WaymarkCore", "HTTPClient", "Web", "Postgres", logging, crypto],
-                swiftSettings: swiftSettings),
+        .target(
+            name: "Integrations",
+            dependencies: [
+                "Deliveries", "Conversions", "Catalog", "Accounts", "WaymarkCore", "HTTPClient", "Web", "Postgres", logging, crypto,
+            ],
+            swiftSettings: swiftSettings),
         // Spend entries, CSV and JSON imports, spend feeds, FX rates.
-        .target(name: "Spend", dependencies: ["Catalog", "WaymarkCore", "HTTPClient", "Web", "Postgres", .product(name: "CSV", package: "CSV.swift")],
-                swiftSettings: swiftSettings),
+        .target(
+            name: "Spend",
+            dependencies: ["Catalog", "WaymarkCore", "HTTPClient", "Web", "Postgres", .product(name: "CSV", package: "CSV.swift")],
+            swiftSettings: swiftSettings),
         // The metric registry and the report engine.
         .target(name: "Reports", dependencies: ["Catalog", "WaymarkCore", "Web", "Postgres"], swiftSettings: swiftSettings),
         // The application: admin shell, pages and routes of every capability, configuration,
@@ -86,8 +100,12 @@ let package = Package(
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "WaymarkTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "Addresses", "WaymarkTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "WebTests", dependencies: ["Web", "FastCGI", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "WaymarkTests", dependencies: product + ["Addresses", "HTTPClient", "Postgres", "Web", "WaymarkTesting", crypto], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WebTests", dependencies: ["Web", "FastCGI", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WaymarkTests", dependencies: product + ["Addresses", "HTTPClient", "Postgres", "Web", "WaymarkTesting", crypto],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
             dependencies: product + ["Postgres", "HTTPClient", "WaymarkTesting", crypto],

@@ -12,11 +12,14 @@ public struct APITokenStore: Sendable {
     public func actor(token: String) throws -> Actor? {
         guard token.hasPrefix("wm_"), token.count < 100 else { return nil }
         return try database.withConnection { c in
-            guard let row = try c.query("""
-                UPDATE api_tokens SET last_used_at = now()
-                WHERE token_hash = \(sha256Hex(token)) AND revoked_at IS NULL
-                RETURNING user_id
-                """, prepared: true).first
+            guard
+                let row = try c.query(
+                    """
+                    UPDATE api_tokens SET last_used_at = now()
+                    WHERE token_hash = \(sha256Hex(token)) AND revoked_at IS NULL
+                    RETURNING user_id
+                    """, prepared: true
+                ).first
             else { return nil }
             return try Actor.load(userID: row.decode("user_id"), channel: .token, csrfToken: nil, on: c)
         }
@@ -34,14 +37,17 @@ public struct APITokenStore: Sendable {
 
     /// The actor's own tokens; owners see everyone's.
     public func list(for actor: Actor) throws -> [Token] {
-        try database.query("""
+        try database.query(
+            """
             SELECT t.id, t.name, t.prefix, u.email, t.created_at, t.last_used_at, t.revoked_at
             FROM api_tokens t JOIN users u ON u.id = t.user_id
             WHERE \(actor.canManageUsers) OR t.user_id = \(actor.userID)
             ORDER BY t.revoked_at IS NOT NULL, t.created_at DESC
-            """).map { row in
+            """
+        ).map { row in
             Token(
-                id: try row.decode("id"), name: try row.decode("name"), prefix: try row.decode("prefix"), userEmail: try row.decode("email"),
+                id: try row.decode("id"), name: try row.decode("name"), prefix: try row.decode("prefix"),
+                userEmail: try row.decode("email"),
                 createdAt: try row.decode("created_at"), lastUsedAt: try row.decode("last_used_at", as: Date?.self),
                 revokedAt: try row.decode("revoked_at", as: Date?.self))
         }
@@ -51,11 +57,14 @@ public struct APITokenStore: Sendable {
     public func create(for actor: Actor, name: String) throws -> (Int64, String) {
         let token = "wm_" + RandomToken.base64URL(bytes: 32)
         let id: Int64 = try database.transaction { c in
-            let id: Int64 = try c.query("""
+            let id: Int64 = try c.query(
+                """
                 INSERT INTO api_tokens (user_id, name, token_hash, prefix)
                 VALUES (\(actor.userID), \(name), \(sha256Hex(token)), \(String(token.prefix(10)))) RETURNING id
-                """).first!.decode("id")
-            try AuditLog.record(c, actor: actor, action: "create", objectType: "api_token", objectID: id, new: ["name": name, "user": actor.email])
+                """
+            ).first!.decode("id")
+            try AuditLog.record(
+                c, actor: actor, action: "create", objectType: "api_token", objectID: id, new: ["name": name, "user": actor.email])
             return id
         }
         return (id, token)
@@ -64,13 +73,16 @@ public struct APITokenStore: Sendable {
     /// Revokes a token of the actor's own (owners: anyone's). Returns false when not found.
     public func revoke(id: Int64, by actor: Actor) throws -> Bool {
         try database.transaction { c in
-            let rows = try c.query("""
+            let rows = try c.query(
+                """
                 UPDATE api_tokens SET revoked_at = now()
                 WHERE id = \(id) AND revoked_at IS NULL AND (\(actor.canManageUsers) OR user_id = \(actor.userID))
                 RETURNING name
                 """)
             guard let row = rows.first else { return false }
-            try AuditLog.record(c, actor: actor, action: "revoke", objectType: "api_token", objectID: id, old: ["name": try row.decode("name", as: String.self)])
+            try AuditLog.record(
+                c, actor: actor, action: "revoke", objectType: "api_token", objectID: id,
+                old: ["name": try row.decode("name", as: String.self)])
             return true
         }
     }

@@ -60,7 +60,8 @@ public struct LoginThrottle: Sendable {
         return try database.transaction { c in
             try c.query("INSERT INTO login_throttle (key) SELECT unnest(\(keys.all)::text[]) ON CONFLICT (key) DO NOTHING")
             // Locked in key order, so two attempts never wait on each other crosswise.
-            let rows = try c.query("""
+            let rows = try c.query(
+                """
                 SELECT key, CASE WHEN window_started_at > now() - \(fragment: window) THEN failures ELSE 0 END AS failures,
                        locked_until > now() AS locked, locked_until,
                        coalesce(extract(epoch FROM now() - last_failure_at), 1e9)::float8 AS since_failure
@@ -82,7 +83,8 @@ public struct LoginThrottle: Sendable {
                 if state.since < delay { return .wait(seconds: max(1, Int((delay - state.since).rounded(.up)))) }
             }
             for key in keys.all {
-                try c.query("""
+                try c.query(
+                    """
                     UPDATE login_throttle SET
                       failures = CASE WHEN window_started_at > now() - \(fragment: window) THEN failures + 1 ELSE 1 END,
                       window_started_at = CASE WHEN window_started_at > now() - \(fragment: window) THEN window_started_at ELSE now() END,
@@ -97,7 +99,8 @@ public struct LoginThrottle: Sendable {
 
     /// The password was wrong: the attempt stays counted; the next one waits from now.
     public func failed(email: String, ip: String) throws {
-        try database.query("UPDATE login_throttle SET last_failure_at = now() WHERE key = ANY(\(LoginThrottle.keys(email: email, ip: ip).all)::text[])")
+        try database.query(
+            "UPDATE login_throttle SET last_failure_at = now() WHERE key = ANY(\(LoginThrottle.keys(email: email, ip: ip).all)::text[])")
     }
 
     /// The password was right: the attempt is taken back, and this address's count for the
@@ -107,7 +110,8 @@ public struct LoginThrottle: Sendable {
         try database.transaction { c in
             try c.query("DELETE FROM login_throttle WHERE key = \(keys.pair)")
             for key in [keys.ip, keys.account] {
-                try c.query("""
+                try c.query(
+                    """
                     UPDATE login_throttle SET failures = greatest(0, failures - 1),
                       locked_until = CASE WHEN failures - 1 < \(lockAfter(key)) THEN NULL ELSE locked_until END
                     WHERE key = \(key)

@@ -17,7 +17,9 @@ public enum PasswordHasher {
         value: max(1, ProcessInfo.processInfo.environment["WAYMARK_PASSWORD_HASH_CONCURRENCY"].flatMap { Int($0) } ?? 4))
 
     public static func limited<T>(_ body: () throws -> T) throws -> T {
-        guard slots.wait(timeout: .now() + 10) == .success else { throw HTTPError.unavailable("too many sign-ins at once; try again in a moment") }
+        guard slots.wait(timeout: .now() + 10) == .success else {
+            throw HTTPError.unavailable("too many sign-ins at once; try again in a moment")
+        }
         defer { slots.signal() }
         return try body()
     }
@@ -49,4 +51,3 @@ public enum PasswordHasher {
         return key.withUnsafeBytes { Array($0) }
     }
 }
-

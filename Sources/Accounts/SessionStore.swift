@@ -24,7 +24,8 @@ public struct SessionStore: Sendable {
     public func create(userID: Int64, ip: String, userAgent: String) throws -> Created {
         let value = RandomToken.base64URL(bytes: 32)
         let csrf = RandomToken.base64URL(bytes: 24)
-        try database.query("""
+        try database.query(
+            """
             INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at, ip, user_agent)
             VALUES (\(sha256Hex(value)), \(userID), \(csrf), now() + \(Int(SessionStore.absoluteTimeout)) * interval '1 second',
                     \(ip), \(String(userAgent.prefix(300))))
@@ -35,12 +36,15 @@ public struct SessionStore: Sendable {
     /// The actor behind a cookie value, if the session is live and its user active.
     public func actor(cookieValue: String) throws -> Actor? {
         try database.withConnection { c in
-            guard let row = try c.query("""
-                UPDATE sessions SET last_seen_at = now()
-                WHERE id_hash = \(sha256Hex(cookieValue)) AND expires_at > now()
-                  AND last_seen_at > now() - \(Int(SessionStore.idleTimeout)) * interval '1 second'
-                RETURNING user_id, csrf_token
-                """, prepared: true).first
+            guard
+                let row = try c.query(
+                    """
+                    UPDATE sessions SET last_seen_at = now()
+                    WHERE id_hash = \(sha256Hex(cookieValue)) AND expires_at > now()
+                      AND last_seen_at > now() - \(Int(SessionStore.idleTimeout)) * interval '1 second'
+                    RETURNING user_id, csrf_token
+                    """, prepared: true
+                ).first
             else { return nil }
             return try Actor.load(userID: row.decode("user_id"), channel: .session, csrfToken: row.decode("csrf_token"), on: c)
         }

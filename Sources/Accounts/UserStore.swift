@@ -39,13 +39,15 @@ public struct UserStore: Sendable {
 
     /// All users (id nil) or one, with their workspace ids.
     private func users(id: Int64?) throws -> [User] {
-        try database.query("""
+        try database.query(
+            """
             SELECT u.id, u.email, u.role, u.disabled_at IS NOT NULL AS disabled, u.created_at,
                    coalesce(array_agg(m.workspace_id ORDER BY m.workspace_id) FILTER (WHERE m.workspace_id IS NOT NULL), '{}') AS workspaces
             FROM users u LEFT JOIN workspace_members m ON m.user_id = u.id
             WHERE \(id)::bigint IS NULL OR u.id = \(id)
             GROUP BY u.id ORDER BY lower(u.email)
-            """).map(UserStore.decode)
+            """
+        ).map(UserStore.decode)
     }
 
     public static func decode(_ row: PostgresRow) throws -> User {
@@ -58,7 +60,8 @@ public struct UserStore: Sendable {
     /// Checks an e-mail and password; nil for a wrong e-mail, a wrong password or a disabled
     /// user alike (and in about the same time).
     public func authenticate(email: String, password: String) throws -> Int64? {
-        let row = try database.query("SELECT id, password_hash FROM users WHERE lower(email) = lower(\(email)) AND disabled_at IS NULL").first
+        let row = try database.query("SELECT id, password_hash FROM users WHERE lower(email) = lower(\(email)) AND disabled_at IS NULL")
+            .first
         guard let row, let hash = row["password_hash"] else {
             try PasswordHasher.limited { PasswordHasher.burn(password) }
             return nil
@@ -74,10 +77,13 @@ public struct UserStore: Sendable {
         try database.transaction { c in
             try c.query("UPDATE users SET role = \(role.rawValue), updated_at = now() WHERE id = \(id)")
             try c.query("DELETE FROM workspace_members WHERE user_id = \(id)")
-            try c.query("INSERT INTO workspace_members (workspace_id, user_id) SELECT id, \(id) FROM workspaces WHERE id = ANY(\(workspaceIDs)::bigint[])")
-            try AuditLog.record(c, actor: actor, action: "update", objectType: "user", objectID: id,
-                                old: ["role": old.role.rawValue, "workspaces": old.workspaceIDs.map { Int($0) }],
-                                new: ["role": role.rawValue, "workspaces": workspaceIDs.sorted().map { Int($0) }])
+            try c.query(
+                "INSERT INTO workspace_members (workspace_id, user_id) SELECT id, \(id) FROM workspaces WHERE id = ANY(\(workspaceIDs)::bigint[])"
+            )
+            try AuditLog.record(
+                c, actor: actor, action: "update", objectType: "user", objectID: id,
+                old: ["role": old.role.rawValue, "workspaces": old.workspaceIDs.map { Int($0) }],
+                new: ["role": role.rawValue, "workspaces": workspaceIDs.sorted().map { Int($0) }])
         }
     }
 
@@ -87,9 +93,11 @@ public struct UserStore: Sendable {
         guard let user = try get(id) else { throw HTTPError.notFound("no user \(id)") }
         if user.id == actor.userID { throw HTTPError.conflict("you cannot disable yourself") }
         try database.transaction { c in
-            try c.query("UPDATE users SET disabled_at = \(disabled ? "now" : nil as String?)::timestamptz, updated_at = now() WHERE id = \(id)")
+            try c.query(
+                "UPDATE users SET disabled_at = \(disabled ? "now" : nil as String?)::timestamptz, updated_at = now() WHERE id = \(id)")
             if disabled { try sessions.deleteAll(userID: id, on: c) }
-            try AuditLog.record(c, actor: actor, action: disabled ? "disable" : "enable", objectType: "user", objectID: id, new: ["email": user.email])
+            try AuditLog.record(
+                c, actor: actor, action: disabled ? "disable" : "enable", objectType: "user", objectID: id, new: ["email": user.email])
         }
     }
 
@@ -112,9 +120,11 @@ public struct UserStore: Sendable {
             }
             let id: Int64
             do {
-                id = try c.query("""
+                id = try c.query(
+                    """
                     INSERT INTO users (email, password_hash, role) VALUES (\(email), \(hash), \(role.rawValue)) RETURNING id
-                    """).first!.decode("id")
+                    """
+                ).first!.decode("id")
             } catch let error as PostgresError where error.isUniqueViolation {
                 throw AccountError("a user with e-mail \(email) exists already")
             }
@@ -122,8 +132,9 @@ public struct UserStore: Sendable {
                 try c.query("INSERT INTO workspace_members (workspace_id, user_id) VALUES (\(workspaceID), \(id))")
             }
             if let actor {
-                try AuditLog.record(c, actor: actor, action: "create", objectType: "user", objectID: id,
-                                    new: ["email": email, "role": role.rawValue, "workspaces": workspaces])
+                try AuditLog.record(
+                    c, actor: actor, action: "create", objectType: "user", objectID: id,
+                    new: ["email": email, "role": role.rawValue, "workspaces": workspaces])
             }
             return id
         }
@@ -136,7 +147,8 @@ public struct UserStore: Sendable {
         }
         let userID: Int64 = try row.decode("id")
         let token = "wm_" + RandomToken.base64URL(bytes: 32)
-        try database.query("""
+        try database.query(
+            """
             INSERT INTO api_tokens (user_id, name, token_hash, prefix)
             VALUES (\(userID), \(name), \(sha256Hex(token)), \(String(token.prefix(10))))
             """)

@@ -41,7 +41,8 @@ public struct WorkspaceInput: Sendable, Decodable {
         } else if !partial {
             errors["name"] = "is required"
         }
-        if let timezone, TimeZone(identifier: timezone) == nil || !TimeZone.knownTimeZoneIdentifiers.contains(timezone) && timezone != "UTC" {
+        if let timezone, TimeZone(identifier: timezone) == nil || !TimeZone.knownTimeZoneIdentifiers.contains(timezone) && timezone != "UTC"
+        {
             errors["timezone"] = "is not a time zone name like Europe/Berlin"
         }
         if let currency, !Currency.isKnown(currency) { errors["currency"] = "is not an ISO 4217 currency code" }
@@ -66,18 +67,23 @@ public struct WorkspaceStore: Sendable {
 
     /// Workspaces the actor belongs to (all of them for admins and owners).
     public func list(for actor: Actor) throws -> [Workspace] {
-        try database.query("""
+        try database.query(
+            """
             SELECT id, name, timezone, currency, postback_secret, created_at FROM workspaces
             WHERE \(fragment: actor.visibleWorkspaces("id")) ORDER BY lower(name)
-            """).map(WorkspaceStore.decode)
+            """
+        ).map(WorkspaceStore.decode)
     }
 
     /// One workspace, or 404 when it does not exist for this actor.
     public func get(_ id: Int64, for actor: Actor) throws -> Workspace {
         try actor.requireVisible(workspace: id)
-        guard let row = try database.query("""
-            SELECT id, name, timezone, currency, postback_secret, created_at FROM workspaces WHERE id = \(id)
-            """).first
+        guard
+            let row = try database.query(
+                """
+                SELECT id, name, timezone, currency, postback_secret, created_at FROM workspaces WHERE id = \(id)
+                """
+            ).first
         else { throw HTTPError.notFound("no workspace \(id)") }
         return try WorkspaceStore.decode(row)
     }
@@ -90,16 +96,20 @@ public struct WorkspaceStore: Sendable {
         return try database.transaction { c in
             let row: PostgresRow
             do {
-                row = try c.query("""
+                row = try c.query(
+                    """
                     INSERT INTO workspaces (name, timezone, currency, postback_secret)
                     VALUES (\(input.name!.trimmingCharacters(in: .whitespaces)), \(input.timezone ?? "UTC"), \(input.currency ?? "USD"), \(secret))
                     RETURNING id, name, timezone, currency, postback_secret, created_at
-                    """).first!
+                    """
+                ).first!
             } catch let error as PostgresError where error.isUniqueViolation {
                 throw HTTPError.validation(["name": "is already taken by another workspace"])
             }
             let workspace = try WorkspaceStore.decode(row)
-            try AuditLog.record(c, actor: actor, action: "create", objectType: "workspace", objectID: workspace.id, workspaceID: workspace.id, new: workspace.auditValues)
+            try AuditLog.record(
+                c, actor: actor, action: "create", objectType: "workspace", objectID: workspace.id, workspaceID: workspace.id,
+                new: workspace.auditValues)
             return workspace
         }
     }
@@ -116,7 +126,8 @@ public struct WorkspaceStore: Sendable {
         if let secret = input.postbackSecret { new.postbackSecret = secret.isEmpty ? nil : secret }
         return try database.transaction { c in
             do {
-                try c.query("""
+                try c.query(
+                    """
                     UPDATE workspaces SET name = \(new.name), timezone = \(new.timezone), currency = \(new.currency),
                       postback_secret = \(new.postbackSecret), updated_at = now()
                     WHERE id = \(id)
@@ -124,7 +135,9 @@ public struct WorkspaceStore: Sendable {
             } catch let error as PostgresError where error.isUniqueViolation {
                 throw HTTPError.validation(["name": "is already taken by another workspace"])
             }
-            try AuditLog.record(c, actor: actor, action: "update", objectType: "workspace", objectID: id, workspaceID: id, old: old.auditValues, new: new.auditValues)
+            try AuditLog.record(
+                c, actor: actor, action: "update", objectType: "workspace", objectID: id, workspaceID: id, old: old.auditValues,
+                new: new.auditValues)
             return new
         }
     }
@@ -141,10 +154,12 @@ public struct WorkspaceStore: Sendable {
     }
 
     public func members(_ id: Int64) throws -> [Member] {
-        try database.query("""
+        try database.query(
+            """
             SELECT u.id, u.email, u.role FROM workspace_members m JOIN users u ON u.id = m.user_id
             WHERE m.workspace_id = \(id) ORDER BY lower(u.email)
-            """).map { Member(userID: try $0.decode("id"), email: try $0.decode("email"), role: try $0.decode("role")) }
+            """
+        ).map { Member(userID: try $0.decode("id"), email: try $0.decode("email"), role: try $0.decode("role")) }
     }
 
     public func setMembership(_ id: Int64, email: String, member: Bool, by actor: Actor) throws {
@@ -160,7 +175,9 @@ public struct WorkspaceStore: Sendable {
             } else {
                 try c.query("DELETE FROM workspace_members WHERE workspace_id = \(id) AND user_id = \(userID)")
             }
-            try AuditLog.record(c, actor: actor, action: member ? "add_member" : "remove_member", objectType: "workspace", objectID: id, workspaceID: id, new: ["user": email])
+            try AuditLog.record(
+                c, actor: actor, action: member ? "add_member" : "remove_member", objectType: "workspace", objectID: id, workspaceID: id,
+                new: ["user": email])
         }
     }
 }

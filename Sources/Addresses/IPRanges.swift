@@ -74,7 +74,8 @@ public struct IPRanges: Sendable {
     /// that IPv4 address on hosts that route them. Nil for any other address.
     public static func embeddedIPv4(_ bytes: [UInt8]) -> [UInt8]? {
         guard bytes.count == 16 else { return nil }
-        let compatible = bytes[0..<12].allSatisfy { $0 == 0 } && bytes[12..<16].contains { $0 != 0 } && !(bytes[12..<15].allSatisfy { $0 == 0 })
+        let compatible =
+            bytes[0..<12].allSatisfy { $0 == 0 } && bytes[12..<16].contains { $0 != 0 } && !(bytes[12..<15].allSatisfy { $0 == 0 })
         let nat64 = bytes[0..<12].elementsEqual([0, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0])
         guard compatible || nat64 else { return nil }
         return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF] + bytes[12..<16]

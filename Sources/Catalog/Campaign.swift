@@ -60,10 +60,18 @@ public struct CampaignDraft: Sendable {
             }
             var inner = FieldReader(model)
             if let type = inner.string("type") {
-                if let m = Campaign.CostModel(rawValue: type) { costModel = m } else { reader.fail("cost_model", "type must be none, cpc, cpm, cpa or auto") }
+                if let m = Campaign.CostModel(rawValue: type) {
+                    costModel = m
+                } else {
+                    reader.fail("cost_model", "type must be none, cpc, cpm, cpa or auto")
+                }
             }
             if inner.has("amount") {
-                if let amount = inner.decimal("amount") { costAmount = amount } else { reader.fail("cost_model", "amount must be a decimal number ≥ 0 like 0.45") }
+                if let amount = inner.decimal("amount") {
+                    costAmount = amount
+                } else {
+                    reader.fail("cost_model", "amount must be a decimal number ≥ 0 like 0.45")
+                }
             }
         }
     }
@@ -86,7 +94,9 @@ public struct CampaignDraft: Sendable {
             }
             let unknown = Tokens.unknown(in: destinationURL, known: Set(Tokens.destination + parameterNames))
             if !unknown.isEmpty {
-                warnings.append("Unknown tokens in the destination URL (they will be left empty): " + unknown.map { "{\($0)}" }.joined(separator: ", ") + ".")
+                warnings.append(
+                    "Unknown tokens in the destination URL (they will be left empty): " + unknown.map { "{\($0)}" }.joined(separator: ", ")
+                        + ".")
             }
         }
         if let fallback = fallbackURL, !URLCheck.isAbsoluteHTTP(fallback) { errors["fallback_url"] = "must be an absolute http(s) URL" }

@@ -29,8 +29,9 @@ public struct CampaignStore: Sendable {
         reporting.method = ConversionReporting.Method(rawValue: row["reporting"] ?? "source") ?? .source
         reporting.postbackURL = row["reporting_postback_url"]
         reporting.integrationID = try row.decode("reporting_integration_id", as: Int64?.self)
-        reporting.rules = SendBackRules(send: row["reporting_send"] ?? "all", events: (row["reporting_events"] ?? "").split(separator: ",").map(String.init),
-                                        reversals: row["reporting_reversals"] == "t")
+        reporting.rules = SendBackRules(
+            send: row["reporting_send"] ?? "all", events: (row["reporting_events"] ?? "").split(separator: ",").map(String.init),
+            reversals: row["reporting_reversals"] == "t")
         reporting.payoutPercent = row["reporting_payout_percent"] ?? "100"
         var campaign = Campaign(
             id: try row.decode("id"), key: try row.decode("key"), name: try row.decode("name"),
@@ -49,7 +50,8 @@ public struct CampaignStore: Sendable {
     }
 
     public func saveReporting(_ id: Int64, _ r: ConversionReporting, on c: PostgresConnection) throws {
-        try c.query("""
+        try c.query(
+            """
             UPDATE campaigns SET reporting = \(r.method.rawValue), reporting_postback_url = \(r.method == .postback ? r.postbackURL : nil),
               reporting_integration_id = \(r.method == .capi ? r.integrationID : nil), reporting_send = \(r.rules.send),
               reporting_payout_percent = \(r.payoutPercent)::numeric, reporting_events = \(r.rules.events)::text[], reporting_reversals = \(r.rules.reversals)
@@ -58,13 +60,15 @@ public struct CampaignStore: Sendable {
     }
 
     public func list(for actor: Actor, workspace: Int64? = nil, trafficSource: Int64? = nil) throws -> [Campaign] {
-        try database.query("""
+        try database.query(
+            """
             \(unescaped: CampaignStore.select)
             WHERE c.archived_at IS NULL AND \(fragment: actor.visibleWorkspaces("s.workspace_id"))
               AND (\(workspace)::bigint IS NULL OR s.workspace_id IS NULL OR s.workspace_id = \(workspace))
               AND (\(trafficSource)::bigint IS NULL OR c.traffic_source_id = \(trafficSource))
             ORDER BY lower(c.name), c.id
-            """).map(CampaignStore.decode)
+            """
+        ).map(CampaignStore.decode)
     }
 
     public func get(_ id: Int64, for actor: Actor) throws -> Campaign {
@@ -83,29 +87,35 @@ public struct CampaignStore: Sendable {
             var key = CampaignStore.newKey()
             // 72 random bits collide practically never; the unique index is the guard.
             while try !c.query("SELECT 1 FROM campaigns WHERE key = \(key)").isEmpty { key = CampaignStore.newKey() }
-            let row = try c.query("""
+            let row = try c.query(
+                """
                 INSERT INTO campaigns (traffic_source_id, key, name, destination_url, fallback_url, status, cost_model, cost_amount, currency, campaign_url)
                 VALUES (\(source.id), \(key), \(draft.name.trimmingCharacters(in: .whitespaces)), \(draft.destinationURL), \(draft.fallbackURL),
                         \(draft.status), \(draft.costModel.rawValue), \(draft.costAmount)::numeric, \(source.costCurrency),
                         \(links.campaignURL(key: key, parameters: source.parameters)))
                 RETURNING id
-                """).first!
+                """
+            ).first!
             let id: Int64 = try row.decode("id")
             try saveReporting(id, draft.reporting, on: c)
             let campaign = try CampaignStore.decode(c.query("\(unescaped: CampaignStore.select) WHERE c.id = \(id)").first!)
-            try AuditLog.record(c, actor: actor, action: "create", objectType: "campaign", objectID: id, workspaceID: campaign.workspaceID,
-                                new: CampaignStore.audit(campaign))
+            try AuditLog.record(
+                c, actor: actor, action: "create", objectType: "campaign", objectID: id, workspaceID: campaign.workspaceID,
+                new: CampaignStore.audit(campaign))
             return (campaign, warnings)
         }
     }
 
     /// Saves a campaign; its URL is regenerated from the source's parameters as they are now.
-    public func update(_ id: Int64, _ draft: CampaignDraft, by actor: Actor, inputErrors: [String: String] = [:]) throws -> (Campaign, [String]) {
+    public func update(_ id: Int64, _ draft: CampaignDraft, by actor: Actor, inputErrors: [String: String] = [:]) throws -> (
+        Campaign, [String]
+    ) {
         let old = try get(id, for: actor)
         try actor.requireEditable(workspace: old.workspaceID)
         let (source, warnings) = try validate(draft, actor: actor, inputErrors: inputErrors)
         return try database.transaction { c in
-            try c.query("""
+            try c.query(
+                """
                 UPDATE campaigns SET traffic_source_id = \(source.id), name = \(draft.name.trimmingCharacters(in: .whitespaces)),
                   destination_url = \(draft.destinationURL), fallback_url = \(draft.fallbackURL), status = \(draft.status),
                   cost_model = \(draft.costModel.rawValue), cost_amount = \(draft.costAmount)::numeric,
@@ -114,8 +124,9 @@ public struct CampaignStore: Sendable {
                 """)
             try saveReporting(id, draft.reporting, on: c)
             let campaign = try CampaignStore.decode(c.query("\(unescaped: CampaignStore.select) WHERE c.id = \(id)").first!)
-            try AuditLog.record(c, actor: actor, action: "update", objectType: "campaign", objectID: id, workspaceID: campaign.workspaceID,
-                                old: CampaignStore.audit(old), new: CampaignStore.audit(campaign))
+            try AuditLog.record(
+                c, actor: actor, action: "update", objectType: "campaign", objectID: id, workspaceID: campaign.workspaceID,
+                old: CampaignStore.audit(old), new: CampaignStore.audit(campaign))
             return (campaign, warnings)
         }
     }
@@ -125,8 +136,9 @@ public struct CampaignStore: Sendable {
         try actor.requireEditable(workspace: campaign.workspaceID)
         try database.transaction { c in
             try c.query("UPDATE campaigns SET archived_at = now() WHERE id = \(id)")
-            try AuditLog.record(c, actor: actor, action: "delete", objectType: "campaign", objectID: id, workspaceID: campaign.workspaceID,
-                                old: CampaignStore.audit(campaign))
+            try AuditLog.record(
+                c, actor: actor, action: "delete", objectType: "campaign", objectID: id, workspaceID: campaign.workspaceID,
+                old: CampaignStore.audit(campaign))
         }
     }
 
@@ -153,7 +165,9 @@ public struct CampaignStore: Sendable {
         }
         var (errors, warnings) = draft.check(parameterNames: source?.parameters.map(\.name) ?? [])
         if let sourceError { errors["traffic_source_id"] = sourceError }
-        if draft.reporting.method == .capi, let id = draft.reporting.integrationID, !(try sources.capiOptions(for: actor).contains { $0.id == id }) {
+        if draft.reporting.method == .capi, let id = draft.reporting.integrationID,
+            !(try sources.capiOptions(for: actor).contains { $0.id == id })
+        {
             errors["conversion_reporting.integration_id"] = "is not a connected integration you can see"
         }
         errors.merge(inputErrors) { _, input in input }

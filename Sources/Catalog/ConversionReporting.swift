@@ -22,20 +22,31 @@ public struct ConversionReporting: Sendable, Equatable {
     public mutating func apply(_ reader: inout FieldReader) {
         guard reader.has("conversion_reporting") else { return }
         guard let object = reader.object("conversion_reporting") else {
-            reader.fail("conversion_reporting", "must be an object {method, postback_url, integration_id, send, payout_percent, events, reversals}")
+            reader.fail(
+                "conversion_reporting", "must be an object {method, postback_url, integration_id, send, payout_percent, events, reversals}")
             return
         }
         var inner = FieldReader(object)
         if let v = inner.string("method") {
-            if let m = Method(rawValue: v) { method = m } else { reader.fail("conversion_reporting.method", "must be source, postback, capi or none") }
+            if let m = Method(rawValue: v) {
+                method = m
+            } else {
+                reader.fail("conversion_reporting.method", "must be source, postback, capi or none")
+            }
         }
         if inner.has("postback_url") { postbackURL = inner.string("postback_url")?.trimmingCharacters(in: .whitespaces).nilIfEmpty }
         if let v = inner.int64("integration_id") { integrationID = v }
         if let v = inner.string("send") { rules.send = v }
         if inner.has("payout_percent") {
-            if let v = inner.decimal("payout_percent") { payoutPercent = v } else { reader.fail("conversion_reporting.payout_percent", "must be a number from 0 to 1000") }
+            if let v = inner.decimal("payout_percent") {
+                payoutPercent = v
+            } else {
+                reader.fail("conversion_reporting.payout_percent", "must be a number from 0 to 1000")
+            }
         }
-        if let v = inner.array("events") { rules.events = v.compactMap { ($0 as? String)?.trimmingCharacters(in: .whitespaces).lowercased() } }
+        if let v = inner.array("events") {
+            rules.events = v.compactMap { ($0 as? String)?.trimmingCharacters(in: .whitespaces).lowercased() }
+        }
         if let v = inner.bool("reversals") { rules.reversals = v }
         for (k, v) in inner.errors { reader.fail("conversion_reporting." + k, v) }
     }
@@ -48,20 +59,27 @@ public struct ConversionReporting: Sendable, Equatable {
         case .postback:
             if let url = postbackURL {
                 if !URLCheck.isAbsoluteHTTP(url) || url.count > 4000 { errors[prefix + "postback_url"] = "must be an absolute http(s) URL" }
-            } else { errors[prefix + "postback_url"] = "is required for the postback method" }
+            } else {
+                errors[prefix + "postback_url"] = "is required for the postback method"
+            }
         case .capi:
             if integrationID == nil { errors[prefix + "integration_id"] = "is required for the Conversion-API method" }
         case .source, .none: break
         }
         if !SendBackRules.sendOptions.contains(rules.send) { errors[prefix + "send"] = "must be all, approved or first" }
-        if !Decimals.isPlain(payoutPercent) || (Decimal(string: payoutPercent) ?? 0) > 1000 { errors[prefix + "payout_percent"] = "must be a number from 0 to 1000" }
+        if !Decimals.isPlain(payoutPercent) || (Decimal(string: payoutPercent) ?? 0) > 1000 {
+            errors[prefix + "payout_percent"] = "must be a number from 0 to 1000"
+        }
         if let bad = rules.events.first(where: { !Slug.isValid($0) }) { errors[prefix + "events"] = "\"\(bad)\" is not an event key" }
         return errors
     }
 
     public var json: [String: Any] {
-        ["method": method.rawValue, "postback_url": postbackURL ?? NSNull(), "integration_id": integrationID.map { $0 as Any } ?? NSNull(),
-         "send": rules.send, "payout_percent": payoutPercent, "events": rules.events, "reversals": rules.reversals]
+        [
+            "method": method.rawValue, "postback_url": postbackURL ?? NSNull(),
+            "integration_id": integrationID.map { $0 as Any } ?? NSNull(),
+            "send": rules.send, "payout_percent": payoutPercent, "events": rules.events, "reversals": rules.reversals,
+        ]
     }
 }
 
@@ -78,7 +96,9 @@ public struct EffectiveReporting: Sendable {
     public var warnings: [String]
 
     public var json: [String: Any] {
-        ["postback_url": postbackURL ?? NSNull(), "integration_id": integrationID.map { $0 as Any } ?? NSNull(), "from": from,
-         "description": description, "warnings": warnings, "send": rules.send, "payout_percent": payoutPercent, "events": rules.events]
+        [
+            "postback_url": postbackURL ?? NSNull(), "integration_id": integrationID.map { $0 as Any } ?? NSNull(), "from": from,
+            "description": description, "warnings": warnings, "send": rules.send, "payout_percent": payoutPercent, "events": rules.events,
+        ]
     }
 }

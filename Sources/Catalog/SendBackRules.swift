@@ -11,7 +11,9 @@ public struct SendBackRules: Sendable, Equatable {
 
     public static let sendOptions = ["all", "approved", "first"]
 
-    public func shouldSend(event: String, status: String, previousStatus: String?, recorded: Bool, firstOfClick: Bool, alreadySent: Bool) -> Bool {
+    public func shouldSend(event: String, status: String, previousStatus: String?, recorded: Bool, firstOfClick: Bool, alreadySent: Bool)
+        -> Bool
+    {
         if !events.isEmpty && !events.contains(event) { return false }
         switch send {
         case "approved":

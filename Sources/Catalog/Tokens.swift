@@ -1,4 +1,3 @@
-
 /// The `{name}` tokens of destination and postback URLs (docs/tracking.md).
 public enum Tokens {
     /// Tokens every destination URL may use, besides the source's parameter names.
@@ -35,4 +34,3 @@ public enum Tokens {
         known.keys.sorted().filter { url.contains($0) }
     }
 }
-

@@ -106,12 +106,24 @@ public struct TrafficSourceDraft: Sendable {
             if let p = reader.object("postback") {
                 if let enabled = p["enabled"] as? Bool { postbackEnabled = enabled }
                 if p["url"] is NSNull { postbackURL = nil } else if let url = p["url"] as? String { postbackURL = url.isEmpty ? nil : url }
-                if let send = p["send"] as? String { sendBack.send = send } else if p["send"] != nil { reader.fail("postback", "send must be all, approved or first") }
-                if let events = p["events"] as? [String] { sendBack.events = events } else if p["events"] != nil { reader.fail("postback", "events must be a list of event keys") }
+                if let send = p["send"] as? String {
+                    sendBack.send = send
+                } else if p["send"] != nil {
+                    reader.fail("postback", "send must be all, approved or first")
+                }
+                if let events = p["events"] as? [String] {
+                    sendBack.events = events
+                } else if p["events"] != nil {
+                    reader.fail("postback", "events must be a list of event keys")
+                }
                 if let reversals = p["reversals"] as? Bool { sendBack.reversals = reversals }
-                if let pct = p["payout_percent"] as? String { payoutPercent = pct } else if let pct = p["payout_percent"] as? NSNumber, !isJSONBool(pct) {
+                if let pct = p["payout_percent"] as? String {
+                    payoutPercent = pct
+                } else if let pct = p["payout_percent"] as? NSNumber, !isJSONBool(pct) {
                     payoutPercent = pct.stringValue
-                } else if p["payout_percent"] != nil { reader.fail("postback", "payout_percent must be a decimal") }
+                } else if p["payout_percent"] != nil {
+                    reader.fail("postback", "payout_percent must be a decimal")
+                }
             } else {
                 reader.fail("postback", "must be an object {enabled, url}")
             }
@@ -152,7 +164,9 @@ public struct TrafficSourceDraft: Sendable {
             } else {
                 let known = Set(Tokens.postback + parameters.map(\.name))
                 let unknown = Tokens.unknown(in: url, known: known)
-                if !unknown.isEmpty { warnings.append("The postback URL has unknown tokens: " + unknown.map { "{\($0)}" }.joined(separator: ", ") + ".") }
+                if !unknown.isEmpty {
+                    warnings.append("The postback URL has unknown tokens: " + unknown.map { "{\($0)}" }.joined(separator: ", ") + ".")
+                }
             }
         } else if postbackEnabled {
             errors["postback_url"] = "is required when the postback is on"
@@ -166,4 +180,3 @@ public struct TrafficSourceDraft: Sendable {
         return (errors, warnings)
     }
 }
-

@@ -32,19 +32,24 @@ public struct TrafficSourceStore: Sendable {
 
     /// Sources the actor sees, optionally only one workspace's (Public ones always show).
     public func list(for actor: Actor, workspace: Int64? = nil) throws -> [TrafficSource] {
-        try database.query("""
+        try database.query(
+            """
             SELECT \(unescaped: TrafficSourceStore.columns) FROM traffic_sources
             WHERE archived_at IS NULL AND \(fragment: actor.visibleWorkspaces("workspace_id"))
               AND (\(workspace)::bigint IS NULL OR workspace_id IS NULL OR workspace_id = \(workspace))
             ORDER BY lower(name), id
-            """).map(TrafficSourceStore.decode)
+            """
+        ).map(TrafficSourceStore.decode)
     }
 
     /// One source, or 404 when it does not exist for this actor.
     public func get(_ id: Int64, for actor: Actor) throws -> TrafficSource {
-        guard let row = try database.query("""
-            SELECT \(unescaped: TrafficSourceStore.columns) FROM traffic_sources WHERE id = \(id) AND archived_at IS NULL
-            """).first
+        guard
+            let row = try database.query(
+                """
+                SELECT \(unescaped: TrafficSourceStore.columns) FROM traffic_sources WHERE id = \(id) AND archived_at IS NULL
+                """
+            ).first
         else { throw HTTPError.notFound("no traffic source \(id)") }
         let source = try TrafficSourceStore.decode(row)
         try actor.requireVisible(workspace: source.workspaceID)
@@ -52,11 +57,14 @@ public struct TrafficSourceStore: Sendable {
     }
 
     /// Stores a new source; returns it with the warnings to show.
-    public func create(_ draft: TrafficSourceDraft, by actor: Actor, inputErrors: [String: String] = [:]) throws -> (TrafficSource, [String]) {
+    public func create(_ draft: TrafficSourceDraft, by actor: Actor, inputErrors: [String: String] = [:]) throws -> (
+        TrafficSource, [String]
+    ) {
         let warnings = try validate(draft, actor: actor, inputErrors: inputErrors)
         let parameters = TrafficSourceStore.assignSlots(draft.parameters, keeping: [])
         return try database.transaction { c in
-            let row = try c.query("""
+            let row = try c.query(
+                """
                 INSERT INTO traffic_sources (workspace_id, name, template, cost_currency, click_id_param, parameters,
                                              postback_enabled, postback_url, capi_integration_id, notes, postback_send,
                                              postback_payout_percent, postback_events, postback_reversals)
@@ -65,21 +73,26 @@ public struct TrafficSourceStore: Sendable {
                         \(draft.capiIntegrationID), \(draft.notes), \(draft.sendBack.send), \(draft.payoutPercent)::numeric,
                         \(draft.sendBack.events)::text[], \(draft.sendBack.reversals))
                 RETURNING \(unescaped: TrafficSourceStore.columns)
-                """).first!
+                """
+            ).first!
             let source = try TrafficSourceStore.decode(row)
-            try AuditLog.record(c, actor: actor, action: "create", objectType: "traffic_source", objectID: source.id,
-                                workspaceID: source.workspaceID, new: TrafficSourceStore.audit(source))
+            try AuditLog.record(
+                c, actor: actor, action: "create", objectType: "traffic_source", objectID: source.id,
+                workspaceID: source.workspaceID, new: TrafficSourceStore.audit(source))
             return (source, warnings)
         }
     }
 
-    public func update(_ id: Int64, _ draft: TrafficSourceDraft, by actor: Actor, inputErrors: [String: String] = [:]) throws -> (TrafficSource, [String]) {
+    public func update(_ id: Int64, _ draft: TrafficSourceDraft, by actor: Actor, inputErrors: [String: String] = [:]) throws -> (
+        TrafficSource, [String]
+    ) {
         let old = try get(id, for: actor)
         try actor.requireEditable(workspace: old.workspaceID)
         let warnings = try validate(draft, actor: actor, inputErrors: inputErrors)
         let parameters = TrafficSourceStore.assignSlots(draft.parameters, keeping: old.parameters)
         return try database.transaction { c in
-            let row = try c.query("""
+            let row = try c.query(
+                """
                 UPDATE traffic_sources SET workspace_id = \(draft.workspaceID), name = \(draft.name.trimmingCharacters(in: .whitespaces)),
                   cost_currency = \(draft.costCurrency), click_id_param = \(draft.clickIDParam),
                   parameters = \(TrafficSourceStore.json(parameters))::jsonb, postback_enabled = \(draft.postbackEnabled),
@@ -88,10 +101,12 @@ public struct TrafficSourceStore: Sendable {
                   postback_events = \(draft.sendBack.events)::text[], postback_reversals = \(draft.sendBack.reversals), capi_integration_id = \(draft.capiIntegrationID), notes = \(draft.notes), updated_at = now()
                 WHERE id = \(id)
                 RETURNING \(unescaped: TrafficSourceStore.columns)
-                """).first!
+                """
+            ).first!
             let source = try TrafficSourceStore.decode(row)
-            try AuditLog.record(c, actor: actor, action: "update", objectType: "traffic_source", objectID: id,
-                                workspaceID: source.workspaceID, old: TrafficSourceStore.audit(old), new: TrafficSourceStore.audit(source))
+            try AuditLog.record(
+                c, actor: actor, action: "update", objectType: "traffic_source", objectID: id,
+                workspaceID: source.workspaceID, old: TrafficSourceStore.audit(old), new: TrafficSourceStore.audit(source))
             return (source, warnings)
         }
     }
@@ -101,13 +116,17 @@ public struct TrafficSourceStore: Sendable {
         let source = try get(id, for: actor)
         try actor.requireEditable(workspace: source.workspaceID)
         try database.transaction { c in
-            let used: Int = try c.query("SELECT count(*)::int AS n FROM campaigns WHERE traffic_source_id = \(id) AND archived_at IS NULL").first!.decode("n")
+            let used: Int = try c.query("SELECT count(*)::int AS n FROM campaigns WHERE traffic_source_id = \(id) AND archived_at IS NULL")
+                .first!.decode("n")
             guard used == 0 else {
-                throw HTTPError.conflict("\(used) campaign\(used == 1 ? " uses" : "s use") this traffic source: delete them or move them to another source first")
+                throw HTTPError.conflict(
+                    "\(used) campaign\(used == 1 ? " uses" : "s use") this traffic source: delete them or move them to another source first"
+                )
             }
             try c.query("UPDATE traffic_sources SET archived_at = now() WHERE id = \(id)")
-            try AuditLog.record(c, actor: actor, action: "delete", objectType: "traffic_source", objectID: id, workspaceID: source.workspaceID,
-                                old: TrafficSourceStore.audit(source))
+            try AuditLog.record(
+                c, actor: actor, action: "delete", objectType: "traffic_source", objectID: id, workspaceID: source.workspaceID,
+                old: TrafficSourceStore.audit(source))
         }
     }
 
@@ -117,7 +136,11 @@ public struct TrafficSourceStore: Sendable {
         var (errors, warnings) = draft.check()
         errors.merge(inputErrors) { _, input in input }
         if !actor.canEdit(workspace: draft.workspaceID) {
-            if actor.canWrite { errors["workspace_id"] = "is not a workspace of yours" } else { throw HTTPError.forbidden("your role (viewer) cannot change anything") }
+            if actor.canWrite {
+                errors["workspace_id"] = "is not a workspace of yours"
+            } else {
+                throw HTTPError.forbidden("your role (viewer) cannot change anything")
+            }
         } else if let id = draft.workspaceID, try database.query("SELECT 1 FROM workspaces WHERE id = \(id)").isEmpty {
             errors["workspace_id"] = "is not a workspace"
         }
@@ -130,16 +153,20 @@ public struct TrafficSourceStore: Sendable {
 
     /// Connected integrations a source may report its conversions to (its Conversion API).
     public func capiOptions(for actor: Actor) throws -> [(id: Int64, label: String)] {
-        try database.query("""
+        try database.query(
+            """
             SELECT i.id, i.provider, i.status, s.name FROM integrations i JOIN traffic_sources s ON s.id = i.traffic_source_id
             WHERE i.status <> 'not_connected' AND \(fragment: actor.visibleWorkspaces("i.workspace_id")) ORDER BY s.name, i.provider
-            """).map { r in
+            """
+        ).map { r in
             (try r.decode("id"), "\(r["provider"] ?? "") on \(r["name"] ?? "") (\(r["status"] ?? ""))")
         }
     }
 
     /// Keeps each existing name's slot; new names take the lowest free slots.
-    public static func assignSlots(_ parameters: [(name: String, token: String)], keeping old: [TrafficSource.Parameter]) -> [TrafficSource.Parameter] {
+    public static func assignSlots(_ parameters: [(name: String, token: String)], keeping old: [TrafficSource.Parameter]) -> [TrafficSource
+        .Parameter]
+    {
         let oldSlots = Dictionary(old.map { ($0.name, $0.slot) }, uniquingKeysWith: { a, _ in a })
         var used = Set(parameters.compactMap { oldSlots[$0.name] })
         var free = (1...TrafficSource.maxParameters).filter { !used.contains($0) }.makeIterator()

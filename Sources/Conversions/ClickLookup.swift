@@ -27,7 +27,8 @@ public enum ClickLookup {
     /// running it); the click id's second prunes it to one day partition.
     public static func find(_ id: String, on c: PostgresConnection) throws -> ClickForConversion? {
         guard let second = ClickID.time(of: id) else { return nil }
-        let rows = try c.query("""
+        let rows = try c.query(
+            """
             SELECT k.id, k.clicked_at, k.campaign_id, k.traffic_source_id, k.workspace_id, k.external_id, k.extra::text AS extra, k.ip, k.user_agent, k.destination,
                    \(unescaped: slotColumns), c.currency, w.postback_secret, s.parameters::text AS source_parameters
             FROM clicks k
@@ -55,7 +56,8 @@ public enum ClickLookup {
         if let extra = row["extra"], let object = try? JSONSerialization.jsonObject(with: Data(extra.utf8)) as? [String: String] {
             parameters = object
         }
-        let declared = (try? JSONDecoder().decode([TrafficSource.Parameter].self, from: Data((row["source_parameters"] ?? "[]").utf8))) ?? []
+        let declared =
+            (try? JSONDecoder().decode([TrafficSource.Parameter].self, from: Data((row["source_parameters"] ?? "[]").utf8))) ?? []
         for p in declared {
             if let v = row["p\(p.slot)"] { parameters[p.name] = v }
         }

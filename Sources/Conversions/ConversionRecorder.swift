@@ -31,9 +31,11 @@ public struct ConversionRecorder: Sendable {
         }
 
         public init(_ request: Request, channel: String) {
-            self.init(channel: channel, method: request.method, query: Raw.prefix(request.rawQuery, bytes: 65_536),
-                      body: Raw.prefix(request.bodyText, bytes: 65_536), contentType: Raw.prefix(request.header("content-type") ?? "", bytes: 200),
-                      sourceIP: request.remoteAddress)
+            self.init(
+                channel: channel, method: request.method, query: Raw.prefix(request.rawQuery, bytes: 65_536),
+                body: Raw.prefix(request.bodyText, bytes: 65_536),
+                contentType: Raw.prefix(request.header("content-type") ?? "", bytes: 200),
+                sourceIP: request.remoteAddress)
         }
 
         /// What the ledger keeps: the postback's secret never (its value replaced wherever it
@@ -43,8 +45,10 @@ public struct ConversionRecorder: Sendable {
             var raw = self
             if let secret, !secret.isEmpty {
                 let hidden = "[redacted]"
-                raw.query = raw.query.replacingOccurrences(of: URLEncoding.encode(secret), with: hidden).replacingOccurrences(of: secret, with: hidden)
-                raw.body = raw.body.replacingOccurrences(of: URLEncoding.encode(secret), with: hidden).replacingOccurrences(of: secret, with: hidden)
+                raw.query = raw.query.replacingOccurrences(of: URLEncoding.encode(secret), with: hidden).replacingOccurrences(
+                    of: secret, with: hidden)
+                raw.body = raw.body.replacingOccurrences(of: URLEncoding.encode(secret), with: hidden).replacingOccurrences(
+                    of: secret, with: hidden)
             }
             if unattributed {
                 raw.query = Raw.prefix(raw.query, bytes: Raw.unattributedBytes)
@@ -86,9 +90,12 @@ public struct ConversionRecorder: Sendable {
 
     /// A bad postback is kept in the ledger too, then its 400 is thrown.
     public func reject(_ raw: Raw, error: HTTPError, clickID: String?) throws -> Never {
-        guard unattributedLimit.allow(raw.sourceIP) else { throw HTTPError.tooManyRequests("too many bad postbacks from this address; slow down") }
+        guard unattributedLimit.allow(raw.sourceIP) else {
+            throw HTTPError.tooManyRequests("too many bad postbacks from this address; slow down")
+        }
         let raw = raw.kept(secret: nil, unattributed: true)
-        _ = try? database.query("""
+        _ = try? database.query(
+            """
             INSERT INTO postbacks (channel, method, query, body, content_type, source_ip, click_id, outcome, error)
             VALUES (\(raw.channel), \(raw.method), \(raw.query), \(raw.body), \(raw.contentType), \(raw.sourceIP), \(clickID), 'invalid', \(error.message))
             """)
@@ -101,42 +108,54 @@ public struct ConversionRecorder: Sendable {
         try database.transaction { c in try record(input, raw: raw, checkSecret: checkSecret, on: c) }
     }
 
-    public func record(_ input: PostbackInput, raw: Raw, checkSecret: Bool, on c: PostgresConnection, attachingPostback: Int64? = nil) throws -> Result {
+    public func record(_ input: PostbackInput, raw: Raw, checkSecret: Bool, on c: PostgresConnection, attachingPostback: Int64? = nil)
+        throws -> Result
+    {
         guard let click = try ClickLookup.find(input.clickID, on: c) else {
             guard unattributedLimit.allow(raw.sourceIP) else {
                 throw HTTPError.tooManyRequests("too many postbacks for unknown clicks from this address; slow down")
             }
-            let id = try ledger(c, raw.kept(secret: input.secret, unattributed: true), input, outcome: .unattributed, workspaceID: nil, conversionID: nil, error: nil)
+            let id = try ledger(
+                c, raw.kept(secret: input.secret, unattributed: true), input, outcome: .unattributed, workspaceID: nil, conversionID: nil,
+                error: nil)
             return Result(outcome: .unattributed, conversionID: nil, postbackID: id)
         }
         if checkSecret, let expected = click.workspaceSecret, !expected.isEmpty {
             guard let given = input.secret, ConstantTime.equal(given, expected) else {
-                let id = try ledger(c, raw.kept(secret: input.secret, unattributed: false), input, outcome: .forbidden, workspaceID: click.workspaceID, conversionID: nil,
-                                    error: input.secret == nil ? "missing secret" : "wrong secret")
-                logger.warning("postback \(id) for click \(click.id) refused: \(input.secret == nil ? "missing" : "wrong") workspace secret from \(raw.sourceIP)")
+                let id = try ledger(
+                    c, raw.kept(secret: input.secret, unattributed: false), input, outcome: .forbidden, workspaceID: click.workspaceID,
+                    conversionID: nil,
+                    error: input.secret == nil ? "missing secret" : "wrong secret")
+                logger.warning(
+                    "postback \(id) for click \(click.id) refused: \(input.secret == nil ? "missing" : "wrong") workspace secret from \(raw.sourceIP)"
+                )
                 return Result(outcome: .forbidden, conversionID: nil, postbackID: id)  // committed: the attempt stays logged
             }
         }
         let currency = input.currency ?? click.campaignCurrency
-        try c.query("""
+        try c.query(
+            """
             INSERT INTO conversion_events (workspace_id, key, name) VALUES (\(click.workspaceID), \(input.event), \(input.event))
             ON CONFLICT (coalesce(workspace_id, 0), key) DO NOTHING
             """, prepared: true)
         var outcome = Outcome.recorded
         var previousStatus: String?
         var conversionID: Int64
-        if let row = try c.query("""
+        if let row = try c.query(
+            """
             INSERT INTO conversions (workspace_id, click_id, clicked_at, campaign_id, traffic_source_id, event_key, txid, dedupe_key,
                                      status, payout, currency)
             VALUES (\(click.workspaceID), \(click.id), \(click.clickedAt), \(click.campaignID), \(click.trafficSourceID), \(input.event),
                     \(input.txid), \(input.dedupeKey), \(input.status.rawValue), \(input.payout)::numeric, \(currency))
             ON CONFLICT (click_id, dedupe_key) DO NOTHING
             RETURNING id
-            """, prepared: true).first {
+            """, prepared: true
+        ).first {
             conversionID = try row.decode("id")
         } else {
             // Same key again (perhaps concurrently: the insert above waited for the other commit).
-            let row = try c.query("""
+            let row = try c.query(
+                """
                 SELECT id, status, payout = \(input.payout)::numeric AS same_payout, currency, event_key
                 FROM conversions WHERE click_id = \(click.id) AND dedupe_key = \(input.dedupeKey) FOR UPDATE
                 """)[0]
@@ -151,7 +170,8 @@ public struct ConversionRecorder: Sendable {
             } else {
                 outcome = .updated
                 previousStatus = status
-                try c.query("""
+                try c.query(
+                    """
                     UPDATE conversions SET status = \(input.status.rawValue), payout = \(input.payout)::numeric, currency = \(currency),
                       event_key = \(input.event), updated_at = now()
                     WHERE id = \(conversionID)
@@ -159,19 +179,22 @@ public struct ConversionRecorder: Sendable {
             }
         }
         if outcome != .duplicate {
-            try outbox.enqueue(on: c, conversionID: conversionID, click: click, input: input, currency: currency, previousStatus: previousStatus)
+            try outbox.enqueue(
+                on: c, conversionID: conversionID, click: click, input: input, currency: currency, previousStatus: previousStatus)
         }
         let ledgerOutcome = attachingPostback == nil ? outcome : .attached
         let id: Int64
         if let attachingPostback {
-            try c.query("""
+            try c.query(
+                """
                 UPDATE postbacks SET outcome = 'attached', click_id = \(click.id), workspace_id = \(click.workspaceID), conversion_id = \(conversionID)
                 WHERE id = \(attachingPostback)
                 """)
             id = attachingPostback
         } else {
-            id = try ledger(c, raw.kept(secret: input.secret, unattributed: false), input, outcome: ledgerOutcome, workspaceID: click.workspaceID,
-                            conversionID: conversionID, error: nil)
+            id = try ledger(
+                c, raw.kept(secret: input.secret, unattributed: false), input, outcome: ledgerOutcome, workspaceID: click.workspaceID,
+                conversionID: conversionID, error: nil)
         }
         return Result(outcome: outcome, conversionID: conversionID, postbackID: id)
     }
@@ -182,10 +205,13 @@ public struct ConversionRecorder: Sendable {
     public func attach(postbackID: Int64, clickID: String, by actor: Actor) throws -> Result {
         try actor.requireAdmin()
         return try database.transaction { c in
-            guard let row = try c.query("""
-                SELECT event_key, txid, status, payout::text AS payout, currency FROM postbacks
-                WHERE id = \(postbackID) AND outcome = 'unattributed' FOR UPDATE
-                """).first
+            guard
+                let row = try c.query(
+                    """
+                    SELECT event_key, txid, status, payout::text AS payout, currency FROM postbacks
+                    WHERE id = \(postbackID) AND outcome = 'unattributed' FOR UPDATE
+                    """
+                ).first
             else { throw HTTPError.notFound("no unattributed postback \(postbackID)") }
             guard let click = try ClickLookup.find(clickID, on: c) else {
                 throw HTTPError.validation(["click_id": "no click has this id"])
@@ -196,18 +222,22 @@ public struct ConversionRecorder: Sendable {
                 if let v = row[name] { pairs.append((name == "event_key" ? "event" : name, v)) }
             }
             let input = try PostbackInput(pairs)
-            let result = try record(input, raw: Raw(channel: "attach", method: "", query: "", body: "", contentType: "", sourceIP: ""),
-                                    checkSecret: false, on: c, attachingPostback: postbackID)
-            try AuditLog.record(c, actor: actor, action: "attach", objectType: "postback", objectID: postbackID, workspaceID: click.workspaceID,
-                                new: ["click_id": clickID, "conversion_id": String(result.conversionID ?? 0)])
+            let result = try record(
+                input, raw: Raw(channel: "attach", method: "", query: "", body: "", contentType: "", sourceIP: ""),
+                checkSecret: false, on: c, attachingPostback: postbackID)
+            try AuditLog.record(
+                c, actor: actor, action: "attach", objectType: "postback", objectID: postbackID, workspaceID: click.workspaceID,
+                new: ["click_id": clickID, "conversion_id": String(result.conversionID ?? 0)])
             return result
         }
     }
 
     private func ledger(
-        _ c: PostgresConnection, _ raw: Raw, _ input: PostbackInput, outcome: Outcome, workspaceID: Int64?, conversionID: Int64?, error: String?
+        _ c: PostgresConnection, _ raw: Raw, _ input: PostbackInput, outcome: Outcome, workspaceID: Int64?, conversionID: Int64?,
+        error: String?
     ) throws -> Int64 {
-        try c.query("""
+        try c.query(
+            """
             INSERT INTO postbacks (channel, method, query, body, content_type, source_ip, click_id, workspace_id, event_key, txid, status,
                                    payout, currency, outcome, error, conversion_id)
             VALUES (\(raw.channel), \(raw.method), \(raw.query), \(raw.body), \(raw.contentType), \(raw.sourceIP),

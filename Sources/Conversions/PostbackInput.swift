@@ -41,7 +41,9 @@ public struct PostbackInput: Sendable {
         }
         self.payout = payout
         if let c = value("currency") {
-            guard Currency.isKnown(c.uppercased()) else { throw HTTPError.badRequest("currency must be an ISO 4217 code", field: "currency") }
+            guard Currency.isKnown(c.uppercased()) else {
+                throw HTTPError.badRequest("currency must be an ISO 4217 code", field: "currency")
+            }
             currency = c.uppercased()
         }
         if let t = value("txid") {

@@ -62,11 +62,14 @@ public final class DeliverySender: Sendable {
     /// Sends one due delivery; false when none is due.
     public func sendNext(on c: PostgresConnection) throws -> Bool {
         try c.transaction { c in
-            guard let row = try c.query("""
-                SELECT id, kind, target_id, method, url, headers::text AS headers, body, attempts, max_attempts FROM deliveries
-                WHERE state = 'pending' AND next_attempt_at <= now()
-                ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
-                """).first
+            guard
+                let row = try c.query(
+                    """
+                    SELECT id, kind, target_id, method, url, headers::text AS headers, body, attempts, max_attempts FROM deliveries
+                    WHERE state = 'pending' AND next_attempt_at <= now()
+                    ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+                    """
+                ).first
             else { return false }
             let id: Int64 = try row.decode("id")
             let attempt = (try row.decode("attempts", as: Int.self)) + 1
@@ -87,7 +90,9 @@ public final class DeliverySender: Sendable {
                     judge = providerJudge
                 case .hold(let reason):
                     // Paused or waiting for a reconnect: not a try; look again in a minute.
-                    try c.query("UPDATE deliveries SET last_error = \(reason), next_attempt_at = now() + interval '1 minute', updated_at = now() WHERE id = \(id)")
+                    try c.query(
+                        "UPDATE deliveries SET last_error = \(reason), next_attempt_at = now() + interval '1 minute', updated_at = now() WHERE id = \(id)"
+                    )
                     return true
                 case .fail(let reason):
                     try c.query("UPDATE deliveries SET state = 'failed', last_error = \(reason), updated_at = now() WHERE id = \(id)")
@@ -112,7 +117,9 @@ public final class DeliverySender: Sendable {
                     if let failure = judge(response.status, response.text) {
                         error = failure.message
                         retry = failure.kind != .rejected
-                        if failure.kind == .authorization, let target = row["target_id"].flatMap({ Int64($0) }) { pushes?.authorizationLost(target, failure.message) }
+                        if failure.kind == .authorization, let target = row["target_id"].flatMap({ Int64($0) }) {
+                            pushes?.authorizationLost(target, failure.message)
+                        }
                     }
                 } else if !(200..<300).contains(response.status) {
                     error = "HTTP \(response.status)"
@@ -125,24 +132,28 @@ public final class DeliverySender: Sendable {
             error = error.map { Redaction.scrub($0, secrets: secrets) }
             excerpt = excerpt.map { Redaction.scrub($0, secrets: secrets) }
             let milliseconds = Int((monotonicSeconds() - started) * 1000)
-            try c.query("""
+            try c.query(
+                """
                 INSERT INTO delivery_attempts (delivery_id, duration_ms, http_status, response_excerpt, error, worker_id)
                 VALUES (\(id), \(milliseconds), \(status), \(excerpt), \(error), \(workerID))
                 """)
             if error == nil {
-                try c.query("""
+                try c.query(
+                    """
                     UPDATE deliveries SET state = 'delivered', attempts = \(attempt), delivered_at = now(), last_error = NULL, updated_at = now()
                     WHERE id = \(id)
                     """)
             } else if retry && attempt < maxAttempts {
                 let delay = backoff(attempt: attempt)
-                try c.query("""
+                try c.query(
+                    """
                     UPDATE deliveries SET attempts = \(attempt), last_error = \(error),
                       next_attempt_at = now() + make_interval(secs => \(delay)), updated_at = now()
                     WHERE id = \(id)
                     """)
             } else {
-                try c.query("""
+                try c.query(
+                    """
                     UPDATE deliveries SET state = 'failed', attempts = \(attempt), last_error = \(error), updated_at = now() WHERE id = \(id)
                     """)
                 logger.warning("delivery \(id) failed after \(attempt) tries: \(error ?? "")")

@@ -20,34 +20,48 @@ public struct Outbox: ConversionOutbox {
     }
 
     public func enqueue(
-        on c: PostgresConnection, conversionID: Int64, click: ClickForConversion, input: PostbackInput, currency: String, previousStatus: String?
+        on c: PostgresConnection, conversionID: Int64, click: ClickForConversion, input: PostbackInput, currency: String,
+        previousStatus: String?
     ) throws {
         let recorded = previousStatus == nil
         // Resolved now: a change of the source reaches every inheriting campaign's next conversion.
         if let reporting = try ReportingResolver.resolve(on: c, campaignID: click.campaignID, explained: false),
-           reporting.postbackURL != nil || reporting.integrationID != nil {
-            let firstOfClick = try c.query("""
+            reporting.postbackURL != nil || reporting.integrationID != nil
+        {
+            let firstOfClick = try c.query(
+                """
                 SELECT NOT EXISTS (SELECT 1 FROM conversions WHERE click_id = \(click.id) AND id < \(conversionID)) AS first
                 """, prepared: true)[0].decode("first", as: Bool.self)
             if let url = reporting.postbackURL,
-               reporting.rules.shouldSend(event: input.event, status: input.status.rawValue, previousStatus: previousStatus, recorded: recorded,
-                                          firstOfClick: firstOfClick, alreadySent: try sentBefore(c, conversionID)) {
+                reporting.rules.shouldSend(
+                    event: input.event, status: input.status.rawValue, previousStatus: previousStatus, recorded: recorded,
+                    firstOfClick: firstOfClick, alreadySent: try sentBefore(c, conversionID))
+            {
                 let payout = SendBackRules.share(input.payout, percent: reporting.payoutPercent)
-                let target = PostbackTokens.fill(url, click: click, conversionID: conversionID, payout: payout, currency: currency, input: input)
-                try insert(c, conversionID: conversionID, click: click, kind: "postback", targetID: click.trafficSourceID,
-                           targetName: reporting.from == "campaign" ? "campaign \(click.campaignID)" : reporting.sourceName, method: "GET", url: target,
-                           headers: [:], body: nil)
+                let target = PostbackTokens.fill(
+                    url, click: click, conversionID: conversionID, payout: payout, currency: currency, input: input)
+                try insert(
+                    c, conversionID: conversionID, click: click, kind: "postback", targetID: click.trafficSourceID,
+                    targetName: reporting.from == "campaign" ? "campaign \(click.campaignID)" : reporting.sourceName, method: "GET",
+                    url: target,
+                    headers: [:], body: nil)
             }
             if let integrationID = reporting.integrationID {
-                try pushes?.enqueue(on: c, integrationID: integrationID, reporting: reporting, conversionID: conversionID, click: click, input: input,
-                                    currency: currency, previousStatus: previousStatus, firstOfClick: firstOfClick) {
+                try pushes?.enqueue(
+                    on: c, integrationID: integrationID, reporting: reporting, conversionID: conversionID, click: click, input: input,
+                    currency: currency, previousStatus: previousStatus, firstOfClick: firstOfClick
+                ) {
                     kind, targetID, targetName, url, body, skipped in
-                    try insert(c, conversionID: conversionID, click: click, kind: kind, targetID: targetID, targetName: targetName, method: "POST", url: url,
-                               headers: ["Content-Type": "application/json"], body: body, skipped: skipped)
+                    try insert(
+                        c, conversionID: conversionID, click: click, kind: kind, targetID: targetID, targetName: targetName, method: "POST",
+                        url: url,
+                        headers: ["Content-Type": "application/json"], body: body, skipped: skipped)
                 }
             }
         }
-        for hook in try c.query("SELECT id, url, secret FROM webhooks WHERE workspace_id = \(click.workspaceID) AND enabled ORDER BY id", prepared: true) {
+        for hook in try c.query(
+            "SELECT id, url, secret FROM webhooks WHERE workspace_id = \(click.workspaceID) AND enabled ORDER BY id", prepared: true)
+        {
             let payload: [String: Any] = [
                 "type": recorded ? "conversion.recorded" : "conversion.updated",
                 "conversion": [
@@ -60,9 +74,11 @@ public struct Outbox: ConversionOutbox {
             ]
             let body = String(decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]), as: UTF8.self)
             let secret: String = try hook.decode("secret")
-            try insert(c, conversionID: conversionID, click: click, kind: "webhook", targetID: try hook.decode("id"), targetName: hook["url"] ?? "",
-                       method: "POST", url: try hook.decode("url"),
-                       headers: ["Content-Type": "application/json", "X-Waymark-Signature": Outbox.signature(body, secret: secret)], body: body)
+            try insert(
+                c, conversionID: conversionID, click: click, kind: "webhook", targetID: try hook.decode("id"),
+                targetName: hook["url"] ?? "",
+                method: "POST", url: try hook.decode("url"),
+                headers: ["Content-Type": "application/json", "X-Waymark-Signature": Outbox.signature(body, secret: secret)], body: body)
         }
     }
 
@@ -73,7 +89,8 @@ public struct Outbox: ConversionOutbox {
     }
 
     private func sentBefore(_ c: PostgresConnection, _ conversionID: Int64) throws -> Bool {
-        try c.query("""
+        try c.query(
+            """
             SELECT EXISTS (SELECT 1 FROM deliveries WHERE conversion_id = \(conversionID) AND kind = 'postback' AND state <> 'failed') AS sent
             """)[0].decode("sent")
     }
@@ -84,7 +101,8 @@ public struct Outbox: ConversionOutbox {
     ) throws {
         let headerJSON = String(decoding: try JSONSerialization.data(withJSONObject: headers, options: [.sortedKeys]), as: UTF8.self)
         // A push the provider would refuse (too old, no click id) is kept, marked `skipped`.
-        try c.query("""
+        try c.query(
+            """
             INSERT INTO deliveries (workspace_id, conversion_id, click_id, kind, target_id, target_name, method, url, headers, body, max_attempts, state, last_error)
             VALUES (\(click.workspaceID), \(conversionID), \(click.id), \(kind), \(targetID), \(targetName), \(method), \(url),
                     \(headerJSON)::jsonb, \(body), \(maxAttempts), \(skipped == nil ? "pending" : "skipped"), \(skipped))
@@ -94,7 +112,9 @@ public struct Outbox: ConversionOutbox {
 
 /// The tokens of a source's S2S postback URL (docs/tracking.md), URL-encoded.
 public enum PostbackTokens {
-    public static func fill(_ url: String, click: ClickForConversion, conversionID: Int64, payout: String, currency: String, input: PostbackInput) -> String {
+    public static func fill(
+        _ url: String, click: ClickForConversion, conversionID: Int64, payout: String, currency: String, input: PostbackInput
+    ) -> String {
         TokenTemplate(url).render { name in
             switch name {
             case "external_id": click.externalID ?? ""

@@ -7,9 +7,11 @@ import Postgres
 public protocol PushQueue: Sendable {
     /// Queues the push of a recorded or updated conversion through `insert`, when the
     /// integration maps its event.
-    func enqueue(on c: PostgresConnection, integrationID: Int64, reporting: EffectiveReporting, conversionID: Int64, click: ClickForConversion,
-                 input: PostbackInput, currency: String, previousStatus: String?, firstOfClick: Bool,
-                 insert: (_ kind: String, _ targetID: Int64, _ targetName: String, _ url: String, _ body: String?, _ skipped: String?) throws -> Void) throws
+    func enqueue(
+        on c: PostgresConnection, integrationID: Int64, reporting: EffectiveReporting, conversionID: Int64, click: ClickForConversion,
+        input: PostbackInput, currency: String, previousStatus: String?, firstOfClick: Bool,
+        insert: (_ kind: String, _ targetID: Int64, _ targetName: String, _ url: String, _ body: String?, _ skipped: String?) throws -> Void
+    ) throws
 }
 
 /// How the sender sends a queued push.

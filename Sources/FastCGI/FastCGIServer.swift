@@ -37,7 +37,6 @@ public final class FastCGIServer: Sendable {
 
     public typealias Handler = @Sendable (FastCGIRequest) -> FastCGIResponse
 
-
     public let configuration: Configuration
     private let handler: Handler
     // Atomics, not a mutex: every request touches `inFlight` twice from one of many threads.

@@ -132,7 +132,8 @@ public enum HTTPClient {
         if let body = request.body {
             wm_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE_LARGE, body.count)
             body.withUnsafeBytes { raw in
-                _ = wm_curl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+                _ = wm_curl_setopt_pointer(
+                    handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
             }
             if method == "GET" || method == "HEAD" { wm_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method) }
         }

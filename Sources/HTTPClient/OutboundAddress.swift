@@ -7,7 +7,8 @@ enum OutboundAddress {
     /// The `host:port:address` entries for CURLOPT_RESOLVE (the host as written and without
     /// its trailing dots, so libcurl finds the pin either way), or `.denied` / `.invalidURL`.
     static func check(_ url: String, isDenied: ([UInt8]) -> Bool) throws(HTTPClientError) -> [String] {
-        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https",
             let written = components.host, !written.isEmpty
         else { throw HTTPClientError(code: .invalidURL, message: "not an absolute http(s) URL: \(Redaction.withoutQuery(url))") }
         var host = written

@@ -23,7 +23,9 @@ public struct OutboundPolicy: Sendable {
     public var maxResponseBytes: Int
 
     /// `extraDeny` adds to the defaults (`WAYMARK_OUTBOUND_DENY`); only `allow` opens a range.
-    public init(allow: String = "", extraDeny: String = "", connectTimeout: Double = 5, timeout: Double = 30, maxResponseBytes: Int = 20 << 20) {
+    public init(
+        allow: String = "", extraDeny: String = "", connectTimeout: Double = 5, timeout: Double = 30, maxResponseBytes: Int = 20 << 20
+    ) {
         deny = IPRanges(OutboundPolicy.defaultDeny + "," + extraDeny)
         self.allow = IPRanges(allow)
         self.connectTimeout = connectTimeout
@@ -50,7 +52,9 @@ public struct OutboundPolicy: Sendable {
         var request = request
         for (name, value) in request.headers {
             guard OutboundPolicy.isHeaderName(name), OutboundPolicy.isHeaderValue(value) else {
-                throw HTTPClientError(code: .invalidHeader, message: "header \(OutboundPolicy.isHeaderName(name) ? name : "name") has a character no header may carry")
+                throw HTTPClientError(
+                    code: .invalidHeader,
+                    message: "header \(OutboundPolicy.isHeaderName(name) ? name : "name") has a character no header may carry")
             }
         }
         request.followRedirects = false
@@ -66,9 +70,10 @@ public struct OutboundPolicy: Sendable {
 
     /// RFC 9110 token characters only.
     public static func isHeaderName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 256 && name.utf8.allSatisfy { b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "!#$%&'*+-.^_`|~".utf8.contains(b)
-        }
+        !name.isEmpty && name.utf8.count <= 256
+            && name.utf8.allSatisfy { b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "!#$%&'*+-.^_`|~".utf8.contains(b)
+            }
     }
 
     /// No CR, LF, NUL or other control byte (checked on bytes: "\r\n" is one Character).

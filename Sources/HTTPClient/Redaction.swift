@@ -3,8 +3,10 @@
 public enum Redaction {
     static let placeholder = "[redacted]"
     /// Query and form names whose values are credentials.
-    static let secretNames = ["access_token", "refresh_token", "token", "secret", "api_secret", "client_secret", "key", "api_key",
-                              "password", "code_verifier", "app_secret", "appsecret_proof"]
+    static let secretNames = [
+        "access_token", "refresh_token", "token", "secret", "api_secret", "client_secret", "key", "api_key",
+        "password", "code_verifier", "app_secret", "appsecret_proof",
+    ]
 
     /// `text` with every one of `secrets` (those of 4 or more characters) replaced, the values
     /// of credential-named parameters replaced, and `Bearer …` / `Authorization: …` values cut.
@@ -35,11 +37,17 @@ public enum Redaction {
                 let n = Array(name.utf8)
                 let boundary = i == 0 || !isNameByte(lower[i - 1])
                 if boundary, i + n.count < bytes.count, Array(lower[i..<(i + n.count)]) == n,
-                    bytes[i + n.count] == UInt8(ascii: "=") || (bytes[i + n.count] == UInt8(ascii: "\"") && i + n.count + 2 < bytes.count && bytes[i + n.count + 1] == UInt8(ascii: ":")) {
+                    bytes[i + n.count] == UInt8(ascii: "=")
+                        || (bytes[i + n.count] == UInt8(ascii: "\"") && i + n.count + 2 < bytes.count
+                            && bytes[i + n.count + 1] == UInt8(ascii: ":"))
+                {
                     var j = i + n.count + 1
                     if bytes[i + n.count] == UInt8(ascii: "\"") { j += 1 }
                     result += bytes[i..<j]
-                    while j < bytes.count, bytes[j] == UInt8(ascii: " ") || bytes[j] == UInt8(ascii: "\"") { result.append(bytes[j]); j += 1 }
+                    while j < bytes.count, bytes[j] == UInt8(ascii: " ") || bytes[j] == UInt8(ascii: "\"") {
+                        result.append(bytes[j])
+                        j += 1
+                    }
                     var end = j
                     while end < bytes.count, !terminators.contains(bytes[end]) { end += 1 }
                     if end > j { result += Array(placeholder.utf8) }

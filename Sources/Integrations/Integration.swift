@@ -35,7 +35,9 @@ public struct Integration: Sendable {
     public var pulls: Bool { direction != "push" }
     public var pushes: Bool { direction != "pull" }
     public var account: ProviderAccount? {
-        accountID.map { id in accounts.first { $0.id == id } ?? ProviderAccount(id: id, name: accountName ?? id, currency: accountCurrency, timeZone: nil) }
+        accountID.map { id in
+            accounts.first { $0.id == id } ?? ProviderAccount(id: id, name: accountName ?? id, currency: accountCurrency, timeZone: nil)
+        }
     }
 
     public static let columns: PostgresQuery = """
@@ -47,7 +49,8 @@ public struct Integration: Sendable {
 
     public static func decode(_ row: PostgresRow) throws -> Integration {
         Integration(
-            id: try row.decode("id"), sourceID: try row.decode("traffic_source_id"), workspaceID: try row.decode("workspace_id", as: Int64?.self),
+            id: try row.decode("id"), sourceID: try row.decode("traffic_source_id"),
+            workspaceID: try row.decode("workspace_id", as: Int64?.self),
             provider: try row.decode("provider"), status: IntegrationStatus(rawValue: try row.decode("status")) ?? .error,
             accounts: (try? JSONDecoder().decode([ProviderAccount].self, from: Data((row["accounts"] ?? "[]").utf8))) ?? [],
             accountID: row["account_id"], accountName: row["account_name"], accountCurrency: row["account_currency"],
@@ -57,7 +60,8 @@ public struct Integration: Sendable {
             lastSyncAt: try row.decode("last_sync_at", as: Date?.self), lastSuccessAt: try row.decode("last_success_at", as: Date?.self),
             nextSyncAt: try row.decode("next_sync_at", as: Date?.self), consecutiveFailures: try row.decode("consecutive_failures"),
             lastError: row["last_error"], tokenExpiresAt: try row.decode("token_expires_at", as: Date?.self),
-            hasAccessToken: try row.decode("has_access"), hasRefreshToken: try row.decode("has_refresh"), hasAPISecret: try row.decode("has_secret"),
+            hasAccessToken: try row.decode("has_access"), hasRefreshToken: try row.decode("has_refresh"),
+            hasAPISecret: try row.decode("has_secret"),
             connectedAt: try row.decode("connected_at", as: Date?.self))
     }
 
@@ -68,13 +72,18 @@ public struct Integration: Sendable {
             "id": id, "traffic_source_id": sourceID, "provider": self.provider, "name": provider.name, "description": provider.summary,
             "status": status.rawValue, "oauth": provider.usesOAuth,
             "account": account.map { ["id": $0.id, "name": $0.name, "currency": v($0.currency)] as [String: Any] } ?? NSNull(),
-            "accounts": status == .pendingAccountSelection ? accounts.map { ["id": $0.id, "name": $0.name, "currency": v($0.currency)] as [String: Any] } : [],
-            "health": ["last_sync_at": v(lastSyncAt.map(RFC3339.string)), "last_success_at": v(lastSuccessAt.map(RFC3339.string)),
-                       "consecutive_failures": consecutiveFailures, "last_error": v(lastError),
-                       "reconnection_required": status == .error] as [String: Any],
-            "settings": ["sync_direction": direction, "sync_interval_minutes": intervalMinutes, "lookback_days": lookbackDays,
-                         "campaign_param": campaignParam, "next_sync_at": v(nextSyncAt.map(RFC3339.string))]
-                .merging(settings.mapValues { $0 as Any }) { a, _ in a },
+            "accounts": status == .pendingAccountSelection
+                ? accounts.map { ["id": $0.id, "name": $0.name, "currency": v($0.currency)] as [String: Any] } : [],
+            "health": [
+                "last_sync_at": v(lastSyncAt.map(RFC3339.string)), "last_success_at": v(lastSuccessAt.map(RFC3339.string)),
+                "consecutive_failures": consecutiveFailures, "last_error": v(lastError),
+                "reconnection_required": status == .error,
+            ] as [String: Any],
+            "settings": [
+                "sync_direction": direction, "sync_interval_minutes": intervalMinutes, "lookback_days": lookbackDays,
+                "campaign_param": campaignParam, "next_sync_at": v(nextSyncAt.map(RFC3339.string)),
+            ]
+            .merging(settings.mapValues { $0 as Any }) { a, _ in a },
         ]
     }
 }

@@ -13,28 +13,36 @@ public struct IntegrationPushes: PushQueue {
 
     public init(providers: Providers) { self.providers = providers }
 
-    public func enqueue(on c: PostgresConnection, integrationID: Int64, reporting: EffectiveReporting, conversionID: Int64, click: ClickForConversion,
-                 input: PostbackInput, currency: String, previousStatus: String?, firstOfClick: Bool,
-                 insert: (_ kind: String, _ targetID: Int64, _ targetName: String, _ url: String, _ body: String?, _ skipped: String?) throws -> Void) throws {
+    public func enqueue(
+        on c: PostgresConnection, integrationID: Int64, reporting: EffectiveReporting, conversionID: Int64, click: ClickForConversion,
+        input: PostbackInput, currency: String, previousStatus: String?, firstOfClick: Bool,
+        insert: (_ kind: String, _ targetID: Int64, _ targetName: String, _ url: String, _ body: String?, _ skipped: String?) throws -> Void
+    ) throws {
         // Approved conversions, once: a new one, or one that just became approved; within the
         // reporting's event keys and, for `first`, the click's first conversion only.
         guard input.status == .approved, previousStatus != "approved" else { return }
         if !reporting.rules.events.isEmpty && !reporting.rules.events.contains(input.event) { return }
         if reporting.rules.send == "first" && !firstOfClick { return }
-        guard let row = try c.query("""
-            SELECT i.id, m.provider_action, v.converted_at
-            FROM integrations i
-            JOIN conversion_mappings m ON m.integration_id = i.id AND m.event_key = \(input.event) AND m.enabled
-            JOIN conversions v ON v.id = \(conversionID)
-            WHERE i.id = \(integrationID) AND i.status IN ('active', 'paused') AND i.sync_direction <> 'pull'
-            """).first,
-            let integration = try c.query("SELECT \(fragment: Integration.columns) FROM integrations WHERE id = \(try row.decode("id", as: Int64.self))").first.map(Integration.decode),
+        guard
+            let row = try c.query(
+                """
+                SELECT i.id, m.provider_action, v.converted_at
+                FROM integrations i
+                JOIN conversion_mappings m ON m.integration_id = i.id AND m.event_key = \(input.event) AND m.enabled
+                JOIN conversions v ON v.id = \(conversionID)
+                WHERE i.id = \(integrationID) AND i.status IN ('active', 'paused') AND i.sync_direction <> 'pull'
+                """
+            ).first,
+            let integration = try c.query(
+                "SELECT \(fragment: Integration.columns) FROM integrations WHERE id = \(try row.decode("id", as: Int64.self))"
+            ).first.map(Integration.decode),
             let provider = providers[integration.provider]
         else { return }
         let conversion = PushConversion(
             conversionID: conversionID, clickID: click.id, externalID: click.externalID, clickedAt: click.clickedAt,
             convertedAt: try row.decode("converted_at"), event: input.event, providerAction: try row.decode("provider_action"),
-            status: input.status.rawValue, payout: SendBackRules.share(input.payout, percent: reporting.payoutPercent), currency: currency, txid: input.txid, ip: click.ip,
+            status: input.status.rawValue, payout: SendBackRules.share(input.payout, percent: reporting.payoutPercent), currency: currency,
+            txid: input.txid, ip: click.ip,
             userAgent: click.userAgent, destination: click.destination, parameters: click.parameters)
         let context = IntegrationContext(accessToken: "", account: integration.account, settings: integration.settings)
         switch provider.push(conversion, context) {
@@ -65,7 +73,9 @@ public struct IntegrationPushSender: PushAuthorizer {
         }
         do {
             let auth = provider.authorize(url, try store.context(integration))
-            return .send(url: store.providers.origins.rewrite(auth.url), headers: auth.headers + [("Content-Type", "application/json")], judge: { provider.judgePush(status: $0, body: $1) })
+            return .send(
+                url: store.providers.origins.rewrite(auth.url), headers: auth.headers + [("Content-Type", "application/json")],
+                judge: { provider.judgePush(status: $0, body: $1) })
         } catch {
             return .hold("\(error)")
         }

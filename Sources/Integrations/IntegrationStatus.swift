@@ -1,4 +1,3 @@
-
 /// The life of an integration (docs/integrations.md), as a plain state machine: which action is allowed in
 /// which status, and where it leads.
 public enum IntegrationStatus: String, Sendable, CaseIterable {
@@ -24,7 +23,8 @@ public enum IntegrationStatus: String, Sendable, CaseIterable {
         switch (self, event) {
         // Connect and reconnect (Refresh Auth) from any status; a manual provider has no account step.
         case (_, .authorized(let manual)): manual ? .active : .pendingAccountSelection
-        case (.pendingAccountSelection, .accountSelected), (.active, .accountSelected), (.paused, .accountSelected): self == .paused ? .paused : .active
+        case (.pendingAccountSelection, .accountSelected), (.active, .accountSelected), (.paused, .accountSelected):
+            self == .paused ? .paused : .active
         case (.active, .pause): .paused
         case (.paused, .resume): .active
         case (.active, .authorizationLost), (.paused, .authorizationLost), (.pendingAccountSelection, .authorizationLost): .error

@@ -18,33 +18,39 @@ public struct IntegrationStore: Sendable {
         self.providers = providers
     }
 
-
     public func get(_ id: Int64) throws -> Integration? {
         try database.query("SELECT \(fragment: Integration.columns) FROM integrations WHERE id = \(id)").first.map(Integration.decode)
     }
 
     public func find(sourceID: Int64, provider: String) throws -> Integration? {
-        try database.query("SELECT \(fragment: Integration.columns) FROM integrations WHERE traffic_source_id = \(sourceID) AND provider = \(provider)")
-            .first.map(Integration.decode)
+        try database.query(
+            "SELECT \(fragment: Integration.columns) FROM integrations WHERE traffic_source_id = \(sourceID) AND provider = \(provider)"
+        )
+        .first.map(Integration.decode)
     }
 
     /// The source's row for a provider, made (not_connected) when missing.
     public func ensure(source: TrafficSource, provider: String) throws -> Integration {
-        try database.query("""
+        try database.query(
+            """
             INSERT INTO integrations (traffic_source_id, workspace_id, provider) VALUES (\(source.id), \(source.workspaceID), \(provider))
             ON CONFLICT (traffic_source_id, provider) DO NOTHING
             """)
-        guard let integration = try find(sourceID: source.id, provider: provider) else { throw IntegrationError("integration row vanished") }
+        guard let integration = try find(sourceID: source.id, provider: provider) else {
+            throw IntegrationError("integration row vanished")
+        }
         return integration
     }
 
     /// Integrations the actor may see, every source (the Status page).
     public func all(for actor: Actor) throws -> [(integration: Integration, sourceName: String)] {
-        try database.query("""
+        try database.query(
+            """
             SELECT \(fragment: Integration.columns), (SELECT name FROM traffic_sources s WHERE s.id = i.traffic_source_id) AS source_name
             FROM integrations i WHERE status <> 'not_connected' AND \(fragment: actor.visibleWorkspaces("workspace_id"))
             ORDER BY CASE status WHEN 'error' THEN 0 WHEN 'pending_account_selection' THEN 1 WHEN 'paused' THEN 2 ELSE 3 END, id
-            """).map { (try Integration.decode($0), $0["source_name"] ?? "") }
+            """
+        ).map { (try Integration.decode($0), $0["source_name"] ?? "") }
     }
 
     /// What a provider call needs: the opened token (refreshed first when it expires within
@@ -52,10 +58,14 @@ public struct IntegrationStore: Sendable {
     /// settings. A lost authorization turns it to `error`.
     public func context(_ integration: Integration, forceRefresh: Bool = false) throws -> IntegrationContext {
         guard let provider = providers[integration.provider] else { throw IntegrationError("unknown provider \(integration.provider)") }
-        let row = try database.query("SELECT access_token, refresh_token, api_secret, token_expires_at FROM integrations WHERE id = \(integration.id)").first
+        let row = try database.query(
+            "SELECT access_token, refresh_token, api_secret, token_expires_at FROM integrations WHERE id = \(integration.id)"
+        ).first
         var access = try row?["access_token"].map(secrets.open) ?? ""
         let apiSecret = try row?["api_secret"].map(secrets.open)
-        if let refresh = try row?["refresh_token"].map(secrets.open), forceRefresh || (integration.tokenExpiresAt ?? .distantFuture) < Date().addingTimeInterval(300) {
+        if let refresh = try row?["refresh_token"].map(secrets.open),
+            forceRefresh || (integration.tokenExpiresAt ?? .distantFuture) < Date().addingTimeInterval(300)
+        {
             do {
                 if let tokens = try provider.refresh(refresh) {
                     try database.withConnection { try storeTokens(integration.id, tokens, on: $0) }
@@ -72,7 +82,8 @@ public struct IntegrationStore: Sendable {
 
     public func storeTokens(_ id: Int64, _ tokens: ProviderTokens, on c: PostgresConnection) throws {
         let refresh = try tokens.refreshToken.map(secrets.seal)
-        try c.query("""
+        try c.query(
+            """
             UPDATE integrations SET access_token = \(try secrets.seal(tokens.accessToken)),
               refresh_token = coalesce(\(refresh), refresh_token), token_expires_at = \(tokens.expiresAt), updated_at = now()
             WHERE id = \(id)
@@ -93,7 +104,8 @@ public struct IntegrationStore: Sendable {
 
     /// `invalid_grant`, Meta 190, TikTok 401xx: "Reconnection required".
     public func authorizationLost(_ id: Int64, _ message: String) throws {
-        try database.query("""
+        try database.query(
+            """
             UPDATE integrations SET status = 'error', last_error = \("Reconnection required: " + message), updated_at = now()
             WHERE id = \(id) AND status IN ('active', 'paused', 'pending_account_selection')
             """)
@@ -101,7 +113,8 @@ public struct IntegrationStore: Sendable {
 
     /// Disconnect: tokens and secrets gone, every sync stopped, the account forgotten.
     public func disconnect(_ id: Int64, on c: PostgresConnection) throws {
-        try c.query("""
+        try c.query(
+            """
             UPDATE integrations SET status = 'not_connected', access_token = NULL, refresh_token = NULL, api_secret = NULL,
               token_expires_at = NULL, accounts = '[]', account_id = NULL, account_name = NULL, account_currency = NULL,
               account_time_zone = NULL, next_sync_at = NULL, full_sync_requested = false, updated_at = now()
@@ -113,13 +126,15 @@ public struct IntegrationStore: Sendable {
     // MARK: History
 
     public func startSync(_ id: Int64, kind: String, from: String? = nil, to: String? = nil) throws -> Int64 {
-        try database.query("""
+        try database.query(
+            """
             INSERT INTO integration_syncs (integration_id, kind, window_from, window_to) VALUES (\(id), \(kind), \(from)::date, \(to)::date) RETURNING id
             """)[0].decode("id")
     }
 
     public func finishSync(_ syncID: Int64, status: String, read: Int = 0, written: Int = 0, error: String? = nil) throws {
-        try database.query("""
+        try database.query(
+            """
             UPDATE integration_syncs SET finished_at = now(), status = \(status), records_read = \(read), records_written = \(written), error = \(error)
             WHERE id = \(syncID)
             """)
@@ -137,14 +152,17 @@ public struct IntegrationStore: Sendable {
     }
 
     public func history(_ id: Int64, limit: Int = 50) throws -> [SyncEntry] {
-        try database.query("""
+        try database.query(
+            """
             SELECT kind, started_at, finished_at, status, coalesce(window_from::text || ' – ' || window_to::text, '') AS win,
                    records_read, records_written, error
             FROM integration_syncs WHERE integration_id = \(id) ORDER BY started_at DESC, id DESC LIMIT \(limit)
-            """).map { r in
-            SyncEntry(kind: try r.decode("kind"), startedAt: try r.decode("started_at"), finishedAt: try r.decode("finished_at", as: Date?.self),
-                      status: try r.decode("status"), window: r["win"] ?? "", read: try r.decode("records_read"),
-                      written: try r.decode("records_written"), error: r["error"])
+            """
+        ).map { r in
+            SyncEntry(
+                kind: try r.decode("kind"), startedAt: try r.decode("started_at"), finishedAt: try r.decode("finished_at", as: Date?.self),
+                status: try r.decode("status"), window: r["win"] ?? "", read: try r.decode("records_read"),
+                written: try r.decode("records_written"), error: r["error"])
         }
     }
 
@@ -155,14 +173,17 @@ public struct IntegrationStore: Sendable {
     }
 
     public func mappings(_ id: Int64) throws -> [Mapping] {
-        try database.query("SELECT event_key, provider_action, enabled FROM conversion_mappings WHERE integration_id = \(id) ORDER BY event_key")
-            .map { Mapping(event: try $0.decode("event_key"), action: try $0.decode("provider_action"), enabled: try $0.decode("enabled")) }
+        try database.query(
+            "SELECT event_key, provider_action, enabled FROM conversion_mappings WHERE integration_id = \(id) ORDER BY event_key"
+        )
+        .map { Mapping(event: try $0.decode("event_key"), action: try $0.decode("provider_action"), enabled: try $0.decode("enabled")) }
     }
 
     public func setMappings(_ id: Int64, _ mappings: [Mapping], on c: PostgresConnection) throws {
         try c.query("DELETE FROM conversion_mappings WHERE integration_id = \(id)")
         for m in mappings {
-            try c.query("""
+            try c.query(
+                """
                 INSERT INTO conversion_mappings (integration_id, event_key, provider_action, enabled) VALUES (\(id), \(m.event), \(m.action), \(m.enabled))
                 """)
         }

@@ -39,14 +39,17 @@ public struct IntegrationSync: Sendable {
     }
 
     public func claim() throws -> (integration: Integration, full: Bool)? {
-        guard let row = try database.query("""
-            UPDATE integrations SET next_sync_at = now() + interval '15 minutes', last_sync_at = now()
-            WHERE id = (SELECT id FROM integrations WHERE status = 'active' AND sync_direction <> 'push' AND provider <> 'ga4'
-                          AND account_id IS NOT NULL AND next_sync_at <= now()
-                          AND traffic_source_id IN (SELECT id FROM traffic_sources WHERE archived_at IS NULL)
-                        ORDER BY next_sync_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-            RETURNING id, full_sync_requested
-            """).first, let integration = try store.get(try row.decode("id"))
+        guard
+            let row = try database.query(
+                """
+                UPDATE integrations SET next_sync_at = now() + interval '15 minutes', last_sync_at = now()
+                WHERE id = (SELECT id FROM integrations WHERE status = 'active' AND sync_direction <> 'push' AND provider <> 'ga4'
+                              AND account_id IS NOT NULL AND next_sync_at <= now()
+                              AND traffic_source_id IN (SELECT id FROM traffic_sources WHERE archived_at IS NULL)
+                            ORDER BY next_sync_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+                RETURNING id, full_sync_requested
+                """
+            ).first, let integration = try store.get(try row.decode("id"))
         else { return nil }
         return (integration, try row.decode("full_sync_requested"))
     }
@@ -55,7 +58,8 @@ public struct IntegrationSync: Sendable {
         guard let provider = store.providers[integration.provider] else { return }
         let today = Date()
         let to = Dates.day(today)
-        let from = Dates.day(today.addingTimeInterval(-Double(full ? IntegrationSync.fullWindowDays - 1 : integration.lookbackDays) * 86400))
+        let from = Dates.day(
+            today.addingTimeInterval(-Double(full ? IntegrationSync.fullWindowDays - 1 : integration.lookbackDays) * 86400))
         var syncID: Int64?
         do {
             syncID = try store.startSync(integration.id, kind: full ? "full_pull" : "pull", from: from, to: to)
@@ -68,7 +72,8 @@ public struct IntegrationSync: Sendable {
             }
             let written = try land(integration, rows, from: from, to: to)
             try store.finishSync(syncID!, status: "success", read: rows.count, written: written)
-            try database.query("""
+            try database.query(
+                """
                 UPDATE integrations SET last_success_at = now(), consecutive_failures = 0, last_error = NULL, full_sync_requested = false,
                   next_sync_at = now() + make_interval(mins => sync_interval_minutes) WHERE id = \(integration.id)
                 """)
@@ -78,7 +83,8 @@ public struct IntegrationSync: Sendable {
             if let syncID { try? store.finishSync(syncID, status: "failed", error: failure.message) }
             // Throttled or failing: back off (2, 4, 8 … minutes, at most the interval).
             let message = failure.kind == .authorization ? "Reconnection required: " + failure.message : failure.message
-            try? database.query("""
+            try? database.query(
+                """
                 UPDATE integrations SET consecutive_failures = consecutive_failures + 1, last_error = \(message),
                   next_sync_at = now() + make_interval(mins => least(sync_interval_minutes, power(2, least(consecutive_failures + 1, 10))::int))
                 WHERE id = \(integration.id)
@@ -96,9 +102,11 @@ public struct IntegrationSync: Sendable {
         let campaignIDs = Array(Set(rows.filter { $0.level == "campaign" }.map(\.campaignID)))
         let matches = try match(integration, campaignIDs, from: from)
         return try database.transaction { c in
-            try c.query("DELETE FROM integration_metrics WHERE integration_id = \(integration.id) AND day BETWEEN \(from)::date AND \(to)::date")
+            try c.query(
+                "DELETE FROM integration_metrics WHERE integration_id = \(integration.id) AND day BETWEEN \(from)::date AND \(to)::date")
             for r in rows {
-                try c.query("""
+                try c.query(
+                    """
                     INSERT INTO integration_metrics (integration_id, day, level, campaign_id, campaign_name, ad_group_id, ad_group_name, ad_id, ad_name,
                                                      keyword, impressions, clicks, cost, currency)
                     VALUES (\(integration.id), \(r.day)::date, \(r.level), \(r.campaignID), \(r.campaignName), \(r.adGroupID), \(r.adGroupName),
@@ -108,11 +116,16 @@ public struct IntegrationSync: Sendable {
                           cost = integration_metrics.cost + excluded.cost
                     """)
             }
-            try c.query("DELETE FROM spend_entries WHERE integration_id = \(integration.id) AND origin = 'integration' AND day BETWEEN \(from)::date AND \(to)::date")
+            try c.query(
+                "DELETE FROM spend_entries WHERE integration_id = \(integration.id) AND origin = 'integration' AND day BETWEEN \(from)::date AND \(to)::date"
+            )
             var spend = 0
             for r in rows where r.level == "campaign" {
-                let dimensions = String(decoding: try JSONSerialization.data(withJSONObject: [integration.campaignParam: r.campaignID], options: [.sortedKeys]), as: UTF8.self)
-                try c.query("""
+                let dimensions = String(
+                    decoding: try JSONSerialization.data(withJSONObject: [integration.campaignParam: r.campaignID], options: [.sortedKeys]),
+                    as: UTF8.self)
+                try c.query(
+                    """
                     INSERT INTO spend_entries (workspace_id, day, traffic_source_id, campaign_id, dimensions, amount, currency, origin, created_by, impressions, integration_id)
                     VALUES (\(integration.workspaceID), \(r.day)::date, \(integration.sourceID), \(matches[r.campaignID]), \(dimensions)::jsonb,
                             \(r.cost)::numeric, \(currency), 'integration', \(integration.provider), \(r.impressions), \(integration.id))
@@ -129,7 +142,8 @@ public struct IntegrationSync: Sendable {
     /// Platform campaign id → the Waymark campaign whose clicks carry it most (the last 30 days
     /// before the window too, as ads run before their cost is pulled).
     public func match(_ integration: Integration, _ ids: [String], from: String) throws -> [String: Int64] {
-        try CampaignMatch.byParameter(database, sourceID: integration.sourceID, name: integration.campaignParam, values: ids,
-                                      since: "(\(from)::date - 30)::timestamptz")
+        try CampaignMatch.byParameter(
+            database, sourceID: integration.sourceID, name: integration.campaignParam, values: ids,
+            since: "(\(from)::date - 30)::timestamptz")
     }
 }

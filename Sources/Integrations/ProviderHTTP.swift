@@ -28,7 +28,9 @@ public struct ProviderHTTP: Sendable {
         self.outbound = outbound
     }
 
-    public func send(_ method: String, _ url: String, headers: [(String, String)] = [], form: [(String, String)]? = nil, json: Any? = nil) throws -> ProviderAnswer {
+    public func send(_ method: String, _ url: String, headers: [(String, String)] = [], form: [(String, String)]? = nil, json: Any? = nil)
+        throws -> ProviderAnswer
+    {
         var headers = headers + [("User-Agent", "Waymark/1.0"), ("Accept", "application/json")]
         var body: [UInt8]?
         if let form {
@@ -39,16 +41,18 @@ public struct ProviderHTTP: Sendable {
             body = Array(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes]))
         }
         let target = origins.rewrite(url)
-        let request = HTTPRequest(method: method, url: target, headers: headers, body: body,
-                                  connectTimeout: min(5, timeout), timeout: timeout, maxResponseBytes: 8 << 20)
+        let request = HTTPRequest(
+            method: method, url: target, headers: headers, body: body,
+            connectTimeout: min(5, timeout), timeout: timeout, maxResponseBytes: 8 << 20)
         let response: HTTPResponse
         do {
             response = try outbound.send(request, exempt: target != url)
         } catch {
-            throw ProviderFailure(.temporary, Redaction.scrub("\(method) \(Redaction.withoutQuery(url)): \(error)", secrets: headers.map(\.1)))
+            throw ProviderFailure(
+                .temporary, Redaction.scrub("\(method) \(Redaction.withoutQuery(url)): \(error)", secrets: headers.map(\.1)))
         }
         let text = response.text
-        return ProviderAnswer(status: response.status, json: text.isEmpty ? nil : try? JSONSerialization.jsonObject(with: Data(text.utf8)), text: text)
+        return ProviderAnswer(
+            status: response.status, json: text.isEmpty ? nil : try? JSONSerialization.jsonObject(with: Data(text.utf8)), text: text)
     }
 }
-

@@ -34,8 +34,10 @@ public struct ProviderCredentials: Sendable {
     public var tiktokAppID: String?
     public var tiktokAppSecret: String?
 
-    public init(googleClientID: String?, googleClientSecret: String?, googleDeveloperToken: String?, metaAppID: String?, metaAppSecret: String?,
-                tiktokAppID: String?, tiktokAppSecret: String?) {
+    public init(
+        googleClientID: String?, googleClientSecret: String?, googleDeveloperToken: String?, metaAppID: String?, metaAppSecret: String?,
+        tiktokAppID: String?, tiktokAppSecret: String?
+    ) {
         self.googleClientID = googleClientID
         self.googleClientSecret = googleClientSecret
         self.googleDeveloperToken = googleDeveloperToken

@@ -28,10 +28,12 @@ public enum Metrics {
         public var cost: Decimal = 0
 
         public static func + (a: Sums, b: Sums) -> Sums {
-            Sums(clicks: a.clicks + b.clicks, botClicks: a.botClicks + b.botClicks, uniqueClicks: a.uniqueClicks + b.uniqueClicks,
-                 impressions: a.impressions + b.impressions, conversions: a.conversions + b.conversions,
-                 pendingConversions: a.pendingConversions + b.pendingConversions, declinedConversions: a.declinedConversions + b.declinedConversions,
-                 revenue: a.revenue + b.revenue, cost: a.cost + b.cost)
+            Sums(
+                clicks: a.clicks + b.clicks, botClicks: a.botClicks + b.botClicks, uniqueClicks: a.uniqueClicks + b.uniqueClicks,
+                impressions: a.impressions + b.impressions, conversions: a.conversions + b.conversions,
+                pendingConversions: a.pendingConversions + b.pendingConversions,
+                declinedConversions: a.declinedConversions + b.declinedConversions,
+                revenue: a.revenue + b.revenue, cost: a.cost + b.cost)
         }
     }
 
@@ -39,21 +41,58 @@ public enum Metrics {
 
     public static let all: [Metric] = [
         Metric(key: "clicks", label: "Clicks", kind: .count, definition: "Stored clicks not flagged as bots.", value: { $0.clicks }),
-        Metric(key: "bot_clicks", label: "Bot clicks", kind: .count, definition: "Clicks flagged as bots (crawler or headless user agents, an empty user agent, or a listed address). They still got their redirect.", value: { $0.botClicks }),
-        Metric(key: "unique_clicks", label: "Unique clicks", kind: .count, definition: "Clicks (bots excluded) with the unique flag: the first of their IP address and user agent on the campaign in 24 hours.", value: { $0.uniqueClicks }),
-        Metric(key: "impressions", label: "Impressions", kind: .count, definition: "Impressions pulled from the source's integration; 0 where none are pulled.", value: { $0.impressions }),
-        Metric(key: "conversions", label: "Conversions", kind: .count, definition: "Approved conversions of events that count as conversions.", value: { $0.conversions }),
-        Metric(key: "pending_conversions", label: "Pending", kind: .count, definition: "Pending conversions of events that count as conversions.", value: { $0.pendingConversions }),
-        Metric(key: "declined_conversions", label: "Declined", kind: .count, definition: "Declined conversions (chargebacks included) of events that count as conversions.", value: { $0.declinedConversions }),
-        Metric(key: "revenue", label: "Revenue", kind: .money, definition: "Sum of approved payouts of events that count as revenue, each converted to the reporting currency at its day's rate.", value: { $0.revenue }),
-        Metric(key: "cost", label: "Cost", kind: .money, definition: "Imported spend for the (day, source, campaign) where any exists; else the campaign's cost model: CPC amount × clicks (bots included: they were paid for), auto = the clicks' cost parameter, CPA amount × approved conversions, CPM amount × impressions ÷ 1000. Spend imported without a campaign shows as an (unassigned) row. Converted at each day's rate.", value: { $0.cost }),
+        Metric(
+            key: "bot_clicks", label: "Bot clicks", kind: .count,
+            definition:
+                "Clicks flagged as bots (crawler or headless user agents, an empty user agent, or a listed address). They still got their redirect.",
+            value: { $0.botClicks }),
+        Metric(
+            key: "unique_clicks", label: "Unique clicks", kind: .count,
+            definition:
+                "Clicks (bots excluded) with the unique flag: the first of their IP address and user agent on the campaign in 24 hours.",
+            value: { $0.uniqueClicks }),
+        Metric(
+            key: "impressions", label: "Impressions", kind: .count,
+            definition: "Impressions pulled from the source's integration; 0 where none are pulled.", value: { $0.impressions }),
+        Metric(
+            key: "conversions", label: "Conversions", kind: .count, definition: "Approved conversions of events that count as conversions.",
+            value: { $0.conversions }),
+        Metric(
+            key: "pending_conversions", label: "Pending", kind: .count,
+            definition: "Pending conversions of events that count as conversions.", value: { $0.pendingConversions }),
+        Metric(
+            key: "declined_conversions", label: "Declined", kind: .count,
+            definition: "Declined conversions (chargebacks included) of events that count as conversions.",
+            value: { $0.declinedConversions }),
+        Metric(
+            key: "revenue", label: "Revenue", kind: .money,
+            definition:
+                "Sum of approved payouts of events that count as revenue, each converted to the reporting currency at its day's rate.",
+            value: { $0.revenue }),
+        Metric(
+            key: "cost", label: "Cost", kind: .money,
+            definition:
+                "Imported spend for the (day, source, campaign) where any exists; else the campaign's cost model: CPC amount × clicks (bots included: they were paid for), auto = the clicks' cost parameter, CPA amount × approved conversions, CPM amount × impressions ÷ 1000. Spend imported without a campaign shows as an (unassigned) row. Converted at each day's rate.",
+            value: { $0.cost }),
         Metric(key: "profit", label: "Profit", kind: .money, definition: "revenue − cost.", value: { $0.revenue - $0.cost }),
-        Metric(key: "roi", label: "ROI %", kind: .ratio, definition: "profit ÷ cost × 100; empty when cost is 0.", value: { ratio($0.revenue - $0.cost, $0.cost, times: 100) }),
-        Metric(key: "cr", label: "CR %", kind: .ratio, definition: "conversions ÷ clicks × 100; empty without clicks.", value: { ratio($0.conversions, $0.clicks, times: 100) }),
-        Metric(key: "ctr", label: "CTR %", kind: .ratio, definition: "clicks ÷ impressions × 100; empty without impressions.", value: { ratio($0.clicks, $0.impressions, times: 100) }),
-        Metric(key: "epc", label: "EPC", kind: .money, definition: "revenue ÷ clicks; empty without clicks.", value: { ratio($0.revenue, $0.clicks) }),
-        Metric(key: "cpc", label: "CPC", kind: .money, definition: "cost ÷ clicks; empty without clicks.", value: { ratio($0.cost, $0.clicks) }),
-        Metric(key: "cpa", label: "CPA", kind: .money, definition: "cost ÷ conversions; empty without conversions.", value: { ratio($0.cost, $0.conversions) }),
+        Metric(
+            key: "roi", label: "ROI %", kind: .ratio, definition: "profit ÷ cost × 100; empty when cost is 0.",
+            value: { ratio($0.revenue - $0.cost, $0.cost, times: 100) }),
+        Metric(
+            key: "cr", label: "CR %", kind: .ratio, definition: "conversions ÷ clicks × 100; empty without clicks.",
+            value: { ratio($0.conversions, $0.clicks, times: 100) }),
+        Metric(
+            key: "ctr", label: "CTR %", kind: .ratio, definition: "clicks ÷ impressions × 100; empty without impressions.",
+            value: { ratio($0.clicks, $0.impressions, times: 100) }),
+        Metric(
+            key: "epc", label: "EPC", kind: .money, definition: "revenue ÷ clicks; empty without clicks.",
+            value: { ratio($0.revenue, $0.clicks) }),
+        Metric(
+            key: "cpc", label: "CPC", kind: .money, definition: "cost ÷ clicks; empty without clicks.", value: { ratio($0.cost, $0.clicks) }
+        ),
+        Metric(
+            key: "cpa", label: "CPA", kind: .money, definition: "cost ÷ conversions; empty without conversions.",
+            value: { ratio($0.cost, $0.conversions) }),
     ]
 
     public static let byKey = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })

@@ -62,7 +62,9 @@ public struct ReportRequest: Sendable {
         guard let start = Dates.parseDay(from) else { throw HTTPError.badRequest("from must be a date YYYY-MM-DD", field: "from") }
         guard let end = Dates.parseDay(to) else { throw HTTPError.badRequest("to must be a date YYYY-MM-DD", field: "to") }
         guard end >= start else { throw HTTPError.badRequest("to is before from", field: "to") }
-        guard end.timeIntervalSince(start) <= 400 * 86400 else { throw HTTPError.badRequest("the period is longer than 400 days", field: "to") }
+        guard end.timeIntervalSince(start) <= 400 * 86400 else {
+            throw HTTPError.badRequest("the period is longer than 400 days", field: "to")
+        }
         timeZone = text("tz") ?? defaults.tz
         // A NUL would cut the name short on its way to PostgreSQL ("UTC\0junk" read as UTC).
         guard !timeZone.utf8.contains(0), timeZone.utf8.count <= 64 else {
@@ -74,7 +76,9 @@ public struct ReportRequest: Sendable {
         for part in (text("group_by") ?? "traffic_source").split(separator: ",") {
             let name = part.trimmingCharacters(in: .whitespaces)
             guard let g = Group.parse(name) else {
-                throw HTTPError.badRequest("group_by takes day, hour, traffic_source, campaign, param:NAME, country, device, event (got \(name))", field: "group_by")
+                throw HTTPError.badRequest(
+                    "group_by takes day, hour, traffic_source, campaign, param:NAME, country, device, event (got \(name))",
+                    field: "group_by")
             }
             if !groups.contains(g) { groups.append(g) }
         }
@@ -122,7 +126,10 @@ public struct ReportEngine: Sendable {
         // The hourly roll-ups serve a zone whose offset is whole hours all through the period.
         let wholeHours: Bool
         do {
-            wholeHours = try database.query(ReportEngine.wholeHours(r.timeZone, from: "(\(r.from)::date - 1)::timestamptz", to: "(\(r.to)::date + 2)::timestamptz"))
+            wholeHours =
+                try database.query(
+                    ReportEngine.wholeHours(r.timeZone, from: "(\(r.from)::date - 1)::timestamptz", to: "(\(r.to)::date + 2)::timestamptz")
+                )
                 .first?.decode("whole") ?? false
         } catch let error as PostgresError where error.sqlState == "22023" {
             throw HTTPError.badRequest("tz is not a time zone name (e.g. Europe/Berlin)", field: "tz")
@@ -133,9 +140,12 @@ public struct ReportEngine: Sendable {
 
         func clickDim(_ g: ReportRequest.Group, _ t: String, k: String) -> PostgresQuery {
             switch g {
-            case .hour: return "date_trunc('hour', \(unescaped: t) AT TIME ZONE \(r.timeZone)) AS d_hour, extract(epoch FROM (\(unescaped: t) AT TIME ZONE \(r.timeZone)) - (\(unescaped: t) AT TIME ZONE 'UTC'))::int AS d_offset"
+            case .hour:
+                return
+                    "date_trunc('hour', \(unescaped: t) AT TIME ZONE \(r.timeZone)) AS d_hour, extract(epoch FROM (\(unescaped: t) AT TIME ZONE \(r.timeZone)) - (\(unescaped: t) AT TIME ZONE 'UTC'))::int AS d_offset"
             case .param(let name):
-                return "\(fragment: ReportEngine.paramExpression(name, slots: slots, k: k)) AS d_p\(unescaped: String(params.firstIndex(of: name)!))"
+                return
+                    "\(fragment: ReportEngine.paramExpression(name, slots: slots, k: k)) AS d_p\(unescaped: String(params.firstIndex(of: name)!))"
             case .country: return "\(unescaped: k).country AS d_country"
             case .device: return "\(unescaped: k).device AS d_device"
             default: return ""
@@ -173,27 +183,30 @@ public struct ReportEngine: Sendable {
         var dailyWorkspaces: [Int64] = []
         var onlyDaily = false
         if useRollups && !r.groups.contains(.hour) {
-            dailyWorkspaces = try database.query("SELECT id FROM workspaces WHERE rollup_daily AND rollup_timezone = \(r.timeZone)").map { try $0.decode("id") }
+            dailyWorkspaces = try database.query("SELECT id FROM workspaces WHERE rollup_daily AND rollup_timezone = \(r.timeZone)").map {
+                try $0.decode("id")
+            }
             if r.timeZone == "UTC" { dailyWorkspaces.append(0) }
             // One workspace asked for, cut in this zone: no hourly rows are needed at all.
             onlyDaily = r.workspaceID.map { dailyWorkspaces.contains($0) } ?? false
         }
         let hourly: PostgresQuery = "hour >= \(fragment: fromTs) AND hour < \(fragment: toTs)"
-        let clickRows: PostgresQuery = useRollups
+        let clickRows: PostgresQuery =
+            useRollups
             ? """
-                (SELECT day, NULL::timestamptz AS clicked_at, campaign_id, traffic_source_id, workspace_id, clicks, bot_clicks, unique_clicks, cost
-                 FROM click_rollups_daily WHERE day BETWEEN \(r.from)::date AND \(r.to)::date AND coalesce(workspace_id, 0) = ANY(\(dailyWorkspaces)::bigint[])
-                 UNION ALL
-                 SELECT NULL::date, hour, campaign_id, traffic_source_id, workspace_id, clicks, bot_clicks, unique_clicks, cost
-                 FROM click_rollups WHERE \(fragment: hourly) AND NOT \(onlyDaily) AND NOT coalesce(workspace_id, 0) = ANY(\(dailyWorkspaces)::bigint[])
-                 UNION ALL
-                 SELECT NULL::date, hour, campaign_id, traffic_source_id, workspace_id, clicks, bot_clicks, unique_clicks, cost
-                 FROM click_rollup_deltas WHERE \(fragment: hourly))
-                """
+            (SELECT day, NULL::timestamptz AS clicked_at, campaign_id, traffic_source_id, workspace_id, clicks, bot_clicks, unique_clicks, cost
+             FROM click_rollups_daily WHERE day BETWEEN \(r.from)::date AND \(r.to)::date AND coalesce(workspace_id, 0) = ANY(\(dailyWorkspaces)::bigint[])
+             UNION ALL
+             SELECT NULL::date, hour, campaign_id, traffic_source_id, workspace_id, clicks, bot_clicks, unique_clicks, cost
+             FROM click_rollups WHERE \(fragment: hourly) AND NOT \(onlyDaily) AND NOT coalesce(workspace_id, 0) = ANY(\(dailyWorkspaces)::bigint[])
+             UNION ALL
+             SELECT NULL::date, hour, campaign_id, traffic_source_id, workspace_id, clicks, bot_clicks, unique_clicks, cost
+             FROM click_rollup_deltas WHERE \(fragment: hourly))
+            """
             : """
-                (SELECT *, NULL::date AS day, (NOT is_bot)::int AS clicks, is_bot::int AS bot_clicks, (is_unique AND NOT is_bot)::int AS unique_clicks
-                 FROM clicks WHERE clicked_at >= \(fragment: fromTs) AND clicked_at < \(fragment: toTs))
-                """
+            (SELECT *, NULL::date AS day, (NOT is_bot)::int AS clicks, is_bot::int AS bot_clicks, (is_unique AND NOT is_bot)::int AS unique_clicks
+             FROM clicks WHERE clicked_at >= \(fragment: fromTs) AND clicked_at < \(fragment: toTs))
+            """
         let clicks: PostgresQuery = """
             SELECT d_day, d_source, d_campaign\(unescaped: extraList),
                    sum(clicks)::bigint AS clicks, sum(bot_clicks)::bigint AS bot_clicks, sum(unique_clicks)::bigint AS unique_clicks,
@@ -340,14 +353,18 @@ public struct ReportEngine: Sendable {
         // The dashboard shows every source side by side, those without data too.
         if r.groups == [.trafficSource], r.sourceID == nil, r.campaignID == nil {
             let present = Set(out.compactMap { $0.dimensions["traffic_source_id"] as? Int64 })
-            let all = try database.query("""
+            let all = try database.query(
+                """
                 SELECT id, name FROM traffic_sources WHERE archived_at IS NULL AND \(fragment: actor.visibleWorkspaces("workspace_id"))
                   AND (\(r.workspaceID)::bigint IS NULL OR workspace_id = \(r.workspaceID))
                 """)
             for row in all {
                 let id: Int64 = try row.decode("id")
                 guard !present.contains(id) else { continue }
-                out.append(ReportRow(dimensions: ["traffic_source_id": id, "traffic_source_name": row["name"]], sums: Metrics.Sums(), labels: [row["name"] ?? ""]))
+                out.append(
+                    ReportRow(
+                        dimensions: ["traffic_source_id": id, "traffic_source_name": row["name"]], sums: Metrics.Sums(),
+                        labels: [row["name"] ?? ""]))
             }
         }
         // A source's campaigns likewise, when the dashboard drills into it.
@@ -356,13 +373,16 @@ public struct ReportEngine: Sendable {
             for row in try database.query("SELECT id, name FROM campaigns WHERE archived_at IS NULL AND traffic_source_id = \(sourceID)") {
                 let id: Int64 = try row.decode("id")
                 guard !present.contains(id), names.campaigns[id] != nil else { continue }
-                out.append(ReportRow(dimensions: ["campaign_id": id, "campaign_name": row["name"]], sums: Metrics.Sums(), labels: [row["name"] ?? ""]))
+                out.append(
+                    ReportRow(
+                        dimensions: ["campaign_id": id, "campaign_name": row["name"]], sums: Metrics.Sums(), labels: [row["name"] ?? ""]))
             }
         }
         out.sort { $0.labels.lexicographicallyPrecedes($1.labels) }
         var warnings: [String] = []
         if missing > 0 {
-            warnings.append("Some amounts have no FX rate to \(r.currency) on or before their day and are left out: import rates (FX rates page).")
+            warnings.append(
+                "Some amounts have no FX rate to \(r.currency) on or before their day and are left out: import rates (FX rates page).")
         }
         return ReportResult(request: r, rows: out, totals: totals, warnings: warnings)
     }
@@ -430,7 +450,8 @@ public struct ReportEngine: Sendable {
         guard let local, let seconds = offset.flatMap({ Int($0) }) else { return nil }
         let sign = seconds < 0 ? "-" : "+"
         let a = abs(seconds)
-        return String(local.prefix(19)).replacingOccurrences(of: " ", with: "T") + String(format: "%@%02d:%02d", sign, a / 3600, (a % 3600) / 60)
+        return String(local.prefix(19)).replacingOccurrences(of: " ", with: "T")
+            + String(format: "%@%02d:%02d", sign, a / 3600, (a % 3600) / 60)
     }
 
     /// A parameter's value in click rows: the slot it has in each source, else the extras.
@@ -445,7 +466,9 @@ public struct ReportEngine: Sendable {
 
     private func slotMap(_ actor: Actor) throws -> [Int64: [String: Int]] {
         var out: [Int64: [String: Int]] = [:]
-        for row in try database.query("SELECT id, parameters::text AS parameters FROM traffic_sources WHERE \(fragment: actor.visibleWorkspaces("workspace_id"))") {
+        for row in try database.query(
+            "SELECT id, parameters::text AS parameters FROM traffic_sources WHERE \(fragment: actor.visibleWorkspaces("workspace_id"))")
+        {
             let parameters = (try? JSONDecoder().decode([TrafficSource.Parameter].self, from: Data((row["parameters"] ?? "[]").utf8))) ?? []
             out[try row.decode("id")] = Dictionary(parameters.map { ($0.name, $0.slot) }, uniquingKeysWith: { a, _ in a })
         }
@@ -457,9 +480,11 @@ public struct ReportEngine: Sendable {
         for r in try database.query("SELECT id, name FROM traffic_sources WHERE \(fragment: actor.visibleWorkspaces("workspace_id"))") {
             sources[try r.decode("id")] = r["name"]
         }
-        for r in try database.query("""
+        for r in try database.query(
+            """
             SELECT c.id, c.name FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id WHERE \(fragment: actor.visibleWorkspaces("s.workspace_id"))
-            """) {
+            """)
+        {
             campaigns[try r.decode("id")] = r["name"]
         }
         return (sources, campaigns)

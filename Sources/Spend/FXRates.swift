@@ -26,7 +26,8 @@ public struct FXImportError: Error, CustomStringConvertible {
 /// `date,currency,rate` (the same convention: units of the currency per euro).
 public enum FXFile {
     public static func parse(_ data: Data) throws -> [FXRate] {
-        let head = String(decoding: data.prefix(512), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: "\u{FEFF}")))
+        let head = String(decoding: data.prefix(512), as: UTF8.self).trimmingCharacters(
+            in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: "\u{FEFF}")))
         return head.hasPrefix("<") ? try parseECB(data) : try parseCSV(data)
     }
 
@@ -75,7 +76,8 @@ public enum FXFile {
         if Dates.parseDay(r.day) == nil { return "date must be YYYY-MM-DD (got \(r.day))" }
         if !Currency.isKnown(r.currency) { return "\(r.currency) is not an ISO 4217 currency code" }
         if r.currency == "EUR" { return "rates are per euro, so EUR itself has none" }
-        guard r.rate.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), r.rate.count <= 24, let v = Decimal(string: r.rate), v > 0 else { return "rate must be a positive decimal (got \(r.rate))" }
+        guard r.rate.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), r.rate.count <= 24, let v = Decimal(string: r.rate), v > 0
+        else { return "rate must be a positive decimal (got \(r.rate))" }
         return nil
     }
 
@@ -84,7 +86,10 @@ public enum FXFile {
         public var day: String?
         public var problem: String?
 
-        public func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        public func parser(
+            _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+            attributes: [String: String] = [:]
+        ) {
             guard name == "Cube" || name.hasSuffix(":Cube") else { return }
             if let time = attributes["time"] { day = time }
             if let currency = attributes["currency"], let rate = attributes["rate"] {

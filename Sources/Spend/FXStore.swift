@@ -16,12 +16,17 @@ public struct FXStore: Sendable {
             var offset = 0
             while offset < rates.count {
                 let chunk = rates[offset..<min(rates.count, offset + 5000)]
-                try c.query(PostgresQuery(unescaped: """
-                    INSERT INTO fx_rates (currency, day, rate, source)
-                    SELECT u.c, u.d, u.r, $4 FROM unnest($1::text[], $2::date[], $3::numeric[]) AS u(c, d, r)
-                    ON CONFLICT (currency, day) DO UPDATE SET rate = excluded.rate, source = excluded.source, updated_at = now()
-                    """, binds: [PostgresArrayLiteral.encode(chunk.map(\.currency)), PostgresArrayLiteral.encode(chunk.map(\.day)),
-                                 PostgresArrayLiteral.encode(chunk.map(\.rate)), source]))
+                try c.query(
+                    PostgresQuery(
+                        unescaped: """
+                            INSERT INTO fx_rates (currency, day, rate, source)
+                            SELECT u.c, u.d, u.r, $4 FROM unnest($1::text[], $2::date[], $3::numeric[]) AS u(c, d, r)
+                            ON CONFLICT (currency, day) DO UPDATE SET rate = excluded.rate, source = excluded.source, updated_at = now()
+                            """,
+                        binds: [
+                            PostgresArrayLiteral.encode(chunk.map(\.currency)), PostgresArrayLiteral.encode(chunk.map(\.day)),
+                            PostgresArrayLiteral.encode(chunk.map(\.rate)), source,
+                        ]))
                 written += chunk.count
                 offset += chunk.count
             }
@@ -42,7 +47,9 @@ public struct FXStore: Sendable {
     public static func problem(_ currency: String, to target: String, day: String, firstDays: [String: String]) -> String? {
         guard currency != target else { return nil }
         for c in [currency, target] {
-            guard let first = firstDays[c] else { return "no FX rate for \(c) at all: import rates first (FX rates page or `waymark fx import`)" }
+            guard let first = firstDays[c] else {
+                return "no FX rate for \(c) at all: import rates first (FX rates page or `waymark fx import`)"
+            }
             if first > day { return "no FX rate for \(c) on or before \(day)" }
         }
         return nil

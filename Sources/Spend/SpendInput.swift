@@ -48,7 +48,10 @@ extension SpendInput {
         let header = (reader.headerRow ?? []).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         let expected = ["date", "traffic_source", "campaign", "amount", "currency"]
         guard header.count >= 5, Array(header.prefix(5)) == expected else {
-            throw HTTPError.validation(["file": "the header must start with date,traffic_source,campaign,amount,currency (got \(header.prefix(6).joined(separator: ",")))"])
+            throw HTTPError.validation([
+                "file":
+                    "the header must start with date,traffic_source,campaign,amount,currency (got \(header.prefix(6).joined(separator: ",")))"
+            ])
         }
         let names = Array(header.dropFirst(5))
         var rows: [SpendInput] = []
@@ -60,7 +63,10 @@ extension SpendInput {
             func field(_ i: Int) -> String { i < fields.count ? fields[i] : "" }
             var dimensions: [String: String] = [:]
             for (i, name) in names.enumerated() where !name.isEmpty { dimensions[name] = field(5 + i) }
-            rows.append(SpendInput(row: row, date: field(0), source: field(1), campaign: field(2), amount: field(3), currency: field(4), dimensions: dimensions))
+            rows.append(
+                SpendInput(
+                    row: row, date: field(0), source: field(1), campaign: field(2), amount: field(3), currency: field(4),
+                    dimensions: dimensions))
         }
         if let error = reader.error { throw HTTPError.validation(["file": "is not valid CSV (\(error))"]) }
         return rows
@@ -79,8 +85,9 @@ extension SpendInput {
             let e = item as? [String: Any] ?? [:]
             var dimensions: [String: String] = [:]
             for (k, v) in e["dimensions"] as? [String: Any] ?? [:] { dimensions[k] = text(v) }
-            return SpendInput(row: i + 1, date: text(e["date"]), source: text(e["traffic_source_id"]), campaign: text(e["campaign_id"]),
-                              amount: text(e["amount"]), currency: text(e["currency"]), dimensions: dimensions)
+            return SpendInput(
+                row: i + 1, date: text(e["date"]), source: text(e["traffic_source_id"]), campaign: text(e["campaign_id"]),
+                amount: text(e["amount"]), currency: text(e["currency"]), dimensions: dimensions)
         }
     }
 }

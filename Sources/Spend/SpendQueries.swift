@@ -33,14 +33,19 @@ public struct SpendRow {
     public var createdBy: String
 
     public var json: [String: Any] {
-        ["id": id, "date": day, "traffic_source_id": sourceID, "campaign_id": campaignID.map { $0 as Any } ?? NSNull(),
-         "dimensions": dimensions.isEmpty ? NSNull() : dimensions as Any, "amount": amount, "currency": currency, "origin": origin,
-         "updated_at": RFC3339.string(from: updatedAt)]
+        [
+            "id": id, "date": day, "traffic_source_id": sourceID, "campaign_id": campaignID.map { $0 as Any } ?? NSNull(),
+            "dimensions": dimensions.isEmpty ? NSNull() : dimensions as Any, "amount": amount, "currency": currency, "origin": origin,
+            "updated_at": RFC3339.string(from: updatedAt),
+        ]
     }
 
     public var page: [String: Any] {
-        ["day": day, "source": sourceName, "campaign": campaignName, "dimensions": dimensions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
-         "amount": amount, "currency": currency, "origin": origin, "by": createdBy, "updated_at": RFC3339.string(from: updatedAt)]
+        [
+            "day": day, "source": sourceName, "campaign": campaignName,
+            "dimensions": dimensions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+            "amount": amount, "currency": currency, "origin": origin, "by": createdBy, "updated_at": RFC3339.string(from: updatedAt),
+        ]
     }
 }
 
@@ -55,15 +60,18 @@ public enum SpendQueries {
     /// Newest first for pages (`after` nil); by id after the cursor for the API (its first page
     /// too: `after` 0), so that following `next_cursor` lists every row once.
     public static func list(_ database: PostgresPool, filter: SpendFilter, actor: Actor, after: Int64?, limit: Int) throws -> [SpendRow] {
-        try database.query("""
+        try database.query(
+            """
             SELECT e.id, e.day::text AS day, e.traffic_source_id, s.name AS source_name, e.campaign_id, coalesce(c.name, '') AS campaign_name,
                    e.dimensions::text AS dimensions, e.amount::text AS amount, e.currency, e.origin, e.updated_at, e.created_by
             FROM spend_entries e JOIN traffic_sources s ON s.id = e.traffic_source_id LEFT JOIN campaigns c ON c.id = e.campaign_id
             WHERE \(fragment: condition(filter, actor)) AND e.id > \(after ?? 0)
             ORDER BY \(unescaped: after != nil ? "e.id" : "e.day DESC, e.id DESC") LIMIT \(limit)
-            """).map { r in
+            """
+        ).map { r in
             SpendRow(
-                id: try r.decode("id"), day: try r.decode("day"), sourceID: try r.decode("traffic_source_id"), sourceName: r["source_name"] ?? "",
+                id: try r.decode("id"), day: try r.decode("day"), sourceID: try r.decode("traffic_source_id"),
+                sourceName: r["source_name"] ?? "",
                 campaignID: try r.decode("campaign_id", as: Int64?.self), campaignName: r["campaign_name"] ?? "",
                 dimensions: (try? JSONSerialization.jsonObject(with: Data((r["dimensions"] ?? "{}").utf8)) as? [String: String]) ?? [:],
                 amount: Money.trim(try r.decode("amount")), currency: try r.decode("currency"), origin: try r.decode("origin"),
@@ -74,9 +82,11 @@ public enum SpendQueries {
     /// Sum per currency over the whole filter (exact decimals as text).
     public static func totals(_ database: PostgresPool, filter: SpendFilter, actor: Actor) throws -> [String: String] {
         var out: [String: String] = [:]
-        for r in try database.query("""
+        for r in try database.query(
+            """
             SELECT e.currency, sum(e.amount)::text AS total FROM spend_entries e WHERE \(fragment: condition(filter, actor)) GROUP BY e.currency
-            """) {
+            """)
+        {
             out[try r.decode("currency")] = Money.trim(try r.decode("total"))
         }
         return out

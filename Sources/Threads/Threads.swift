@@ -22,10 +22,12 @@ public func spawnThread(stackBytes: Int = 1 << 20, _ body: @escaping @Sendable (
     pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
     let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
     var thread = pthread_t()
-    let rc = pthread_create(&thread, &attributes, { raw in
-        Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
-        return nil
-    }, context)
+    let rc = pthread_create(
+        &thread, &attributes,
+        { raw in
+            Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
+            return nil
+        }, context)
     if rc != 0 {
         Unmanaged<ThreadBody>.fromOpaque(context).release()
         throw ThreadError("pthread_create failed: \(rc)")

@@ -23,7 +23,11 @@ public struct ClickAPIInput {
         if reader.has("parameters") {
             if let object = reader.object("parameters") {
                 for (name, value) in object.sorted(by: { $0.key < $1.key }) {
-                    if let s = value as? String { parameters.append((name, s)) } else if let n = value as? NSNumber { parameters.append((name, n.stringValue)) } else {
+                    if let s = value as? String {
+                        parameters.append((name, s))
+                    } else if let n = value as? NSNumber {
+                        parameters.append((name, n.stringValue))
+                    } else {
                         reader.fail("parameters", "values must be strings")
                     }
                 }

@@ -167,7 +167,8 @@ public final class ClickWriter: @unchecked Sendable {
         for i in columns.indices { columns[i].reserveCapacity(clicks.count) }
         for c in clicks {
             let fixed: [String?] = [
-                c.id, String(c.clickedAt.timeIntervalSince1970), String(c.campaignID), String(c.trafficSourceID), c.workspaceID.map { String($0) },
+                c.id, String(c.clickedAt.timeIntervalSince1970), String(c.campaignID), String(c.trafficSourceID),
+                c.workspaceID.map { String($0) },
                 c.ip, c.userAgent, c.referrer, c.externalID, c.cost, c.isBot ? "t" : "f", c.isUnique ? "t" : "f", c.country, c.device,
                 c.os, c.browser, c.destination, c.extra.isEmpty ? nil : ClickWriter.json(c.extra),
             ]
@@ -178,11 +179,17 @@ public final class ClickWriter: @unchecked Sendable {
         try connection!.query(query, prepared: true)
     }
 
-    public static let columnNames = ["id", "clicked_at", "campaign_id", "traffic_source_id", "workspace_id", "ip", "user_agent", "referrer",
-                              "external_id", "cost", "is_bot", "is_unique", "country", "device", "os", "browser", "destination", "extra"]
+    public static let columnNames =
+        [
+            "id", "clicked_at", "campaign_id", "traffic_source_id", "workspace_id", "ip", "user_agent", "referrer",
+            "external_id", "cost", "is_bot", "is_unique", "country", "device", "os", "browser", "destination", "extra",
+        ]
         + (1...TrafficSource.maxParameters).map { "p\($0)" }
-    public static let columnTypes = ["text", "float8", "bigint", "bigint", "bigint", "text", "text", "text", "text", "numeric", "bool", "bool",
-                              "text", "text", "text", "text", "text", "jsonb"] + Array(repeating: "text", count: TrafficSource.maxParameters)
+    public static let columnTypes =
+        [
+            "text", "float8", "bigint", "bigint", "bigint", "text", "text", "text", "text", "numeric", "bool", "bool",
+            "text", "text", "text", "text", "text", "jsonb",
+        ] + Array(repeating: "text", count: TrafficSource.maxParameters)
     public static let insertSQL: String = {
         let arrays = columnTypes.enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }.joined(separator: ", ")
         let select = columnNames.map { $0 == "clicked_at" ? "to_timestamp(u.clicked_at)" : "u." + $0 }.joined(separator: ", ")

@@ -12,7 +12,8 @@ struct WaymarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "waymark",
         abstract: "Waymark, a self-hosted tracker for paid traffic.",
-        discussion: "Settings come from WAYMARK_* environment variables (see README.md); run from the project root, the defaults match `make run`.",
+        discussion:
+            "Settings come from WAYMARK_* environment variables (see README.md); run from the project root, the defaults match `make run`.",
         subcommands: [Serve.self, WorkerCommand.self, Migrate.self, UserCommand.self, TokenCommand.self, FXCommand.self]
     )
 }
@@ -117,7 +118,8 @@ struct FXCommand: ParsableCommand {
         func run() throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
             let rates = try FXFile.parse(data)
-            let n = try FXStore(database: PostgresConnectionFactory.pool(Configuration())).store(rates, source: (file as NSString).lastPathComponent)
+            let n = try FXStore(database: PostgresConnectionFactory.pool(Configuration())).store(
+                rates, source: (file as NSString).lastPathComponent)
             let days = Set(rates.map(\.day)).sorted()
             print("imported \(n) rates for \(Set(rates.map(\.currency)).count) currencies, \(days.first ?? "") to \(days.last ?? "")")
         }

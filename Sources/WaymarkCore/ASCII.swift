@@ -1,4 +1,3 @@
-
 /// Byte-level character checks. `Character.isNumber` is true for every script's digits (and
 /// for `½`), which no id or amount an API takes may contain.
 public enum ASCII {

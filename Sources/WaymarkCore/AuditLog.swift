@@ -8,7 +8,8 @@ public enum AuditLog {
         _ c: PostgresConnection, actor: Actor, action: String, objectType: String, objectID: some CustomStringConvertible,
         workspaceID: Int64? = nil, old: [String: Any]? = nil, new: [String: Any]? = nil
     ) throws {
-        try c.query("""
+        try c.query(
+            """
             INSERT INTO audit_log (user_id, actor, via, action, object_type, object_id, workspace_id, old_values, new_values)
             VALUES (\(actor.userID), \(actor.auditLabel), \(actor.channel.rawValue), \(action), \(objectType), \(objectID.description),
                     \(workspaceID), \(json(old))::jsonb, \(json(new))::jsonb)
@@ -36,12 +37,14 @@ public enum AuditLog {
 
     /// Entries newest first, optionally for one object type (and id).
     public static func entries(_ database: PostgresPool, objectType: String?, objectID: String?, limit: Int = 200) throws -> [Entry] {
-        try database.query("""
+        try database.query(
+            """
             SELECT id, at, actor, via, action, object_type, object_id, old_values::text AS old, new_values::text AS new
             FROM audit_log
             WHERE (\(objectType)::text IS NULL OR object_type = \(objectType)) AND (\(objectID)::text IS NULL OR object_id = \(objectID))
             ORDER BY at DESC, id DESC LIMIT \(limit)
-            """).map { row in
+            """
+        ).map { row in
             Entry(
                 id: try row.decode("id"), at: try row.decode("at"), actor: try row.decode("actor"), via: try row.decode("via"),
                 action: try row.decode("action"), objectType: try row.decode("object_type"), objectID: try row.decode("object_id"),

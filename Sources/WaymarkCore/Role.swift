@@ -1,4 +1,3 @@
-
 /// The four roles, strongest first.
 public enum Role: String, Sendable, CaseIterable, Codable {
     case owner, admin, member, viewer

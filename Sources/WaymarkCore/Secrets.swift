@@ -20,7 +20,9 @@ public struct IntegrationSecrets: Sendable {
         }
         let path = varDirectory + "/secret.key"
         if let text = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
-            guard let data = Data(base64Encoded: text), data.count == 32 else { throw IntegrationError("\(path) is not base64 of 32 bytes") }
+            guard let data = Data(base64Encoded: text), data.count == 32 else {
+                throw IntegrationError("\(path) is not base64 of 32 bytes")
+            }
             key = SymmetricKey(data: data)
             return
         }

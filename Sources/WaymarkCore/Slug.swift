@@ -1,4 +1,3 @@
-
 /// Parameter names: lower-case slugs, safe as query names and as report keys.
 public enum Slug {
     public static func isValid(_ s: String) -> Bool {

@@ -1,4 +1,3 @@
-
 extension String {
     public var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -1,4 +1,3 @@
-
 /// URL checks shared by sources and campaigns.
 public enum URLCheck {
     /// An absolute http(s) URL with a literal host: tokens only after it, never in the host,
@@ -20,7 +19,9 @@ public enum URLCheck {
         if host.first == UInt8(ascii: "[") {
             guard let close = host.firstIndex(of: UInt8(ascii: "]")) else { return false }
             let inside = host[host.index(after: host.startIndex)..<close]
-            guard !inside.isEmpty, inside.allSatisfy({ isHex($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }) else { return false }
+            guard !inside.isEmpty, inside.allSatisfy({ isHex($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }) else {
+                return false
+            }
             return isPort(host[host.index(after: close)...])
         }
         if let colon = host.firstIndex(of: UInt8(ascii: ":")) {
@@ -28,7 +29,9 @@ public enum URLCheck {
             host = host[..<colon]
         }
         return !host.isEmpty && host.count <= 253 && host.first != UInt8(ascii: ".") && host.first != UInt8(ascii: "-")
-            && host.allSatisfy { isHex($0) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
+            && host.allSatisfy {
+                isHex($0) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
+            }
     }
 
     /// Empty, or `:` and 1–5 digits.

@@ -31,15 +31,20 @@ public final class TestBrowser: @unchecked Sendable {
 
     /// Posts a multipart form with one file, and the last page's CSRF token.
     @discardableResult
-    public func upload(_ path: String, file: (field: String, name: String, data: [UInt8]), fields: [(String, String)] = []) throws -> HTTPResponse {
+    public func upload(_ path: String, file: (field: String, name: String, data: [UInt8]), fields: [(String, String)] = []) throws
+        -> HTTPResponse
+    {
         let boundary = "waymark-test-\(uniqueSuffix())"
         var body: [UInt8] = []
         for (name, value) in fields + [("csrf_token", lastCSRF)] {
             body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
         }
-        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\nContent-Type: text/csv\r\n\r\n".utf8)
+        body += Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\nContent-Type: text/csv\r\n\r\n"
+                .utf8)
         body += file.data + Array("\r\n--\(boundary)--\r\n".utf8)
-        let response = try http.send("POST", path, headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")] + cookieHeader(), body: body)
+        let response = try http.send(
+            "POST", path, headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")] + cookieHeader(), body: body)
         absorb(response)
         return response
     }

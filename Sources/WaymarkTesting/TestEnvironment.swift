@@ -106,7 +106,9 @@ public struct TestHTTP: Sendable {
     }
 
     /// A JSON body with any method (PATCH, PUT, POST).
-    public func sendJSON(_ method: String, _ path: String, _ object: Any = [String: Any](), headers: [(String, String)] = []) throws -> HTTPResponse {
+    public func sendJSON(_ method: String, _ path: String, _ object: Any = [String: Any](), headers: [(String, String)] = []) throws
+        -> HTTPResponse
+    {
         let data = try JSONSerialization.data(withJSONObject: object)
         return try send(method, path, headers: [("Content-Type", "application/json")] + headers, body: Array(data))
     }

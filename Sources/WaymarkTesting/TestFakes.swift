@@ -14,8 +14,10 @@ public struct TestFake: Sendable {
     @discardableResult
     public func control(_ method: String, _ path: String, _ object: Any? = nil) throws -> HTTPResponse {
         let body = try object.map { Array(try JSONSerialization.data(withJSONObject: $0)) }
-        return try HTTPClient.send(HTTPRequest(method: method, url: base + "/__fake/" + path, headers: [("Content-Type", "application/json")],
-                                               body: body, timeout: 10))
+        return try HTTPClient.send(
+            HTTPRequest(
+                method: method, url: base + "/__fake/" + path, headers: [("Content-Type", "application/json")],
+                body: body, timeout: 10))
     }
 
     public func reset() throws { try control("POST", "reset") }
@@ -36,9 +38,13 @@ public struct TestFake: Sendable {
 
     /// Follows an authorize URL (a real provider origin) on the fake: the redirect it answers.
     public func authorize(_ url: String) throws -> String {
-        guard let range = url.range(of: "://"), let slash = url[range.upperBound...].firstIndex(of: "/") else { throw TestSetupError("not a URL: \(url)") }
+        guard let range = url.range(of: "://"), let slash = url[range.upperBound...].firstIndex(of: "/") else {
+            throw TestSetupError("not a URL: \(url)")
+        }
         let r = try HTTPClient.send(HTTPRequest(url: base + url[slash...], timeout: 10))
-        guard r.status == 302 || r.status == 303, let location = r.header("location") else { throw TestSetupError("authorize answered \(r.status): \(r.text)") }
+        guard r.status == 302 || r.status == 303, let location = r.header("location") else {
+            throw TestSetupError("authorize answered \(r.status): \(r.text)")
+        }
         return location
     }
 }

@@ -67,7 +67,11 @@ public struct FieldReader {
         case .absent, .null: return nil
         case .present(let v):
             let text: String
-            if let s = v as? String { text = s.trimmingCharacters(in: .whitespaces) } else if let n = v as? NSNumber, !isJSONBool(n) { text = n.stringValue } else {
+            if let s = v as? String {
+                text = s.trimmingCharacters(in: .whitespaces)
+            } else if let n = v as? NSNumber, !isJSONBool(n) {
+                text = n.stringValue
+            } else {
                 fail(key, "must be a decimal number")
                 return nil
             }

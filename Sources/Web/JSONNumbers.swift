@@ -30,7 +30,10 @@ public enum JSONNumbers {
             while i < n {
                 let b = bytes[i]
                 if b >= 48 && b <= 57 {
-                    if b != 48 { leading = false; nonZero = true }
+                    if b != 48 {
+                        leading = false
+                        nonZero = true
+                    }
                     if !leading && !exponent { significant += 1 }
                 } else if b == UInt8(ascii: "e") || b == UInt8(ascii: "E") {
                     exponent = true
@@ -51,8 +54,11 @@ public enum JSONNumbers {
             throw HTTPError(400, code: "invalid_json", message: "the key \"\(key)\" is given twice in one object")
         }
         if let literal = firstLossy(in: body) {
-            throw HTTPError(400, code: "invalid_json", message:
-                "the number \(literal) has an exponent, more than \(maxDigits) digits or is a negative zero: send amounts as decimal strings (\"12.34\")")
+            throw HTTPError(
+                400, code: "invalid_json",
+                message:
+                    "the number \(literal) has an exponent, more than \(maxDigits) digits or is a negative zero: send amounts as decimal strings (\"12.34\")"
+            )
         }
     }
 }

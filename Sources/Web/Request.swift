@@ -56,7 +56,9 @@ public struct Request: Sendable {
 
     /// A request made in code (tests, internal dispatch).
     public init(method: String, path: String, query: String = "", headers: [String: String] = [:], body: [UInt8] = []) {
-        var params: [String: String] = ["REQUEST_METHOD": method, "REQUEST_URI": query.isEmpty ? path : path + "?" + query, "QUERY_STRING": query]
+        var params: [String: String] = [
+            "REQUEST_METHOD": method, "REQUEST_URI": query.isEmpty ? path : path + "?" + query, "QUERY_STRING": query,
+        ]
         for (name, value) in headers {
             params["HTTP_" + name.uppercased().replacingOccurrences(of: "-", with: "_")] = value
         }

@@ -36,13 +36,16 @@ public struct Response: Sendable {
             let data = try JSONCoding.encoder.encode(value)
             return Response(status: status, headers: [("Content-Type", "application/json")], body: Array(data))
         } catch {
-            return Response(status: 500, headers: [("Content-Type", "application/json")], body: Array(#"{"error":{"code":"internal","message":"could not encode the answer"}}"#.utf8))
+            return Response(
+                status: 500, headers: [("Content-Type", "application/json")],
+                body: Array(#"{"error":{"code":"internal","message":"could not encode the answer"}}"#.utf8))
         }
     }
 
     /// JSON from plain dictionaries and arrays (`JSONSerialization`), for loose shapes.
     public static func jsonObject(_ object: Any, status: Int = 200) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return Response(status: status, headers: [("Content-Type", "application/json")], body: Array(data))
     }
 
@@ -126,7 +129,9 @@ public enum RFC3339 {
         var t = time_t(date.timeIntervalSince1970.rounded(.down))
         var parts = tm()
         gmtime_r(&t, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
 
     public static func date(from text: String) -> Date? {

@@ -71,7 +71,8 @@ public enum URLEncoding {
                 }
                 if end > start {
                     if eq >= 0 {
-                        pairs.append((decode(bytes: all[start..<eq], plusAsSpace: true), decode(bytes: all[(eq + 1)..<end], plusAsSpace: true)))
+                        pairs.append(
+                            (decode(bytes: all[start..<eq], plusAsSpace: true), decode(bytes: all[(eq + 1)..<end], plusAsSpace: true)))
                     } else {
                         pairs.append((decode(bytes: all[start..<end], plusAsSpace: true), ""))
                     }

@@ -48,8 +48,11 @@ public final class WebApplication: Sendable {
             } catch let error as HTTPError {
                 return errorResponse(error, for: request)
             } catch {
-                logger.error("unhandled error: \(String(reflecting: error))", metadata: ["request_id": "\(request.requestID)", "path": "\(request.path)"])
-                return errorResponse(HTTPError(500, code: "internal", message: "internal error (request \(request.requestID))"), for: request)
+                logger.error(
+                    "unhandled error: \(String(reflecting: error))",
+                    metadata: ["request_id": "\(request.requestID)", "path": "\(request.path)"])
+                return errorResponse(
+                    HTTPError(500, code: "internal", message: "internal error (request \(request.requestID))"), for: request)
             }
         }
     }

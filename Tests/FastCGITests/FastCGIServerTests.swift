@@ -50,7 +50,10 @@ import Testing
         let threads = 8
         let inside = Mutex((now: 0, peak: 0))
         let server = try makeServer(threads: threads) { _ in
-            inside.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+            inside.withLock {
+                $0.now += 1
+                $0.peak = max($0.peak, $0.now)
+            }
             usleep(200_000)
             inside.withLock { $0.now -= 1 }
             return FastCGIResponse(status: 200)

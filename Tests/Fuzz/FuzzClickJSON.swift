@@ -1,8 +1,9 @@
 // Target `click-json`: the JSON body of POST /api/v1/clicks, read as the route reads it
 // (Request.jsonObject, then ClickAPIInput).
 import Foundation
-@testable import Waymark
 import Web
+
+@testable import Waymark
 
 @_cdecl("LLVMFuzzerTestOneInput") public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     Fuzz.run(data, size, warmUp: [#"{"campaign_key":"k","parameters":{"sub1":"a","n":2},"ip":"198.51.100.7"}"#]) { bytes in
@@ -17,7 +18,9 @@ import Web
         }
         Fuzz.require(!input.campaignKey.isEmpty, "accepted without a campaign_key")
         Fuzz.require(input.campaignKey == object["campaign_key"] as? String, "campaign_key changed")
-        Fuzz.require(input.ip == (object["ip"] as? String ?? (object["ip"] is NSNull ? "" : "203.0.113.9")), "ip is neither the body's nor the client's")
+        Fuzz.require(
+            input.ip == (object["ip"] as? String ?? (object["ip"] is NSNull ? "" : "203.0.113.9")),
+            "ip is neither the body's nor the client's")
         let names = input.parameters.map(\.0)
         Fuzz.require(names == names.sorted(), "parameters are not sorted by name")
         Fuzz.require(Set(names).count == names.count, "a parameter name repeats")

@@ -1,5 +1,6 @@
 // Target `cookies`: the Cookie header (Web's Request.cookies).
 import Foundation
+
 @testable import Web
 
 @_cdecl("LLVMFuzzerTestOneInput") public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -15,7 +16,8 @@ import Foundation
         }
 
         // The cookies, sent again as one header, read back the same.
-        let again = Request(method: "GET", path: "/", headers: ["cookie": cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")]).cookies
+        let again = Request(method: "GET", path: "/", headers: ["cookie": cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")])
+            .cookies
         Fuzz.require(again == cookies, "cookies changed on a second reading: \(cookies) → \(again)")
     }
 }

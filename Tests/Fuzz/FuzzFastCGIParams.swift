@@ -1,14 +1,16 @@
+import FastCGI
+import Foundation
+
+@testable import Web
+
 // Target `fastcgi-params`: FastCGI parameters as the responder reads them. The input is the
 // content of a PARAMS stream (FastCGI 1.0 name-value pairs: 1- or 4-byte lengths, then name and
 // value); it is laid out as libfcgi lays it out (`NAME=value` C strings in a NULL-terminated
 // array), decoded by FastCGIParams.decode, and then read by Web's Request(fastCGI:) (method,
 // path, query string, headers, cookies) as every request is.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import FastCGI
-@testable import Web
-import Foundation
 
 /// The pairs of a PARAMS stream; a truncated last pair is dropped (libfcgi refuses the request).
 func nameValuePairs(_ bytes: [UInt8]) -> [([UInt8], [UInt8])] {
@@ -63,7 +65,9 @@ func nameValuePairs(_ bytes: [UInt8]) -> [([UInt8], [UInt8])] {
         Fuzz.require(request.query.count <= query.utf8.count { $0 == UInt8(ascii: "&") } + 1, "more query pairs than separators")
         Fuzz.require(request.method == params["REQUEST_METHOD"] ?? "GET", "method differs from REQUEST_METHOD")
         for name in request.headers.keys {
-            Fuzz.require(!name.utf8.contains { ($0 >= 65 && $0 <= 90) || $0 == UInt8(ascii: "_") }, "header name \(name.debugDescription) not lower-cased")
+            Fuzz.require(
+                !name.utf8.contains { ($0 >= 65 && $0 <= 90) || $0 == UInt8(ascii: "_") },
+                "header name \(name.debugDescription) not lower-cased")
         }
         let httpNames = params.keys.filter { $0.utf8.starts(with: "HTTP_".utf8) }.count
         Fuzz.require(request.headers.count <= httpNames + 2, "\(request.headers.count) headers from \(httpNames) HTTP_ params")

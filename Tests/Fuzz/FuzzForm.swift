@@ -12,13 +12,15 @@
 
         // What `formString` builds, `parseForm` reads back exactly (names and values alike).
         let again = URLEncoding.parseForm(URLEncoding.formString(pairs))
-        Fuzz.require(again.count == pairs.count && zip(again, pairs).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 },
-                     "formString/parseForm round trip changed \(pairs) into \(again)")
+        Fuzz.require(
+            again.count == pairs.count && zip(again, pairs).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 },
+            "formString/parseForm round trip changed \(pairs) into \(again)")
 
         // encode → decode is the identity, with or without `+` as space.
         let encoded = URLEncoding.encode(text)
         Fuzz.require(encoded.utf8.allSatisfy { URLEncoding.isUnreserved($0) || $0 == UInt8(ascii: "%") }, "encode left a reserved byte")
-        Fuzz.require(URLEncoding.decode(encoded) == text && URLEncoding.decode(encoded, plusAsSpace: false) == text, "decode(encode(s)) != s")
+        Fuzz.require(
+            URLEncoding.decode(encoded) == text && URLEncoding.decode(encoded, plusAsSpace: false) == text, "decode(encode(s)) != s")
 
         // Decoding only shrinks (in bytes) unless invalid UTF-8 had to be repaired.
         let decoded = URLEncoding.decode(text, plusAsSpace: false)

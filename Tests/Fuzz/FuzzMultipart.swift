@@ -4,7 +4,9 @@
 @testable import Web
 
 @_cdecl("LLVMFuzzerTestOneInput") public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    Fuzz.run(data, size, warmUp: ["multipart/form-data; boundary=b\n--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b--\r\n"]) { bytes in
+    Fuzz.run(
+        data, size, warmUp: ["multipart/form-data; boundary=b\n--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b--\r\n"]
+    ) { bytes in
         let (head, body) = Fuzz.splitFirstLine(bytes)
         let contentType = head.map { String(decoding: $0, as: UTF8.self) } ?? "multipart/form-data; boundary=XyZ"
         let request = Request(method: "POST", path: "/spend/upload", headers: ["content-type": contentType], body: body)

@@ -1,8 +1,9 @@
 // Target `spend-csv`: CSV spend files (SpendInput.fromCSV over yaslab/CSV.swift), as
 // POST /api/v1/spend (text/csv) and the upload page read them.
 import Foundation
-@testable import Waymark
 import Web
+
+@testable import Waymark
 
 @_cdecl("LLVMFuzzerTestOneInput") public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     Fuzz.run(data, size, warmUp: ["date,traffic_source,campaign,amount,currency\n2026-11-20,1,,1.00,USD\n"]) { bytes in
@@ -16,7 +17,9 @@ import Web
             // Dimension names are the header's extra columns: the same for every row, trimmed and lower-cased.
             Fuzz.require(Set(row.dimensions.keys) == names, "row \(row.row) has other dimension names")
             for name in row.dimensions.keys {
-                Fuzz.require(!name.isEmpty && name == name.trimmingCharacters(in: .whitespaces).lowercased(), "dimension name \(name.debugDescription)")
+                Fuzz.require(
+                    !name.isEmpty && name == name.trimmingCharacters(in: .whitespaces).lowercased(),
+                    "dimension name \(name.debugDescription)")
             }
         }
     }

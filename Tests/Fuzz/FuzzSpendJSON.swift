@@ -1,8 +1,9 @@
 // Target `spend-json`: the JSON body of POST /api/v1/spend, read as the route reads it
 // (Request.jsonObject, then SpendInput.fromJSON).
 import Foundation
-@testable import Waymark
 import Web
+
+@testable import Waymark
 
 @_cdecl("LLVMFuzzerTestOneInput") public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     Fuzz.run(data, size, warmUp: [#"{"entries":[{"date":"2026-11-20","traffic_source_id":1,"amount":"1.5","currency":"USD"}]}"#]) { bytes in

@@ -1,8 +1,8 @@
 // Shared by every fuzz harness in Tests/Fuzz (compiled into each; see scripts/fuzz.sh).
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 enum Fuzz {

@@ -1,13 +1,15 @@
+import Web
+
 // Target `token-template`: destination and postback URL templates (TokenTemplate). Input: the
 // template, LF, then LF-separated values handed out to its tokens.
 @testable import Waymark
-import Web
 
 @_cdecl("LLVMFuzzerTestOneInput") public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     Fuzz.run(data, size, warmUp: ["https://x.example/?c={clickid}&s={sub1}\nabc"]) { bytes in
         let (head, rest) = Fuzz.splitFirstLine(bytes)
         let template = String(decoding: head ?? bytes, as: UTF8.self)
-        let values = head == nil ? [] : rest.split(separator: 10, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        let values =
+            head == nil ? [] : rest.split(separator: 10, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         let parsed = TokenTemplate(template)
 
         // Parsing loses nothing: the pieces, tokens written back as {name}, are the template.

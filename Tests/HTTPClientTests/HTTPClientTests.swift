@@ -20,13 +20,15 @@ import WaymarkTesting
     @Test func doesNotFollowRedirectsUnlessAsked() throws {
         let plain = try HTTPClient.send(HTTPRequest(url: TestEnvironment.httpURL + "/healthz"))
         #expect(plain.status == 301)
-        let followed = try HTTPClient.send(HTTPRequest(url: TestEnvironment.httpURL + "/healthz", followRedirects: true, caFile: TestEnvironment.caFile))
+        let followed = try HTTPClient.send(
+            HTTPRequest(url: TestEnvironment.httpURL + "/healthz", followRedirects: true, caFile: TestEnvironment.caFile))
         #expect(followed.status == 200)
     }
 
     @Test func capsTheResponseSize() throws {
         do {
-            _ = try HTTPClient.send(HTTPRequest(url: TestEnvironment.baseURL + "/healthz", maxResponseBytes: 5, caFile: TestEnvironment.caFile))
+            _ = try HTTPClient.send(
+                HTTPRequest(url: TestEnvironment.baseURL + "/healthz", maxResponseBytes: 5, caFile: TestEnvironment.caFile))
             Issue.record("expected the cap to stop the response")
         } catch {
             #expect(error.code == .tooLarge)
@@ -34,9 +36,10 @@ import WaymarkTesting
     }
 
     @Test func sendsMethodHeadersAndBody() throws {
-        let response = try HTTPClient.send(HTTPRequest(
-            method: "POST", url: TestEnvironment.baseURL + "/__test/echo?x=1",
-            headers: [("Content-Type", "application/json")], body: Array(#"{"a":[1,2]}"#.utf8), caFile: TestEnvironment.caFile))
+        let response = try HTTPClient.send(
+            HTTPRequest(
+                method: "POST", url: TestEnvironment.baseURL + "/__test/echo?x=1",
+                headers: [("Content-Type", "application/json")], body: Array(#"{"a":[1,2]}"#.utf8), caFile: TestEnvironment.caFile))
         #expect(response.status == 200)
         #expect(response.json["method"] as? String == "POST")
         #expect((response.json["json"] as? [String: Any])?["a"] as? [Int] == [1, 2])
@@ -50,7 +53,8 @@ import WaymarkTesting
             #expect(error.code == .connect)
         }
         do {
-            _ = try HTTPClient.send(HTTPRequest(url: TestEnvironment.baseURL + "/__test/echo?sleep_ms=1500", timeout: 0.3, caFile: TestEnvironment.caFile))
+            _ = try HTTPClient.send(
+                HTTPRequest(url: TestEnvironment.baseURL + "/__test/echo?sleep_ms=1500", timeout: 0.3, caFile: TestEnvironment.caFile))
             Issue.record("expected a timeout")
         } catch {
             #expect(error.code == .timeout)

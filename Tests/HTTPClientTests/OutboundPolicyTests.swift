@@ -8,10 +8,12 @@ import WaymarkTesting
     let policy = OutboundPolicy()
 
     @Test func deniesEveryLocalAndReservedForm() {
-        for address in ["127.0.0.1", "127.255.0.9", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-                        "100.127.255.254", "0.0.0.0", "224.0.0.1", "255.255.255.255", "::", "::1", "fc00::1", "fd12:3456::1", "fe80::1", "ff02::1",
-                        "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", "::127.0.0.1", "64:ff9b::a00:1", "64:ff9b::127.0.0.1",
-                        "100.100.100.200", "fd00:ec2::254", "not an address"] {
+        for address in [
+            "127.0.0.1", "127.255.0.9", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254", "100.64.0.1",
+            "100.127.255.254", "0.0.0.0", "224.0.0.1", "255.255.255.255", "::", "::1", "fc00::1", "fd12:3456::1", "fe80::1", "ff02::1",
+            "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", "::127.0.0.1", "64:ff9b::a00:1", "64:ff9b::127.0.0.1",
+            "100.100.100.200", "fd00:ec2::254", "not an address",
+        ] {
             #expect(policy.isDenied(address), "\(address)")
         }
         for address in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "172.32.0.1", "100.128.0.1", "::ffff:8.8.8.8"] {
@@ -32,8 +34,10 @@ import WaymarkTesting
 
     @Test func refusesLoopbackBeforeConnecting() throws {
         let trap = try TestListener()
-        for url in [trap.url + "/x", "http://localhost:\(trap.port)/x", "http://localhost.:\(trap.port)/x", "http://LOCALHOST..:\(trap.port)/x",
-                    "http://[::ffff:127.0.0.1]:\(trap.port)/x", "http://2130706433:\(trap.port)/x"] {
+        for url in [
+            trap.url + "/x", "http://localhost:\(trap.port)/x", "http://localhost.:\(trap.port)/x", "http://LOCALHOST..:\(trap.port)/x",
+            "http://[::ffff:127.0.0.1]:\(trap.port)/x", "http://2130706433:\(trap.port)/x",
+        ] {
             do {
                 _ = try policy.send(HTTPRequest(url: url, timeout: 3))
                 Issue.record("\(url) was reached")

@@ -19,10 +19,14 @@ import WaymarkTesting
         _ = try store.create(email: email, password: "correct-horse-42", role: .admin)
         var api = TestHTTP()
         api.headers = [("Authorization", "Bearer " + (try store.createToken(email: email, name: "t")))]
-        let workspaceID = try #require(try api.postJSON("/api/v1/workspaces", ["name": "Contract \(uniqueSuffix())", "currency": "EUR"]).json["id"] as? Int)
-        let source = try api.postJSON("/api/v1/traffic-sources", [
-            "name": "Contract \(uniqueSuffix())", "workspace_id": workspaceID, "parameters": [["name": "zone", "token": "{zone}"]],
-        ]).json
+        let workspaceID = try #require(
+            try api.postJSON("/api/v1/workspaces", ["name": "Contract \(uniqueSuffix())", "currency": "EUR"]).json["id"] as? Int)
+        let source = try api.postJSON(
+            "/api/v1/traffic-sources",
+            [
+                "name": "Contract \(uniqueSuffix())", "workspace_id": workspaceID, "parameters": [["name": "zone", "token": "{zone}"]],
+            ]
+        ).json
         return (api, try #require(source["id"] as? Int))
     }
 
@@ -43,7 +47,9 @@ import WaymarkTesting
     // it repeated rows of the first and the older ones were never listed.
     @Test func followingTheSpendCursorListsEveryEntryOnce() throws {
         let (api, sourceID) = try setUp()
-        let entries = (1...5).map { ["date": "2026-11-1\($0)", "traffic_source_id": sourceID, "amount": "\($0).00", "currency": "EUR"] as [String: Any] }
+        let entries = (1...5).map {
+            ["date": "2026-11-1\($0)", "traffic_source_id": sourceID, "amount": "\($0).00", "currency": "EUR"] as [String: Any]
+        }
         #expect(try api.postJSON("/api/v1/spend", ["entries": entries]).status == 200)
         let ids = try allIDs(api, "/api/v1/spend?from=2026-11-10&to=2026-11-20&traffic_source_id=\(sourceID)")
         #expect(ids.count == 5 && Set(ids).count == 5)
@@ -54,15 +60,17 @@ import WaymarkTesting
     // refused it and the API answered 500. It is a 400 now, and nothing changes.
     @Test func aNULInAJSONStringIsRefusedWith400() throws {
         let (api, sourceID) = try setUp()
-        let patch = try api.send("PATCH", "/api/v1/traffic-sources/\(sourceID)", headers: [("Content-Type", "application/json")],
-                                 body: Array(#"{"parameters":[{"name":"zone","token":"a\u0000b"}]}"#.utf8))
+        let patch = try api.send(
+            "PATCH", "/api/v1/traffic-sources/\(sourceID)", headers: [("Content-Type", "application/json")],
+            body: Array(#"{"parameters":[{"name":"zone","token":"a\u0000b"}]}"#.utf8))
         #expect(patch.status == 400)
         #expect((patch.json["error"] as? [String: Any])?["code"] as? String == "invalid_json")
         let source = try api.get("/api/v1/traffic-sources/\(sourceID)").json
         #expect((source["parameters"] as? [[String: Any]])?.first?["token"] as? String == "{zone}")
         // An escaped backslash before u0000 is plain text, not a NUL.
-        let text = try api.send("PATCH", "/api/v1/traffic-sources/\(sourceID)", headers: [("Content-Type", "application/json")],
-                                body: Array(#"{"notes":"a\\u0000b"}"#.utf8))
+        let text = try api.send(
+            "PATCH", "/api/v1/traffic-sources/\(sourceID)", headers: [("Content-Type", "application/json")],
+            body: Array(#"{"notes":"a\\u0000b"}"#.utf8))
         #expect(text.status == 200)
         #expect(text.json["notes"] as? String == #"a\u0000b"#)
     }
@@ -75,8 +83,16 @@ import WaymarkTesting
         #expect(response.status == 422)
         let errors = response.json["errors"] as? [[String: Any]] ?? []
         #expect(errors.contains { $0["field"] as? String == "zone" })
-        let wrongType = try api.postJSON("/api/v1/spend", ["entries": [["date": "2026-11-20", "traffic_source_id": sourceID, "amount": "1",
-                                                                         "currency": "EUR", "dimensions": ["zone": true]]]])
+        let wrongType = try api.postJSON(
+            "/api/v1/spend",
+            [
+                "entries": [
+                    [
+                        "date": "2026-11-20", "traffic_source_id": sourceID, "amount": "1",
+                        "currency": "EUR", "dimensions": ["zone": true],
+                    ]
+                ]
+            ])
         #expect(wrongType.status == 422)
     }
 }

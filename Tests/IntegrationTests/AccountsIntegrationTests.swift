@@ -79,7 +79,9 @@ import WaymarkTesting
                 let soon = try browser.login(user.email, "wrong-password")
                 #expect(soon.status == 429 && soon.header("Retry-After") != nil && soon.text.contains("wait"))
             }
-            try database.query("UPDATE login_throttle SET last_failure_at = now() - interval '1 minute' WHERE key LIKE \("%" + user.email.lowercased() + "%")")
+            try database.query(
+                "UPDATE login_throttle SET last_failure_at = now() - interval '1 minute' WHERE key LIKE \("%" + user.email.lowercased() + "%")"
+            )
         }
         // Locked now: even the right password is refused, with a clear message.
         let locked = try browser.login(user.email, password)
@@ -107,7 +109,8 @@ import WaymarkTesting
         let browser = owner.browser
         try browser.get("/workspaces/new")
         let name = "csrf-\(uniqueSuffix())"
-        let missing = try browser.http.postForm("/workspaces", [("name", name), ("timezone", "UTC"), ("currency", "EUR")], headers: browser.cookieHeader())
+        let missing = try browser.http.postForm(
+            "/workspaces", [("name", name), ("timezone", "UTC"), ("currency", "EUR")], headers: browser.cookieHeader())
         #expect(missing.status == 403)
         #expect(try browser.post("/workspaces", [("name", name), ("timezone", "UTC"), ("currency", "EUR")], csrf: "forged").status == 403)
         let count: Int = try database.query("SELECT count(*)::int AS n FROM workspaces WHERE name = \(name)").first!.decode("n")
@@ -158,10 +161,14 @@ import WaymarkTesting
         try viewerBrowser.get("/workspaces/\(ws.id)")
         #expect(try viewerBrowser.post("/workspaces/\(ws.id)", [("name", "renamed")]).status == 403)
         for (user, expected) in zip([owner, admin, member, viewer], [201, 201, 403, 403]) {
-            let response = try api(token(for: user.email)).postJSON("/api/v1/workspaces", ["name": "api-\(uniqueSuffix())", "currency": "EUR", "timezone": "UTC"])
+            let response = try api(token(for: user.email)).postJSON(
+                "/api/v1/workspaces", ["name": "api-\(uniqueSuffix())", "currency": "EUR", "timezone": "UTC"])
             #expect(response.status == expected, "\(user.email) POST /api/v1/workspaces")
         }
-        #expect(try api(token(for: viewer.email)).send("PATCH", "/api/v1/workspaces/\(ws.id)", headers: [("Content-Type", "application/json")], body: Array(#"{"name":"x"}"#.utf8)).status == 403)
+        #expect(
+            try api(token(for: viewer.email)).send(
+                "PATCH", "/api/v1/workspaces/\(ws.id)", headers: [("Content-Type", "application/json")], body: Array(#"{"name":"x"}"#.utf8)
+            ).status == 403)
         #expect(try TestHTTP().get("/api/v1/workspaces").status == 401)
         #expect(try api("wm_not-a-real-token").get("/api/v1/workspaces").status == 401)
     }
@@ -180,7 +187,9 @@ import WaymarkTesting
         let bobAPI = api(try token(for: bob.email))
         #expect(try bobAPI.get("/api/v1/workspaces/\(a.id)").status == 404)
         #expect(try bobAPI.get("/api/v1/workspaces/\(b.id)").status == 200)
-        let patch = try bobAPI.send("PATCH", "/api/v1/workspaces/\(a.id)", headers: [("Content-Type", "application/json")], body: Array(#"{"name":"hijacked"}"#.utf8))
+        let patch = try bobAPI.send(
+            "PATCH", "/api/v1/workspaces/\(a.id)", headers: [("Content-Type", "application/json")],
+            body: Array(#"{"name":"hijacked"}"#.utf8))
         #expect(patch.status == 404)
         let names = (try bobAPI.get("/api/v1/workspaces").json["data"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
         #expect(names.contains(b.name) && !names.contains(a.name))
@@ -224,7 +233,9 @@ import WaymarkTesting
         let short = try browser.post("/users", [("email", email), ("password", "short"), ("role", "member"), ("workspace", ws.name)])
         #expect(short.status == 422)
         #expect(short.text.contains("at least 8 characters"))
-        #expect(try browser.post("/users", [("email", email), ("password", password), ("role", "member"), ("workspace", ws.name)]).status == 303)
+        #expect(
+            try browser.post("/users", [("email", email), ("password", password), ("role", "member"), ("workspace", ws.name)]).status == 303
+        )
         let member = TestBrowser()
         #expect(try member.login(email, password).status == 303)
         #expect(try member.get("/workspaces/\(ws.id)").status == 200)

@@ -19,10 +19,12 @@ import WaymarkTesting
         let password = "browser-pass-42"
         try UserStore(database: database).create(email: email, password: password, role: role)
         let output = root + "/var/test-artifacts/\(script).out"
-        let status = try runProgram("/bin/sh", ["-c", "/usr/bin/python3 \"$0\" > \"$1\"", root + "/Tests/Browser/" + script, output], environment: [
-            "WAYMARK_BROWSER_BASE": TestEnvironment.baseURL, "WAYMARK_BROWSER_EMAIL": email,
-            "WAYMARK_BROWSER_PASSWORD": password, "WAYMARK_BROWSER_ARTIFACTS": root + "/var/test-artifacts",
-        ])
+        let status = try runProgram(
+            "/bin/sh", ["-c", "/usr/bin/python3 \"$0\" > \"$1\"", root + "/Tests/Browser/" + script, output],
+            environment: [
+                "WAYMARK_BROWSER_BASE": TestEnvironment.baseURL, "WAYMARK_BROWSER_EMAIL": email,
+                "WAYMARK_BROWSER_PASSWORD": password, "WAYMARK_BROWSER_ARTIFACTS": root + "/var/test-artifacts",
+            ])
         let printed = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         return (status, email, printed.trimmingCharacters(in: .whitespacesAndNewlines))
     }
@@ -30,7 +32,9 @@ import WaymarkTesting
     @Test func signInCreateAWorkspaceSeeItAndLogOut() throws {
         let run = try runScript("admin_workspace.py", as: .owner)
         #expect(run.status == 0, "see var/test-artifacts/workspaces-failure.png")
-        let count: Int = try database.query("SELECT count(*)::int AS n FROM workspaces w JOIN audit_log a ON a.object_id = w.id::text AND a.object_type = 'workspace' WHERE a.actor = \(run.email)").first!.decode("n")
+        let count: Int = try database.query(
+            "SELECT count(*)::int AS n FROM workspaces w JOIN audit_log a ON a.object_id = w.id::text AND a.object_type = 'workspace' WHERE a.actor = \(run.email)"
+        ).first!.decode("n")
         #expect(count == 1)
     }
 
@@ -38,7 +42,9 @@ import WaymarkTesting
         let run = try runScript("integration_connect.py", as: .admin)
         #expect(run.status == 0, "see var/test-artifacts/integration-connect-failure.png")
         let sourceID = Int64(run.output.split(separator: "\n").last ?? "") ?? 0
-        let row = try database.query("SELECT status, account_id, access_token FROM integrations WHERE traffic_source_id = \(sourceID) AND provider = 'meta'").first
+        let row = try database.query(
+            "SELECT status, account_id, access_token FROM integrations WHERE traffic_source_id = \(sourceID) AND provider = 'meta'"
+        ).first
         #expect(row?["status"] == "active")
         #expect(row?["account_id"] == "act_123456789")
         #expect(row?["access_token"]?.hasPrefix("EAA") == false)
@@ -47,10 +53,14 @@ import WaymarkTesting
     @Test func createATikTokSourceAndCampaignAndReadTheURLOffTheTrackingTab() throws {
         let run = try runScript("source_campaign.py", as: .admin)
         #expect(run.status == 0, "see var/test-artifacts/source-campaign-failure.png")
-        let stored: String = try #require(try database.query("""
-            SELECT c.campaign_url FROM campaigns c JOIN audit_log a ON a.object_type = 'campaign' AND a.object_id = c.id::text
-            WHERE a.actor = \(run.email)
-            """).first).decode("campaign_url")
+        let stored: String = try #require(
+            try database.query(
+                """
+                SELECT c.campaign_url FROM campaigns c JOIN audit_log a ON a.object_type = 'campaign' AND a.object_id = c.id::text
+                WHERE a.actor = \(run.email)
+                """
+            ).first
+        ).decode("campaign_url")
         #expect(run.output == stored)
         #expect(stored.contains("campaign_id=__CAMPAIGN_ID__&campaign_name=__CAMPAIGN_NAME__"))
     }

@@ -14,15 +14,19 @@ import WaymarkTesting
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
 
     /// An admin's API client and a campaign on a Facebook-template source.
-    func setUp(destination: String = "https://offer.example/lp?s={clickid}&ad={ad_id}", status: String = "active", fallback: String? = nil) throws -> (api: TestHTTP, id: Int, key: String) {
+    func setUp(destination: String = "https://offer.example/lp?s={clickid}&ad={ad_id}", status: String = "active", fallback: String? = nil)
+        throws -> (api: TestHTTP, id: Int, key: String)
+    {
         let email = "clicks-\(uniqueSuffix())@example.test"
         let store = UserStore(database: database)
         try store.create(email: email, password: "correct-horse-42", role: .admin)
         var api = TestHTTP()
         api.headers = [("Authorization", "Bearer " + (try store.createToken(email: email, name: "t")))]
         let sourceID = try #require(try api.postJSON("/api/v1/traffic-sources", ["template": "facebook", "name": "FB"]).json["id"] as? Int)
-        var body: [String: Any] = ["name": "c", "traffic_source_id": sourceID, "destination_url": destination, "status": status,
-                                   "cost_model": ["type": "cpc", "amount": "0.20"]]
+        var body: [String: Any] = [
+            "name": "c", "traffic_source_id": sourceID, "destination_url": destination, "status": status,
+            "cost_model": ["type": "cpc", "amount": "0.20"],
+        ]
         if let fallback { body["fallback_url"] = fallback }
         let campaign = try api.postJSON("/api/v1/campaigns", body).json
         return (api, try #require(campaign["id"] as? Int), try #require(campaign["key"] as? String))
@@ -34,7 +38,9 @@ import WaymarkTesting
 
     /// The click id a 302 carried in its Location (`s=` of the destinations used here).
     func clickID(_ response: HTTPResponse) -> String? {
-        guard response.status == 302, let location = response.header("Location"), let components = URLComponents(string: location) else { return nil }
+        guard response.status == 302, let location = response.header("Location"), let components = URLComponents(string: location) else {
+            return nil
+        }
         return components.queryItems?.first { $0.name == "s" }?.value
     }
 
@@ -50,7 +56,10 @@ import WaymarkTesting
                 defer { group.leave() }
                 let http = TestHTTP(base: base)
                 while true {
-                    let n = next.withLock { v -> Int in v += 1; return v }
+                    let n = next.withLock { v -> Int in
+                        v += 1
+                        return v
+                    }
                     if n > count { return }
                     let response = try? http.get("/c/\(key)?ad_id=ad\(n)&campaign_id=77")
                     if let response, let id = clickID(response) { ids.withLock { $0.append(id) } } else { failures.withLock { $0 += 1 } }
@@ -68,16 +77,23 @@ import WaymarkTesting
     @Test func aClickRedirectsAndIsStoredWithItsFields() throws {
         let (_, id, key) = try setUp()
         let response = try TestHTTP(base: TestEnvironment.httpURL).get(
-            "/c/\(key)?campaign_id=123&ad_id=a%20b&fbclid=FB.1&utm_term=x", headers: [("User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"), ("Referer", "https://news.example/a")])
+            "/c/\(key)?campaign_id=123&ad_id=a%20b&fbclid=FB.1&utm_term=x",
+            headers: [
+                ("User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"),
+                ("Referer", "https://news.example/a"),
+            ])
         #expect(response.status == 302)
         #expect(response.header("Cache-Control") == "no-store")
         let stored = try #require(clickID(response))
         #expect(response.header("Location") == "https://offer.example/lp?s=\(stored)&ad=a%20b")
         #expect(response.headers("set-cookie").contains { $0.hasPrefix("wm_click=\(stored);") })
-        let row = try #require(try database.query("""
-            SELECT campaign_id, cost::text AS cost, external_id, p1, p3, extra::text AS extra, referrer, device, os, is_bot, is_unique, ip,
-                   clicked_at FROM clicks WHERE id = \(stored)
-            """).first)
+        let row = try #require(
+            try database.query(
+                """
+                SELECT campaign_id, cost::text AS cost, external_id, p1, p3, extra::text AS extra, referrer, device, os, is_bot, is_unique, ip,
+                       clicked_at FROM clicks WHERE id = \(stored)
+                """
+            ).first)
         #expect(try row.decode("campaign_id", as: Int.self) == id)
         #expect(row["cost"] == "0.200000")
         #expect(row["external_id"] == "FB.1")
@@ -106,7 +122,8 @@ import WaymarkTesting
 
     @Test func botsAreFlaggedAndStillRedirected() throws {
         let (_, _, key) = try setUp()
-        let response = try TestHTTP(base: TestEnvironment.httpURL).get("/c/\(key)", headers: [("User-Agent", "Googlebot/2.1 (+http://www.google.com/bot.html)")])
+        let response = try TestHTTP(base: TestEnvironment.httpURL).get(
+            "/c/\(key)", headers: [("User-Agent", "Googlebot/2.1 (+http://www.google.com/bot.html)")])
         #expect(response.status == 302)
         let id = try #require(clickID(response))
         #expect(try database.query("SELECT is_bot FROM clicks WHERE id = \(id)").first?["is_bot"] == "t")
@@ -123,7 +140,12 @@ import WaymarkTesting
 
     @Test func theAPIRecordsAClickLikeTheRedirect() throws {
         let (api, id, key) = try setUp()
-        let response = try api.postJSON("/api/v1/clicks", ["campaign_key": key, "parameters": ["ad_id": "srv", "fbclid": "F2"], "ip": "198.51.100.9", "user_agent": "Mozilla/5.0 (Windows NT 10.0)"])
+        let response = try api.postJSON(
+            "/api/v1/clicks",
+            [
+                "campaign_key": key, "parameters": ["ad_id": "srv", "fbclid": "F2"], "ip": "198.51.100.9",
+                "user_agent": "Mozilla/5.0 (Windows NT 10.0)",
+            ])
         #expect(response.status == 201)
         let stored = try #require(response.json["click_id"] as? String)
         #expect(response.json["redirect_url"] as? String == "https://offer.example/lp?s=\(stored)&ad=srv")
@@ -197,8 +219,9 @@ import WaymarkTesting
     @Test func aWorkerDropsPartitionsPastTheRetention() throws {
         try database.query("SELECT waymark_ensure_click_partition(date '2020-01-02')")
         #expect(try partitionExists("clicks_20200102"))
-        let worker = try startProgram(FileManager.default.currentDirectoryPath + "/.build/release/waymark", ["worker"],
-                                      environment: ["WAYMARK_VAR": TestEnvironment.varDirectory, "WAYMARK_CLICK_RETENTION_DAYS": "60"])
+        let worker = try startProgram(
+            FileManager.default.currentDirectoryPath + "/.build/release/waymark", ["worker"],
+            environment: ["WAYMARK_VAR": TestEnvironment.varDirectory, "WAYMARK_CLICK_RETENTION_DAYS": "60"])
         defer {
             kill(worker, SIGTERM)
             var status: Int32 = 0

@@ -27,8 +27,10 @@ import WaymarkTesting
 
     /// An admin, a workspace (with `secret` as its postback secret), a source from `template`
     /// (or custom) with `postback`, and a campaign on it.
-    func setUp(template: String? = nil, parameters: [[String: String]]? = nil, clickIDParam: String? = nil,
-               postback: [String: Any]? = nil, secret: String? = nil) throws -> Fixture {
+    func setUp(
+        template: String? = nil, parameters: [[String: String]]? = nil, clickIDParam: String? = nil,
+        postback: [String: Any]? = nil, secret: String? = nil
+    ) throws -> Fixture {
         let email = "conv-\(uniqueSuffix())@example.test"
         let store = UserStore(database: database)
         _ = try store.create(email: email, password: "correct-horse-42", role: .admin)
@@ -46,15 +48,20 @@ import WaymarkTesting
         if let clickIDParam { patch["click_id_param"] = clickIDParam }
         if let postback { patch["postback"] = postback }
         if !patch.isEmpty {
-            let r = try api.send("PATCH", "/api/v1/traffic-sources/\(sourceID)", headers: [("Content-Type", "application/json")],
-                                 body: Array(try JSONSerialization.data(withJSONObject: patch)))
+            let r = try api.send(
+                "PATCH", "/api/v1/traffic-sources/\(sourceID)", headers: [("Content-Type", "application/json")],
+                body: Array(try JSONSerialization.data(withJSONObject: patch)))
             #expect(r.status == 200, "\(r.text)")
         }
-        let campaign = try api.postJSON("/api/v1/campaigns", [
-            "name": "C", "traffic_source_id": sourceID, "destination_url": "https://offer.example/lp?s={clickid}",
-        ]).json
-        return Fixture(api: api, email: email, workspaceID: workspaceID, sourceID: sourceID, campaignID: try #require(campaign["id"] as? Int),
-                       key: try #require(campaign["key"] as? String))
+        let campaign = try api.postJSON(
+            "/api/v1/campaigns",
+            [
+                "name": "C", "traffic_source_id": sourceID, "destination_url": "https://offer.example/lp?s={clickid}",
+            ]
+        ).json
+        return Fixture(
+            api: api, email: email, workspaceID: workspaceID, sourceID: sourceID, campaignID: try #require(campaign["id"] as? Int),
+            key: try #require(campaign["key"] as? String))
     }
 
     /// Clicks the campaign URL; returns the click id from the Location.
@@ -68,7 +75,9 @@ import WaymarkTesting
     func postback(_ query: String) throws -> HTTPResponse { try tracking.get("/postback?" + query) }
 
     func conversions(click: String) throws -> [(status: String, payout: String, currency: String, event: String)] {
-        try database.query("SELECT status, payout::text AS payout, currency, event_key FROM conversions WHERE click_id = \(click) ORDER BY id").map {
+        try database.query(
+            "SELECT status, payout::text AS payout, currency, event_key FROM conversions WHERE click_id = \(click) ORDER BY id"
+        ).map {
             (try $0.decode("status"), try $0.decode("payout"), try $0.decode("currency"), try $0.decode("event_key"))
         }
     }
@@ -83,8 +92,10 @@ import WaymarkTesting
         let f = try setUp(secret: "s3cret-value")
         let clickID = try click(f.key)
         // Bad input: 400 naming the field, stored as received, nothing else changes.
-        for (query, field) in [("payout=abc", "payout"), ("payout=-1", "payout"), ("status=won", "status"), ("currency=EURO", "currency"),
-                               ("event=Bad%20Event", "event")] {
+        for (query, field) in [
+            ("payout=abc", "payout"), ("payout=-1", "payout"), ("status=won", "status"), ("currency=EURO", "currency"),
+            ("event=Bad%20Event", "event"),
+        ] {
             let r = try postback("clickid=\(clickID)&secret=s3cret-value&" + query)
             #expect(r.status == 400, "\(query)")
             let error = try #require(r.json["error"] as? [String: Any])
@@ -96,7 +107,8 @@ import WaymarkTesting
         // Secret: missing and wrong → 403, logged.
         #expect(try postback("clickid=\(clickID)&payout=1").status == 403)
         #expect(try postback("clickid=\(clickID)&payout=1&secret=nope").status == 403)
-        let refused: Int = try database.query("SELECT count(*)::int AS n FROM postbacks WHERE click_id = \(clickID) AND outcome = 'forbidden'")[0].decode("n")
+        let refused: Int = try database.query(
+            "SELECT count(*)::int AS n FROM postbacks WHERE click_id = \(clickID) AND outcome = 'forbidden'")[0].decode("n")
         #expect(refused == 2)
         // recorded → duplicate → updated; the alias cid works; default currency is the campaign's.
         let first = try postback("clickid=\(clickID)&payout=12.5&secret=s3cret-value")
@@ -111,16 +123,25 @@ import WaymarkTesting
         #expect(try conversions(click: clickID).map(\.status) == ["declined"])
         #expect(try conversions(click: clickID).first?.currency == "USD")
         // A txid allows a second conversion on the same click; POST form and JSON bodies work.
-        let form = try tracking.postForm("/postback", [("clickid", clickID), ("txid", "T-1"), ("payout", "3"), ("currency", "gbp"),
-                                                       ("event", "sale"), ("secret", "s3cret-value")])
+        let form = try tracking.postForm(
+            "/postback",
+            [
+                ("clickid", clickID), ("txid", "T-1"), ("payout", "3"), ("currency", "gbp"),
+                ("event", "sale"), ("secret", "s3cret-value"),
+            ])
         #expect(form.json["status"] as? String == "recorded")
-        let json = try tracking.postJSON("/postback", ["clickid": clickID, "txid": "T-1", "payout": 3, "currency": "GBP", "event": "sale",
-                                                       "status": "pending", "secret": "s3cret-value"])
+        let json = try tracking.postJSON(
+            "/postback",
+            [
+                "clickid": clickID, "txid": "T-1", "payout": 3, "currency": "GBP", "event": "sale",
+                "status": "pending", "secret": "s3cret-value",
+            ])
         #expect(json.json["status"] as? String == "updated")
         let all = try conversions(click: clickID)
         #expect(all.count == 2)
         #expect(all[1].status == "pending" && all[1].currency == "GBP" && all[1].payout == "3.000000" && all[1].event == "sale")
-        let event: Int = try database.query("SELECT count(*)::int AS n FROM conversion_events WHERE workspace_id = \(f.workspaceID) AND key = 'sale'")[0].decode("n")
+        let event: Int = try database.query(
+            "SELECT count(*)::int AS n FROM conversion_events WHERE workspace_id = \(f.workspaceID) AND key = 'sale'")[0].decode("n")
         #expect(event == 1)
         // Unknown click: 202, stored as received.
         let unknown = try postback("clickid=nosuchclick&payout=2")
@@ -146,7 +167,9 @@ import WaymarkTesting
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
-                let status = (try? TestHTTP(base: TestEnvironment.httpURL).get("/postback?clickid=\(clickID)&payout=5&txid=X"))?.json["status"] as? String
+                let status =
+                    (try? TestHTTP(base: TestEnvironment.httpURL).get("/postback?clickid=\(clickID)&payout=5&txid=X"))?.json["status"]
+                    as? String
                 answers.withLock { $0.append(status ?? "error") }
             }
         }
@@ -179,12 +202,17 @@ import WaymarkTesting
 
     @Test func tikTokAndTaboolaPostbacksReachThePlatformWithTheirTokens() throws {
         let platform = try TestListener()
-        let tiktok = try setUp(template: "tiktok", postback: [
-            "enabled": true, "url": platform.url + "/tiktok?ttclid={external_id}&value={payout}&cur={currency}&ev={event}&ad={adgroup_id}&tx={txid}&st={status}",
-        ])
+        let tiktok = try setUp(
+            template: "tiktok",
+            postback: [
+                "enabled": true,
+                "url": platform.url
+                    + "/tiktok?ttclid={external_id}&value={payout}&cur={currency}&ev={event}&ad={adgroup_id}&tx={txid}&st={status}",
+            ])
         let tiktokClick = try click(tiktok.key, "ttclid=E.CP%2Fabc&adgroup_id=AG%201&campaign_id=CMP")
         #expect(try postback("clickid=\(tiktokClick)&payout=4.20&currency=usd&txid=o%261").json["status"] as? String == "recorded")
-        let taboolaURL = "https://trc.taboola.com/actions-handler/log/3/s2s-action?click-id={external_id}&name={event}&revenue={payout}&currency={currency}&orderid={txid}"
+        let taboolaURL =
+            "https://trc.taboola.com/actions-handler/log/3/s2s-action?click-id={external_id}&name={event}&revenue={payout}&currency={currency}&orderid={txid}"
             .replacingOccurrences(of: "https://trc.taboola.com", with: platform.url)
         let taboola = try setUp(template: "taboola", postback: ["enabled": true, "url": taboolaURL, "payout_percent": "50"])
         let taboolaClick = try click(taboola.key, "click_id=GiD-xyz_1&site=news")
@@ -218,7 +246,8 @@ import WaymarkTesting
         _ = try postback("clickid=\(flakyClick)&payout=1")
         #expect(waitUntil(seconds: 20) { (try? deliveries(click: flakyClick).first?.state) == "delivered" })
         #expect(try deliveries(click: flakyClick).first?.attempts == 3)
-        let recorded: Int = try database.query("""
+        let recorded: Int = try database.query(
+            """
             SELECT count(*)::int AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.click_id = \(flakyClick)
             """)[0].decode("n")
         #expect(recorded == 3)
@@ -256,7 +285,8 @@ import WaymarkTesting
         _ = try browser.login(f.email, "correct-horse-42")
         let page = try browser.get("/events")
         #expect(page.text.contains("<code>deposit</code>"))
-        let id: Int = try database.query("SELECT id FROM conversion_events WHERE workspace_id = \(f.workspaceID) AND key = 'deposit'")[0].decode("id")
+        let id: Int = try database.query("SELECT id FROM conversion_events WHERE workspace_id = \(f.workspaceID) AND key = 'deposit'")[0]
+            .decode("id")
         #expect(try browser.post("/events", [("id", String(id)), ("name", "First deposit"), ("counts_as_conversion", "on")]).status == 303)
         let row = try database.query("SELECT name, counts_as_conversion, counts_as_revenue FROM conversion_events WHERE id = \(id)")[0]
         #expect(row["name"] == "First deposit")
@@ -279,7 +309,8 @@ import WaymarkTesting
         #expect(hook.method == "POST")
         let mac = HMAC<SHA256>.authenticationCode(for: Data(hook.body.utf8), using: SymmetricKey(data: Data(secret.utf8)))
         #expect(hook.headers["x-waymark-signature"] == "sha256=" + mac.map { String(format: "%02x", $0) }.joined())
-        let deliveryID: Int = try database.query("SELECT id FROM deliveries WHERE click_id = \(clickID) AND kind = 'webhook'")[0].decode("id")
+        let deliveryID: Int = try database.query("SELECT id FROM deliveries WHERE click_id = \(clickID) AND kind = 'webhook'")[0].decode(
+            "id")
         #expect(hook.headers["x-waymark-delivery"] == String(deliveryID))
         let payload = try #require(try JSONSerialization.jsonObject(with: Data(hook.body.utf8)) as? [String: Any])
         #expect(payload["type"] as? String == "conversion.recorded")
@@ -290,11 +321,13 @@ import WaymarkTesting
 
     @Test func sendBackRulesChooseWhatIsReported() throws {
         let platform = try TestListener()
-        let f = try setUp(postback: ["enabled": true, "url": platform.url + "/r?c={clickid}&s={status}&e={event}", "send": "approved",
-                                     "events": ["sale"], "reversals": true])
+        let f = try setUp(postback: [
+            "enabled": true, "url": platform.url + "/r?c={clickid}&s={status}&e={event}", "send": "approved",
+            "events": ["sale"], "reversals": true,
+        ])
         let c = try click(f.key)
-        _ = try postback("clickid=\(c)&payout=1&event=lead")                  // not a reported event
-        _ = try postback("clickid=\(c)&payout=1&event=sale&status=pending")   // not approved
+        _ = try postback("clickid=\(c)&payout=1&event=lead")  // not a reported event
+        _ = try postback("clickid=\(c)&payout=1&event=sale&status=pending")  // not approved
         _ = try postback("clickid=\(c)&payout=1&event=sale&status=approved")  // sent
         _ = try postback("clickid=\(c)&payout=1&event=sale&status=declined")  // reversal of a sent one
         #expect(waitUntil(seconds: 15) { platform.requests.count >= 2 })
@@ -305,8 +338,9 @@ import WaymarkTesting
     @Test func twoWorkersNeverSendTheSameDeliveryTwice() throws {
         let platform = try TestListener { _ in (200, "ok", 0.05) }
         let f = try setUp(postback: ["enabled": true, "url": platform.url + "/two?c={clickid}"])
-        let second = try startProgram(FileManager.default.currentDirectoryPath + "/.build/release/waymark", ["worker"],
-                                      environment: ["WAYMARK_VAR": TestEnvironment.varDirectory])
+        let second = try startProgram(
+            FileManager.default.currentDirectoryPath + "/.build/release/waymark", ["worker"],
+            environment: ["WAYMARK_VAR": TestEnvironment.varDirectory])
         defer {
             kill(second, SIGTERM)
             var status: Int32 = 0
@@ -320,7 +354,8 @@ import WaymarkTesting
         let ids = platform.requests.compactMap { $0.headers["x-waymark-delivery"] }
         #expect(ids.count == 30)
         #expect(Set(ids).count == 30)
-        let workers: Int = try database.query("""
+        let workers: Int = try database.query(
+            """
             SELECT count(DISTINCT a.worker_id)::int AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
             WHERE d.click_id = ANY(\(clicks)::text[])
             """)[0].decode("n")
@@ -331,15 +366,20 @@ import WaymarkTesting
         let calls = Mutex(0)
         // The first call hangs long enough for the test to kill the worker mid-call.
         let platform = try TestListener { _ in
-            let n = calls.withLock { c -> Int in c += 1; return c }
+            let n = calls.withLock { c -> Int in
+                c += 1
+                return c
+            }
             return (200, "ok", n == 1 ? 5 : 0)
         }
         let f = try setUp(postback: ["enabled": true, "url": platform.url + "/kill?c={clickid}"])
         let c = try click(f.key)
         _ = try postback("clickid=\(c)&payout=1")
         #expect(waitUntil(seconds: 10) { platform.requests.count >= 1 })
-        let pid = try #require(Int32(try String(contentsOfFile: TestEnvironment.varDirectory + "/run/worker.pid", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try #require(
+            Int32(
+                try String(contentsOfFile: TestEnvironment.varDirectory + "/run/worker.pid", encoding: .utf8)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(kill(pid, SIGKILL) == 0)
         // The supervisor starts a new worker, which sends the delivery again (at least once).
         #expect(waitUntil(seconds: 30) { (try? deliveries(click: c).first?.state) == "delivered" })
@@ -364,7 +404,8 @@ import WaymarkTesting
         let browser = TestBrowser()
         _ = try browser.login(f.email, "correct-horse-42")
         _ = try browser.get("/campaigns/\(f.campaignID)/tracking")
-        let sent = try browser.post("/campaigns/\(f.campaignID)/postback-test", [("payout", "3.30"), ("status", "approved"), ("event", "conversion")])
+        let sent = try browser.post(
+            "/campaigns/\(f.campaignID)/postback-test", [("payout", "3.30"), ("status", "approved"), ("event", "conversion")])
         #expect(sent.status == 303)
         let location = try #require(sent.header("Location"))
         #expect(location.hasPrefix("/clicks/"))

@@ -77,7 +77,8 @@ import WaymarkTesting
 
     @Test func multipartUploadRoundTrips() throws {
         let csv = "date,traffic_source,amount\r\n2026-11-01,\"Push, main\",12.50\r\n"
-        let body = "--b0undary\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nfirst upload\r\n"
+        let body =
+            "--b0undary\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nfirst upload\r\n"
             + "--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"spend.csv\"\r\nContent-Type: text/csv\r\n\r\n"
             + csv + "\r\n--b0undary--\r\n"
         let response = try https.send(

@@ -43,7 +43,9 @@ import WaymarkTesting
         _ = try users.create(email: email, password: "correct-horse-42", role: .admin)
         var api = TestHTTP()
         api.headers = [("Authorization", "Bearer " + (try users.createToken(email: email, name: "t")))]
-        let workspace = try #require(try api.postJSON("/api/v1/workspaces", ["name": "I \(uniqueSuffix())", "timezone": "UTC", "currency": "USD"]).json["id"] as? Int)
+        let workspace = try #require(
+            try api.postJSON("/api/v1/workspaces", ["name": "I \(uniqueSuffix())", "timezone": "UTC", "currency": "USD"]).json["id"] as? Int
+        )
         return (api, workspace, email)
     }
 
@@ -77,12 +79,19 @@ import WaymarkTesting
         try fake.reset()
         let (api, workspace, email) = try apiWithEmail()
         let sourceName = "\(p.key) \(uniqueSuffix())"
-        let source = try #require(try api.postJSON("/api/v1/traffic-sources", [
-            "name": sourceName, "workspace_id": workspace, "template": p.template, "cost_currency": "USD",
-        ]).json["id"] as? Int)
-        let campaign = try api.postJSON("/api/v1/campaigns", [
-            "name": "C \(p.key)", "traffic_source_id": source, "destination_url": "https://offer.example/lp?c={clickid}",
-        ]).json
+        let source = try #require(
+            try api.postJSON(
+                "/api/v1/traffic-sources",
+                [
+                    "name": sourceName, "workspace_id": workspace, "template": p.template, "cost_currency": "USD",
+                ]
+            ).json["id"] as? Int)
+        let campaign = try api.postJSON(
+            "/api/v1/campaigns",
+            [
+                "name": "C \(p.key)", "traffic_source_id": source, "destination_url": "https://offer.example/lp?c={clickid}",
+            ]
+        ).json
         let campaignID = try #require(campaign["id"] as? Int)
         let key = try #require(campaign["key"] as? String)
 
@@ -99,9 +108,11 @@ import WaymarkTesting
         // A click carrying the platform's campaign id, so pulled cost lands on this campaign.
         let platformCampaign = try p.campaign()
         #expect(try tracking.get("/c/\(key)?campaign_id=\(platformCampaign)&\(p.clickIDParam)=CLICK-\(uniqueSuffix())").status == 302)
-        let settings = try api.sendJSON("PATCH", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)", p.settings.merging(["lookback_days": 6]) { a, _ in a })
+        let settings = try api.sendJSON(
+            "PATCH", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)", p.settings.merging(["lookback_days": 6]) { a, _ in a })
         #expect(settings.status == 200, "\(settings.text)")
-        let selected = try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/select-account", ["account_id": p.account])
+        let selected = try api.sendJSON(
+            "POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/select-account", ["account_id": p.account])
         #expect(selected.json["status"] as? String == "active", "\(selected.text)")
 
         // The worker pulls at once: metrics, spend (origin integration) on the campaign, reports.
@@ -109,7 +120,8 @@ import WaymarkTesting
         let sync = try #require(try lastSync(api, source, p.key))
         #expect(sync["status"] as? String == "success", "\(sync)")
         #expect((sync["records_read"] as? Int ?? 0) > 0)
-        let spent = try database.query("""
+        let spent = try database.query(
+            """
             SELECT count(*) AS n, coalesce(sum(amount), 0)::text AS amount, coalesce(sum(impressions), 0) AS impressions,
                    count(*) FILTER (WHERE campaign_id = \(campaignID)) AS matched
             FROM spend_entries WHERE traffic_source_id = \(source) AND origin = 'integration'
@@ -118,7 +130,9 @@ import WaymarkTesting
         #expect((Int(spent["matched"] ?? "0") ?? 0) > 0, "pulled cost of campaign \(platformCampaign) should land on the Waymark campaign")
         let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
         let from = String(ISO8601DateFormatter().string(from: Date().addingTimeInterval(-6 * 86400)).prefix(10))
-        let report = try api.get("/api/v1/reports?from=\(from)&to=\(today)&tz=UTC&group_by=traffic_source&workspace_id=\(workspace)&traffic_source_id=\(source)").json
+        let report = try api.get(
+            "/api/v1/reports?from=\(from)&to=\(today)&tz=UTC&group_by=traffic_source&workspace_id=\(workspace)&traffic_source_id=\(source)"
+        ).json
         let totals = try #require(report["totals"] as? [String: Any])
         #expect(Decimal(string: totals["cost"] as? String ?? "") == Decimal(string: spent["amount"] ?? ""), "\(totals)")
         #expect(totals["impressions"] as? Int == Int(spent["impressions"] ?? ""))
@@ -126,13 +140,20 @@ import WaymarkTesting
         #expect(totals["ctr"] != nil)
         // Re-pulling the same window replaces, never adds.
         #expect(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/sync").status == 200)
-        #expect(waitUntil(seconds: 30) { (try? api.get("/api/v1/traffic-sources/\(source)/integrations/\(p.key)/history").json["syncs"] as? [[String: Any]])?.filter { $0["status"] as? String == "success" && ($0["type"] as? String)?.hasSuffix("pull") == true }.count ?? 0 >= 2 })
-        let again = try database.query("SELECT coalesce(sum(amount), 0)::text AS amount FROM spend_entries WHERE traffic_source_id = \(source) AND origin = 'integration'")[0]
+        #expect(
+            waitUntil(seconds: 30) {
+                (try? api.get("/api/v1/traffic-sources/\(source)/integrations/\(p.key)/history").json["syncs"] as? [[String: Any]])?.filter
+                { $0["status"] as? String == "success" && ($0["type"] as? String)?.hasSuffix("pull") == true }.count ?? 0 >= 2
+            })
+        let again = try database.query(
+            "SELECT coalesce(sum(amount), 0)::text AS amount FROM spend_entries WHERE traffic_source_id = \(source) AND origin = 'integration'"
+        )[0]
         #expect(again["amount"] == spent["amount"])
 
         // A conversion of a mapped event is pushed with the platform's click id.
-        let mapped = try api.sendJSON("PUT", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/mappings",
-                              ["mappings": [["event": "conversion", "provider_action": p.mapping, "enabled": true]]])
+        let mapped = try api.sendJSON(
+            "PUT", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/mappings",
+            ["mappings": [["event": "conversion", "provider_action": p.mapping, "enabled": true]]])
         #expect(mapped.status == 200, "\(mapped.text)")
         func convert() throws -> (clickID: String, external: String, conversion: String) {
             let external = "EXT\(uniqueSuffix())"
@@ -162,26 +183,38 @@ import WaymarkTesting
                 #expect(event["conversionAction"] as? String == "customers/\(p.account)/conversionActions/\(p.mapping)")
             }
         }
-        let pushes = try #require(try api.get("/api/v1/traffic-sources/\(source)/integrations/\(p.key)/history").json["pushes"] as? [[String: Any]])
+        let pushes = try #require(
+            try api.get("/api/v1/traffic-sources/\(source)/integrations/\(p.key)/history").json["pushes"] as? [[String: Any]])
         #expect(pushes.first?["state"] as? String == "delivered", "\(pushes)")
         // No token is stored in the outbox.
-        #expect(try database.query("SELECT url, body FROM deliveries WHERE kind = 'capi' AND target_id = (SELECT id FROM integrations WHERE traffic_source_id = \(source) AND provider = \(p.key))")
+        #expect(
+            try database.query(
+                "SELECT url, body FROM deliveries WHERE kind = 'capi' AND target_id = (SELECT id FROM integrations WHERE traffic_source_id = \(source) AND provider = \(p.key))"
+            )
             .allSatisfy { !($0["url"] ?? "").contains("access_token") })
 
         // Throttled: the sync fails, backs off, and the integration stays active.
         try fake.control("POST", "fail", ["path_contains": p.pullPath, "kind": "rate_limit", "count": 1])
-        let syncsBefore = (try api.get("/api/v1/traffic-sources/\(source)/integrations/\(p.key)/history").json["syncs"] as? [[String: Any]])?.count ?? 0
+        let syncsBefore =
+            (try api.get("/api/v1/traffic-sources/\(source)/integrations/\(p.key)/history").json["syncs"] as? [[String: Any]])?.count ?? 0
         #expect(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/sync").status == 200)
-        #expect(waitUntil(seconds: 30) { ((try? integration(api, source, p.key))?["health"] as? [String: Any])?["consecutive_failures"] as? Int == 1 })
+        #expect(
+            waitUntil(seconds: 30) {
+                ((try? integration(api, source, p.key))?["health"] as? [String: Any])?["consecutive_failures"] as? Int == 1
+            })
         let throttled = try integration(api, source, p.key)
         #expect(throttled["status"] as? String == "active", "\(throttled)")
-        let syncs = try #require(try api.get("/api/v1/traffic-sources/\(source)/integrations/\(p.key)/history").json["syncs"] as? [[String: Any]])
+        let syncs = try #require(
+            try api.get("/api/v1/traffic-sources/\(source)/integrations/\(p.key)/history").json["syncs"] as? [[String: Any]])
         #expect(syncs.count == syncsBefore + 1 && syncs.first?["status"] as? String == "failed", "\(syncs.first ?? [:])")
         if p.key == "google_ads" {
             // An access token that expired early: one refresh, and the pull goes through.
             try fake.expireTokens()
             #expect(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/sync").status == 200)
-            #expect(waitUntil(seconds: 30) { ((try? integration(api, source, p.key))?["health"] as? [String: Any])?["consecutive_failures"] as? Int == 0 })
+            #expect(
+                waitUntil(seconds: 30) {
+                    ((try? integration(api, source, p.key))?["health"] as? [String: Any])?["consecutive_failures"] as? Int == 0
+                })
             #expect(try fake.requests("/token").contains { ($0["body"] as? String ?? "").contains("grant_type=refresh_token") })
         }
 
@@ -205,40 +238,50 @@ import WaymarkTesting
         #expect(reconnected["status"] as? String == "active", "\(reconnected)")
 
         // Paused: nothing pushed; resumed: it goes.
-        #expect(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/pause").json["status"] as? String == "paused")
+        #expect(
+            try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/pause").json["status"] as? String == "paused")
         let held = try convert()
         usleep(3_000_000)
         #expect(received(held.conversion) == nil, "pushed while paused")
-        let waiting = try #require(try api.get("/api/v1/traffic-sources/\(source)/integrations/\(p.key)/history").json["pushes"] as? [[String: Any]])
+        let waiting = try #require(
+            try api.get("/api/v1/traffic-sources/\(source)/integrations/\(p.key)/history").json["pushes"] as? [[String: Any]])
         #expect(waiting.first?["state"] as? String == "pending" && waiting.first?["attempts"] as? Int == 0, "\(waiting.first ?? [:])")
-        #expect(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/resume").json["status"] as? String == "active")
+        #expect(
+            try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/resume").json["status"] as? String == "active"
+        )
         #expect(waitUntil(seconds: 20) { received(held.conversion) != nil }, "not pushed after resume")
 
         // Disconnect: tokens gone from the database, not_connected.
         let gone = try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/\(p.key)/disconnect")
         #expect(gone.json["status"] as? String == "not_connected", "\(gone.text)")
-        let row = try database.query("SELECT access_token, refresh_token, api_secret FROM integrations WHERE traffic_source_id = \(source) AND provider = \(p.key)")[0]
+        let row = try database.query(
+            "SELECT access_token, refresh_token, api_secret FROM integrations WHERE traffic_source_id = \(source) AND provider = \(p.key)")[
+                0]
         #expect(row["access_token"] == nil && row["refresh_token"] == nil && row["api_secret"] == nil)
     }
 
     @Test func metaFromConnectToDisconnect() throws {
-        try runLife(Provider(
-            key: "meta", fake: "meta", template: "facebook", authorizePath: "/v26.0/dialog/oauth?", account: "act_123456789",
-            campaign: { try firstCampaign("meta", "/v26.0/act_123456789/insights") }, clickIDParam: "fbclid", mapping: "Purchase",
-            settings: ["pixel_id": "1234567890"], pullPath: "/insights"))
+        try runLife(
+            Provider(
+                key: "meta", fake: "meta", template: "facebook", authorizePath: "/v26.0/dialog/oauth?", account: "act_123456789",
+                campaign: { try firstCampaign("meta", "/v26.0/act_123456789/insights") }, clickIDParam: "fbclid", mapping: "Purchase",
+                settings: ["pixel_id": "1234567890"], pullPath: "/insights"))
     }
 
     @Test func googleAdsFromConnectToDisconnect() throws {
-        try runLife(Provider(
-            key: "google_ads", fake: "google", template: "google_ads", authorizePath: "/o/oauth2/v2/auth?", account: "1234567890",
-            campaign: { "111" }, clickIDParam: "gclid", mapping: "987654321", settings: [:], pullPath: "searchStream"))
+        try runLife(
+            Provider(
+                key: "google_ads", fake: "google", template: "google_ads", authorizePath: "/o/oauth2/v2/auth?", account: "1234567890",
+                campaign: { "111" }, clickIDParam: "gclid", mapping: "987654321", settings: [:], pullPath: "searchStream"))
     }
 
     @Test func tiktokFromConnectToDisconnect() throws {
-        try runLife(Provider(
-            key: "tiktok", fake: "tiktok", template: "tiktok", authorizePath: "/portal/auth?", account: "7000000000000000001",
-            campaign: { try firstCampaign("tiktok", "/open_api/v1.3/report/integrated/get/") }, clickIDParam: "ttclid", mapping: "CompletePayment",
-            settings: ["pixel_code": "C9ABCDEF1234567890"], pullPath: "/report/integrated/get/"))
+        try runLife(
+            Provider(
+                key: "tiktok", fake: "tiktok", template: "tiktok", authorizePath: "/portal/auth?", account: "7000000000000000001",
+                campaign: { try firstCampaign("tiktok", "/open_api/v1.3/report/integrated/get/") }, clickIDParam: "ttclid",
+                mapping: "CompletePayment",
+                settings: ["pixel_code": "C9ABCDEF1234567890"], pullPath: "/report/integrated/get/"))
     }
 
     /// The first campaign id the fake reports (its seed ids are long and derived).
@@ -246,13 +289,21 @@ import WaymarkTesting
         let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
         let url: String
         if fake == "meta" {
-            url = TestFake(fake).base + path + "?level=campaign&fields=campaign_id&time_range=" + "{\"since\":\"\(today)\",\"until\":\"\(today)\"}".addingPercentEncoding(withAllowedCharacters: .alphanumerics)! + "&access_token=fake-meta-system-user-token"
+            url =
+                TestFake(fake).base + path + "?level=campaign&fields=campaign_id&time_range="
+                + "{\"since\":\"\(today)\",\"until\":\"\(today)\"}".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                + "&access_token=fake-meta-system-user-token"
         } else {
-            url = TestFake(fake).base + path + "?advertiser_id=7000000000000000001&report_type=BASIC&data_level=AUCTION_CAMPAIGN&dimensions=%5B%22campaign_id%22%2C%22stat_time_day%22%5D&metrics=%5B%22spend%22%5D&start_date=\(today)&end_date=\(today)&page=1&page_size=10"
+            url =
+                TestFake(fake).base + path
+                + "?advertiser_id=7000000000000000001&report_type=BASIC&data_level=AUCTION_CAMPAIGN&dimensions=%5B%22campaign_id%22%2C%22stat_time_day%22%5D&metrics=%5B%22spend%22%5D&start_date=\(today)&end_date=\(today)&page=1&page_size=10"
         }
-        let r = try HTTPClient.send(HTTPRequest(url: url, headers: fake == "tiktok" ? [("Access-Token", "fake-tiktok-events-token")] : [], timeout: 10))
+        let r = try HTTPClient.send(
+            HTTPRequest(url: url, headers: fake == "tiktok" ? [("Access-Token", "fake-tiktok-events-token")] : [], timeout: 10))
         let json = r.json
-        if fake == "meta" { return try #require(((json["data"] as? [[String: Any]])?.first?["campaign_id"]).flatMap(jsonText), "\(r.text)") }
+        if fake == "meta" {
+            return try #require(((json["data"] as? [[String: Any]])?.first?["campaign_id"]).flatMap(jsonText), "\(r.text)")
+        }
         let list = (json["data"] as? [String: Any])?["list"] as? [[String: Any]]
         return try #require((list?.first?["dimensions"] as? [String: Any])?["campaign_id"].flatMap(jsonText), "\(r.text)")
     }
@@ -262,30 +313,49 @@ import WaymarkTesting
         let fake = TestFake("ga4")
         try fake.reset()
         let (api, workspace) = try api()
-        let source = try #require(try api.postJSON("/api/v1/traffic-sources", ["name": "E-mail \(uniqueSuffix())", "workspace_id": workspace, "cost_currency": "USD"]).json["id"] as? Int)
-        let campaign = try api.postJSON("/api/v1/campaigns", ["name": "C", "traffic_source_id": source, "destination_url": "https://offer.example/?c={clickid}"]).json
+        let source = try #require(
+            try api.postJSON(
+                "/api/v1/traffic-sources", ["name": "E-mail \(uniqueSuffix())", "workspace_id": workspace, "cost_currency": "USD"]
+            ).json["id"] as? Int)
+        let campaign = try api.postJSON(
+            "/api/v1/campaigns", ["name": "C", "traffic_source_id": source, "destination_url": "https://offer.example/?c={clickid}"]
+        ).json
         let key = try #require(campaign["key"] as? String)
-        let bad = try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/ga4/connect", ["measurement_id": "UA-1234", "api_secret": ""])
+        let bad = try api.sendJSON(
+            "POST", "/api/v1/traffic-sources/\(source)/integrations/ga4/connect", ["measurement_id": "UA-1234", "api_secret": ""])
         #expect(bad.status == 422)
-        #expect((bad.json["error"] as? [String: Any])?["fields"] as? [String: String] == ["measurement_id": "must look like G-XXXXXXXXXX", "api_secret": "is required"])
-        let ok = try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/ga4/connect", ["measurement_id": "G-TEST1234", "api_secret": "fake-ga4-secret"])
+        #expect(
+            (bad.json["error"] as? [String: Any])?["fields"] as? [String: String] == [
+                "measurement_id": "must look like G-XXXXXXXXXX", "api_secret": "is required",
+            ])
+        let ok = try api.sendJSON(
+            "POST", "/api/v1/traffic-sources/\(source)/integrations/ga4/connect",
+            ["measurement_id": "G-TEST1234", "api_secret": "fake-ga4-secret"])
         #expect(ok.json["status"] as? String == "active", "\(ok.text)")
         let test = try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/ga4/test")
         #expect(test.json["ok"] as? Bool == true, "\(test.text)")
         #expect(try fake.requests("/debug/mp/collect").count == 1)
-        #expect(try api.sendJSON("PUT", "/api/v1/traffic-sources/\(source)/integrations/ga4/mappings",
-                         ["mappings": [["event": "conversion", "provider_action": "purchase", "enabled": true]]]).status == 200)
+        #expect(
+            try api.sendJSON(
+                "PUT", "/api/v1/traffic-sources/\(source)/integrations/ga4/mappings",
+                ["mappings": [["event": "conversion", "provider_action": "purchase", "enabled": true]]]
+            ).status == 200)
         let r = try tracking.get("/c/\(key)?ga_client_id=555.666")
         let clickID = try #require(r.header("location")?.components(separatedBy: "c=").last)
         #expect(try tracking.get("/postback?clickid=\(clickID)&payout=3").status == 200)
-        #expect(waitUntil(seconds: 20) { (try? fake.requests("/mp/collect"))?.contains { ($0["path"] as? String) == "/mp/collect" } == true })
+        #expect(
+            waitUntil(seconds: 20) { (try? fake.requests("/mp/collect"))?.contains { ($0["path"] as? String) == "/mp/collect" } == true })
         let sent = try #require(try fake.requests("/mp/collect").first { ($0["path"] as? String) == "/mp/collect" })
-        #expect((sent["query"] as? String ?? sent["raw_query"] as? String ?? "").contains("api_secret=fake-ga4-secret") || "\(sent["query"] ?? "")".contains("fake-ga4-secret"))
+        #expect(
+            (sent["query"] as? String ?? sent["raw_query"] as? String ?? "").contains("api_secret=fake-ga4-secret")
+                || "\(sent["query"] ?? "")".contains("fake-ga4-secret"))
         let body = sent["json"] as? [String: Any] ?? [:]
         #expect(body["client_id"] as? String == "555.666", "\(body)")
         #expect(((body["events"] as? [[String: Any]])?.first?["name"]) as? String == "purchase")
         // The secret is sealed at rest.
-        let stored = try database.query("SELECT api_secret FROM integrations WHERE traffic_source_id = \(source) AND provider = 'ga4'")[0]["api_secret"] ?? ""
+        let stored =
+            try database.query("SELECT api_secret FROM integrations WHERE traffic_source_id = \(source) AND provider = 'ga4'")[0][
+                "api_secret"] ?? ""
         #expect(!stored.isEmpty && !stored.contains("fake-ga4-secret"))
     }
 
@@ -294,14 +364,27 @@ import WaymarkTesting
         let fake = TestFake("google")
         try fake.reset()
         let (api, workspace) = try api()
-        let p = Provider(key: "google_ads", fake: "google", template: "google_ads", authorizePath: "/o/oauth2/v2/auth?", account: "1234567890",
-                         campaign: { "111" }, clickIDParam: "gclid", mapping: "987654321", settings: [:], pullPath: "searchStream")
-        let source = try #require(try api.postJSON("/api/v1/traffic-sources", ["name": "G \(uniqueSuffix())", "workspace_id": workspace, "template": "google_ads"]).json["id"] as? Int)
-        let key = try #require(try api.postJSON("/api/v1/campaigns", ["name": "G", "traffic_source_id": source, "destination_url": "https://o.example/?c={clickid}"]).json["key"] as? String)
+        let p = Provider(
+            key: "google_ads", fake: "google", template: "google_ads", authorizePath: "/o/oauth2/v2/auth?", account: "1234567890",
+            campaign: { "111" }, clickIDParam: "gclid", mapping: "987654321", settings: [:], pullPath: "searchStream")
+        let source = try #require(
+            try api.postJSON(
+                "/api/v1/traffic-sources", ["name": "G \(uniqueSuffix())", "workspace_id": workspace, "template": "google_ads"]
+            ).json["id"] as? Int)
+        let key = try #require(
+            try api.postJSON(
+                "/api/v1/campaigns", ["name": "G", "traffic_source_id": source, "destination_url": "https://o.example/?c={clickid}"]
+            ).json["key"] as? String)
         _ = try authorize(api, source, p)
-        #expect(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/google_ads/select-account", ["account_id": "1234567890"]).json["status"] as? String == "active")
-        #expect(try api.sendJSON("PUT", "/api/v1/traffic-sources/\(source)/integrations/google_ads/mappings",
-                                 ["mappings": [["event": "conversion", "provider_action": "987654321", "enabled": true]]]).status == 200)
+        #expect(
+            try api.sendJSON(
+                "POST", "/api/v1/traffic-sources/\(source)/integrations/google_ads/select-account", ["account_id": "1234567890"]
+            ).json["status"] as? String == "active")
+        #expect(
+            try api.sendJSON(
+                "PUT", "/api/v1/traffic-sources/\(source)/integrations/google_ads/mappings",
+                ["mappings": [["event": "conversion", "provider_action": "987654321", "enabled": true]]]
+            ).status == 200)
         func convert(_ gclid: String) throws -> String {
             let r = try tracking.get("/c/\(key)?gclid=\(gclid)")
             let click = try #require(r.header("location")?.components(separatedBy: "c=").last)
@@ -314,8 +397,12 @@ import WaymarkTesting
         let expired = try convert("EXPIRED-\(uniqueSuffix())")
         #expect(waitUntil(seconds: 20) { (try? push(expired))??["state"] as? String == "failed" })
         let failed = try #require(try push(expired))
-        #expect((failed["error"] as? String ?? "").contains("partial failure") && (failed["error"] as? String ?? "").contains("conversions[0]"), "\(failed)")
-        #expect(try api.sendJSON("PATCH", "/api/v1/traffic-sources/\(source)/integrations/google_ads", ["conversion_api": "data_manager"]).status == 200)
+        #expect(
+            (failed["error"] as? String ?? "").contains("partial failure") && (failed["error"] as? String ?? "").contains("conversions[0]"),
+            "\(failed)")
+        #expect(
+            try api.sendJSON("PATCH", "/api/v1/traffic-sources/\(source)/integrations/google_ads", ["conversion_api": "data_manager"])
+                .status == 200)
         let ingested = try convert("GCLID-OK-\(uniqueSuffix())")
         #expect(waitUntil(seconds: 20) { (try? push(ingested))??["state"] as? String == "delivered" })
         let event = try #require(try fake.receivedEvents().first { ($0["endpoint"] as? String ?? "").contains("events:ingest") })
@@ -327,8 +414,11 @@ import WaymarkTesting
         try TestFake("meta").reset()
         let (api, workspace) = try api()
         let (other, _) = try self.api()
-        let source = try #require(try api.postJSON("/api/v1/traffic-sources", ["name": "M \(uniqueSuffix())", "workspace_id": workspace, "template": "facebook"]).json["id"] as? Int)
-        let url = try #require(try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/meta/connect").json["authorize_url"] as? String)
+        let source = try #require(
+            try api.postJSON("/api/v1/traffic-sources", ["name": "M \(uniqueSuffix())", "workspace_id": workspace, "template": "facebook"])
+                .json["id"] as? Int)
+        let url = try #require(
+            try api.sendJSON("POST", "/api/v1/traffic-sources/\(source)/integrations/meta/connect").json["authorize_url"] as? String)
         let location = try TestFake("meta").authorize(url)
         let path = String(location.dropFirst(TestEnvironment.baseURL.count)).replacingOccurrences(of: "#_=_", with: "")
         #expect(try other.get(path).status == 403)

@@ -25,13 +25,17 @@ import WaymarkTesting
                 documented.insert(method.uppercased() + " " + OpenAPIIntegrationTests.shape(prefix + path))
             }
         }
-        let routes = try #require(try JSONSerialization.jsonObject(with: Data(try TestHTTP().get("/__test/routes").body)) as? [[String: String]])
-        let served_ = Set(routes.compactMap { r -> String? in
-            guard let p = r["pattern"], p.hasPrefix("/api/v1/") || p == "/api/v1" else { return nil }
-            return (r["method"] ?? "") + " " + OpenAPIIntegrationTests.shape(p)
-        })
+        let routes = try #require(
+            try JSONSerialization.jsonObject(with: Data(try TestHTTP().get("/__test/routes").body)) as? [[String: String]])
+        let served_ = Set(
+            routes.compactMap { r -> String? in
+                guard let p = r["pattern"], p.hasPrefix("/api/v1/") || p == "/api/v1" else { return nil }
+                return (r["method"] ?? "") + " " + OpenAPIIntegrationTests.shape(p)
+            })
         #expect(served_.count > 30)
-        #expect(served_.subtracting(documented).isEmpty, "routes with no operation in docs/openapi.json: \(served_.subtracting(documented).sorted())")
+        #expect(
+            served_.subtracting(documented).isEmpty,
+            "routes with no operation in docs/openapi.json: \(served_.subtracting(documented).sorted())")
         #expect(documented.subtracting(served_).isEmpty, "operations with no route: \(documented.subtracting(served_).sorted())")
     }
 }

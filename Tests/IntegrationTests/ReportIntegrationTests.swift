@@ -15,9 +15,29 @@ import WaymarkTesting
 @Suite(.serialized) struct ReportIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
 
-    struct Click { var id: String; var at: Date; var source: Int; var campaign: Int; var bot: Bool; var unique: Bool; var cost: Decimal; var zone: String }
-    struct Conversion { var click: Click; var at: Date; var status: String; var payout: Decimal; var event: String }
-    struct Spend { var day: String; var source: Int; var campaign: Int?; var amount: Decimal }
+    struct Click {
+        var id: String
+        var at: Date
+        var source: Int
+        var campaign: Int
+        var bot: Bool
+        var unique: Bool
+        var cost: Decimal
+        var zone: String
+    }
+    struct Conversion {
+        var click: Click
+        var at: Date
+        var status: String
+        var payout: Decimal
+        var event: String
+    }
+    struct Spend {
+        var day: String
+        var source: Int
+        var campaign: Int?
+        var amount: Decimal
+    }
 
     struct History {
         var api: TestHTTP
@@ -39,18 +59,29 @@ import WaymarkTesting
         _ = try users.create(email: email, password: "correct-horse-42", role: .admin)
         var api = TestHTTP()
         api.headers = [("Authorization", "Bearer " + (try users.createToken(email: email, name: "t")))]
-        let workspaceID = try #require(try api.postJSON("/api/v1/workspaces", ["name": "R \(uniqueSuffix())", "timezone": "America/New_York", "currency": "USD"]).json["id"] as? Int)
+        let workspaceID = try #require(
+            try api.postJSON("/api/v1/workspaces", ["name": "R \(uniqueSuffix())", "timezone": "America/New_York", "currency": "USD"]).json[
+                "id"] as? Int)
         var history = History(api: api, email: email, workspaceID: workspaceID, sources: [], campaigns: [:])
         for s in 0..<2 {
-            let source = try #require(try api.postJSON("/api/v1/traffic-sources", [
-                "name": "Source \(s) \(uniqueSuffix())", "workspace_id": workspaceID, "cost_currency": "USD", "parameters": [["name": "zone", "token": "{zone}"]],
-            ]).json["id"] as? Int)
+            let source = try #require(
+                try api.postJSON(
+                    "/api/v1/traffic-sources",
+                    [
+                        "name": "Source \(s) \(uniqueSuffix())", "workspace_id": workspaceID, "cost_currency": "USD",
+                        "parameters": [["name": "zone", "token": "{zone}"]],
+                    ]
+                ).json["id"] as? Int)
             history.sources.append(source)
             for c in 0..<2 {
-                let campaign = try #require(try api.postJSON("/api/v1/campaigns", [
-                    "name": "Campaign \(s)-\(c)", "traffic_source_id": source, "destination_url": "https://o.example/",
-                    "cost_model": ["type": "cpc", "amount": c == 0 ? "0.25" : "0.10"],
-                ]).json["id"] as? Int)
+                let campaign = try #require(
+                    try api.postJSON(
+                        "/api/v1/campaigns",
+                        [
+                            "name": "Campaign \(s)-\(c)", "traffic_source_id": source, "destination_url": "https://o.example/",
+                            "cost_model": ["type": "cpc", "amount": c == 0 ? "0.25" : "0.10"],
+                        ]
+                    ).json["id"] as? Int)
                 history.campaigns[campaign] = source
             }
         }
@@ -61,31 +92,37 @@ import WaymarkTesting
             let campaign = campaignIDs[rng.next(campaignIDs.count)]
             let at = start.addingTimeInterval(Double(rng.next(26 * 86400)) + Double(i % 7) / 10)
             let cost: Decimal = campaignIDs.firstIndex(of: campaign)! % 2 == 0 ? Decimal(string: "0.25")! : Decimal(string: "0.10")!
-            let click = Click(id: ClickID.make(at: at), at: at, source: history.campaigns[campaign]!, campaign: campaign, bot: rng.next(10) == 0,
-                              unique: rng.next(3) != 0, cost: cost, zone: "z\(rng.next(3))")
+            let click = Click(
+                id: ClickID.make(at: at), at: at, source: history.campaigns[campaign]!, campaign: campaign, bot: rng.next(10) == 0,
+                unique: rng.next(3) != 0, cost: cost, zone: "z\(rng.next(3))")
             history.clicks.append(click)
             if rng.next(5) == 0 {
                 let statuses = ["approved", "approved", "pending", "declined"]
-                history.conversions.append(Conversion(click: click, at: at.addingTimeInterval(Double(rng.next(3 * 86400))), status: statuses[rng.next(4)],
-                                                      payout: Decimal(rng.next(5000)) / 100, event: rng.next(4) == 0 ? "lead" : "sale"))
+                history.conversions.append(
+                    Conversion(
+                        click: click, at: at.addingTimeInterval(Double(rng.next(3 * 86400))), status: statuses[rng.next(4)],
+                        payout: Decimal(rng.next(5000)) / 100, event: rng.next(4) == 0 ? "lead" : "sale"))
             }
         }
         for click in history.clicks {
-            try database.query("""
+            try database.query(
+                """
                 INSERT INTO clicks (id, clicked_at, campaign_id, traffic_source_id, workspace_id, is_bot, is_unique, cost, p1)
                 VALUES (\(click.id), to_timestamp(\(click.at.timeIntervalSince1970)), \(click.campaign), \(click.source), \(workspaceID),
                         \(click.bot), \(click.unique), \("\(click.cost)")::numeric, \(click.zone))
                 """)
         }
         for (n, v) in history.conversions.enumerated() {
-            try database.query("""
+            try database.query(
+                """
                 INSERT INTO conversions (workspace_id, click_id, clicked_at, campaign_id, traffic_source_id, event_key, dedupe_key, status, payout, currency, converted_at)
                 VALUES (\(workspaceID), \(v.click.id), to_timestamp(\(v.click.at.timeIntervalSince1970)), \(v.click.campaign), \(v.click.source), \(v.event),
                         \("t:\(n)"), \(v.status), \("\(v.payout)")::numeric, 'USD', to_timestamp(\(v.at.timeIntervalSince1970)))
                 """)
         }
         // "lead" counts as a conversion but not as revenue.
-        try database.query("""
+        try database.query(
+            """
             INSERT INTO conversion_events (workspace_id, key, name, counts_as_conversion, counts_as_revenue) VALUES
             (\(workspaceID), 'sale', 'Sale', true, true), (\(workspaceID), 'lead', 'Lead', true, false)
             """)
@@ -108,7 +145,9 @@ import WaymarkTesting
     }
 
     /// Expected sums straight from the generated rows.
-    func expected(_ h: History, from: String, to: String, tz: String, byConversion: Bool, key: (Click) -> String, spendKey: (Spend) -> String)
+    func expected(
+        _ h: History, from: String, to: String, tz: String, byConversion: Bool, key: (Click) -> String, spendKey: (Spend) -> String
+    )
         -> [String: (clicks: Int, conversions: Int, revenue: Decimal, cost: Decimal)]
     {
         var calendar = Calendar(identifier: .gregorian)
@@ -154,7 +193,8 @@ import WaymarkTesting
             let byConversion = round % 2 == 1
             let grouping = ["traffic_source", "campaign", "day", "param:zone"][round % 4]
             let filterSource = round % 5 == 4 ? h.sources[0] : nil
-            var query = "/api/v1/reports?from=\(from)&to=\(to)&tz=\(tz)&group_by=\(grouping)&workspace_id=\(h.workspaceID)&attribution=\(byConversion ? "conversion" : "click")"
+            var query =
+                "/api/v1/reports?from=\(from)&to=\(to)&tz=\(tz)&group_by=\(grouping)&workspace_id=\(h.workspaceID)&attribution=\(byConversion ? "conversion" : "click")"
             if let filterSource { query += "&traffic_source_id=\(filterSource)" }
             let answer = try h.api.get(query)
             #expect(answer.status == 200, "\(answer.text)")
@@ -174,10 +214,13 @@ import WaymarkTesting
             let rowKey: ([String: Any]) -> String
             switch grouping {
             case "traffic_source":
-                want = expected(filtered, from: from, to: to, tz: tz, byConversion: byConversion, key: { "\($0.source)" }, spendKey: { "\($0.source)" })
+                want = expected(
+                    filtered, from: from, to: to, tz: tz, byConversion: byConversion, key: { "\($0.source)" }, spendKey: { "\($0.source)" })
                 rowKey = { "\($0["traffic_source_id"] as? Int ?? 0)" }
             case "campaign":
-                want = expected(filtered, from: from, to: to, tz: tz, byConversion: byConversion, key: { "\($0.campaign)" }, spendKey: { "\($0.campaign ?? 0)" })
+                want = expected(
+                    filtered, from: from, to: to, tz: tz, byConversion: byConversion, key: { "\($0.campaign)" },
+                    spendKey: { "\($0.campaign ?? 0)" })
                 rowKey = { "\($0["campaign_id"] as? Int ?? 0)" }
             case "day":
                 want = expected(filtered, from: from, to: to, tz: tz, byConversion: byConversion, key: { day($0.at) }, spendKey: { $0.day })
@@ -200,7 +243,9 @@ import WaymarkTesting
                 got[k] = v
             }
             let totals = try #require(answer.json["totals"] as? [String: Any])
-            let sum = want.values.reduce((0, 0, Decimal(0), Decimal(0))) { ($0.0 + $1.clicks, $0.1 + $1.conversions, $0.2 + $1.revenue, $0.3 + $1.cost) }
+            let sum = want.values.reduce((0, 0, Decimal(0), Decimal(0))) {
+                ($0.0 + $1.clicks, $0.1 + $1.conversions, $0.2 + $1.revenue, $0.3 + $1.cost)
+            }
             #expect(totals["clicks"] as? Int == sum.0, "\(query)")
             #expect(totals["conversions"] as? Int == sum.1, "\(query)")
             #expect(decimal(totals["revenue"]) == sum.2, "\(query)")
@@ -208,7 +253,9 @@ import WaymarkTesting
             if !(byConversion && grouping == "day") {
                 for (k, v) in want where v.clicks + v.conversions > 0 || v.revenue != 0 || v.cost != 0 {
                     let g = got[k] ?? (0, 0, 0, 0)
-                    #expect(g.clicks == v.clicks && g.conversions == v.conversions && g.revenue == v.revenue && g.cost == v.cost, "\(query) row \(k): \(g) ≠ \(v)")
+                    #expect(
+                        g.clicks == v.clicks && g.conversions == v.conversions && g.revenue == v.revenue && g.cost == v.cost,
+                        "\(query) row \(k): \(g) ≠ \(v)")
                 }
             }
         }
@@ -228,7 +275,10 @@ import WaymarkTesting
             for row in answer.json["rows"] as? [[String: Any]] ?? [] {
                 let k = "\(row[time] as? String ?? "-")|\(row["campaign_id"] as? Int ?? 0)"
                 let v = out[k] ?? [0, 0, 0]
-                out[k] = [v[0] + (row["clicks"] as? Int ?? 0), v[1] + (row["bot_clicks"] as? Int ?? 0), v[2] + (row["unique_clicks"] as? Int ?? 0)]
+                out[k] = [
+                    v[0] + (row["clicks"] as? Int ?? 0), v[1] + (row["bot_clicks"] as? Int ?? 0),
+                    v[2] + (row["unique_clicks"] as? Int ?? 0),
+                ]
             }
             return out.filter { $0.value != [0, 0, 0] }
         }
@@ -241,7 +291,8 @@ import WaymarkTesting
         // A click replayed late into an hour already folded.
         let late = try #require(h.clicks.first { !$0.bot && $0.at > Date(timeIntervalSince1970: 1_772_900_000) })
         let lateAt = late.at.addingTimeInterval(1)
-        try database.query("""
+        try database.query(
+            """
             INSERT INTO clicks (id, clicked_at, campaign_id, traffic_source_id, workspace_id, is_bot, is_unique, cost)
             VALUES (\(ClickID.make(at: lateAt)), to_timestamp(\(lateAt.timeIntervalSince1970)), \(late.campaign), \(late.source), \(h.workspaceID), false, false, 0.25)
             """)
@@ -250,16 +301,24 @@ import WaymarkTesting
         #expect(after == (try byHourAndCampaign("hour,campaign,param:zone")))
         // Days in the workspace's zone from the daily roll-ups, against the raw clicks.
         try database.query("SELECT waymark_rebuild_daily_rollups(\(h.workspaceID), true)")
-        #expect(try database.query("SELECT rollup_timezone FROM workspaces WHERE id = \(h.workspaceID)")[0]["rollup_timezone"] == "America/New_York")
+        #expect(
+            try database.query("SELECT rollup_timezone FROM workspaces WHERE id = \(h.workspaceID)")[0]["rollup_timezone"]
+                == "America/New_York")
         func byDay(_ groups: String) throws -> [String: [Int]] { try counts(groups, by: "day") }
         let rawDays = try byDay("day,campaign,param:zone")
         #expect(rawDays.count > 20)
         #expect(try byDay("day,campaign") == rawDays)
         // Asia/Kolkata (+05:30): the day cuts fall inside UTC hours, so the raw clicks answer.
-        let kolkata = try h.api.get("/api/v1/reports?from=2026-03-06&to=2026-03-20&tz=Asia/Kolkata&group_by=day&workspace_id=\(h.workspaceID)")
+        let kolkata = try h.api.get(
+            "/api/v1/reports?from=2026-03-06&to=2026-03-20&tz=Asia/Kolkata&group_by=day&workspace_id=\(h.workspaceID)")
         var withLate = h
-        withLate.clicks.append(Click(id: "late", at: lateAt, source: late.source, campaign: late.campaign, bot: false, unique: false, cost: Decimal(string: "0.25")!, zone: ""))
-        let want = expected(withLate, from: "2026-03-06", to: "2026-03-20", tz: "Asia/Kolkata", byConversion: false, key: { _ in "" }, spendKey: { _ in "" })
+        withLate.clicks.append(
+            Click(
+                id: "late", at: lateAt, source: late.source, campaign: late.campaign, bot: false, unique: false,
+                cost: Decimal(string: "0.25")!, zone: ""))
+        let want = expected(
+            withLate, from: "2026-03-06", to: "2026-03-20", tz: "Asia/Kolkata", byConversion: false, key: { _ in "" }, spendKey: { _ in "" }
+        )
         #expect((kolkata.json["totals"] as? [String: Any])?["clicks"] as? Int == want[""]?.clicks)
         #expect(decimal((kolkata.json["totals"] as? [String: Any])?["cost"]) == want[""]?.cost)
     }
@@ -275,7 +334,9 @@ import WaymarkTesting
         #expect(decimal(before?["revenue"]) - decimal(after?["revenue"]) == conversion.payout)
         #expect((after?["declined_conversions"] as? Int ?? 0) >= 1)
         // In EUR at a known rate: 1 EUR = 2 USD on that day.
-        try database.query("INSERT INTO fx_rates (currency, day, rate) VALUES ('USD', \(String(day))::date, 2) ON CONFLICT (currency, day) DO UPDATE SET rate = 2")
+        try database.query(
+            "INSERT INTO fx_rates (currency, day, rate) VALUES ('USD', \(String(day))::date, 2) ON CONFLICT (currency, day) DO UPDATE SET rate = 2"
+        )
         let eur = try h.api.get(query + "&currency=EUR").json
         #expect(eur["currency"] as? String == "EUR")
         #expect(decimal((eur["totals"] as? [String: Any])?["revenue"]) * 2 == decimal(after?["revenue"]))
@@ -287,7 +348,9 @@ import WaymarkTesting
 
     @Test func theDashboardShowsTheAPIsNumbersDrillsDownAndExports() throws {
         let h = try makeHistory(seed: 3)
-        let api = try h.api.get("/api/v1/reports?from=2026-03-05&to=2026-03-31&tz=UTC&group_by=traffic_source&workspace_id=\(h.workspaceID)").json
+        let api = try h.api.get(
+            "/api/v1/reports?from=2026-03-05&to=2026-03-31&tz=UTC&group_by=traffic_source&workspace_id=\(h.workspaceID)"
+        ).json
         let totals = try #require(api["totals"] as? [String: Any])
         let browser = TestBrowser()
         _ = try browser.login(h.email, "correct-horse-42")
@@ -296,7 +359,8 @@ import WaymarkTesting
         let cost = Metrics.text(decimal(totals["cost"]), places: 2)
         #expect(page.text.contains("<strong>\(cost)</strong>"))
         #expect(page.text.contains("<svg"))
-        let drill = try browser.get("/reports?preset=custom&from=2026-03-05&to=2026-03-31&tz=UTC&workspace_id=\(h.workspaceID)&traffic_source_id=\(h.sources[0])")
+        let drill = try browser.get(
+            "/reports?preset=custom&from=2026-03-05&to=2026-03-31&tz=UTC&workspace_id=\(h.workspaceID)&traffic_source_id=\(h.sources[0])")
         #expect(drill.text.contains("Campaign 0-0"))
         let csv = try browser.get("/reports.csv?preset=custom&from=2026-03-05&to=2026-03-31&tz=UTC&workspace_id=\(h.workspaceID)")
         #expect(csv.text.hasPrefix("traffic_source,clicks,"))

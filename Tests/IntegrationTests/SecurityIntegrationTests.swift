@@ -32,16 +32,20 @@ import WaymarkTesting
         _ = try store.create(email: adminEmail, password: password, role: .admin)
         var admin = TestHTTP()
         admin.headers = [("Authorization", "Bearer " + (try store.createToken(email: adminEmail, name: "t")))]
-        let workspace = try admin.postJSON("/api/v1/workspaces", ["name": "Sec \(uniqueSuffix())", "timezone": "UTC", "currency": "USD"]).json
+        let workspace = try admin.postJSON("/api/v1/workspaces", ["name": "Sec \(uniqueSuffix())", "timezone": "UTC", "currency": "USD"])
+            .json
         let workspaceID = try #require(workspace["id"] as? Int)
         if let secret { try database.query("UPDATE workspaces SET postback_secret = \(secret) WHERE id = \(Int64(workspaceID))") }
         var source: [String: Any] = ["name": "S \(uniqueSuffix())", "workspace_id": workspaceID, "cost_currency": "USD"]
         if let postback { source["postback"] = postback }
         let sourceID = try #require(try admin.postJSON("/api/v1/traffic-sources", source).json["id"] as? Int)
-        let campaign = try admin.postJSON("/api/v1/campaigns", [
-            "name": "C \(uniqueSuffix())", "traffic_source_id": sourceID, "destination_url": "https://offer.example/lp?s={clickid}",
-            "cost_model": ["type": "auto"],
-        ]).json
+        let campaign = try admin.postJSON(
+            "/api/v1/campaigns",
+            [
+                "name": "C \(uniqueSuffix())", "traffic_source_id": sourceID, "destination_url": "https://offer.example/lp?s={clickid}",
+                "cost_model": ["type": "auto"],
+            ]
+        ).json
         var email = adminEmail
         var api = admin
         if role != .admin {
@@ -51,8 +55,9 @@ import WaymarkTesting
             api = TestHTTP()
             api.headers = [("Authorization", "Bearer " + (try store.createToken(email: email, name: "t")))]
         }
-        return Fixture(api: api, email: email, workspaceID: workspaceID, sourceID: sourceID,
-                       campaignID: try #require(campaign["id"] as? Int), key: try #require(campaign["key"] as? String))
+        return Fixture(
+            api: api, email: email, workspaceID: workspaceID, sourceID: sourceID,
+            campaignID: try #require(campaign["id"] as? Int), key: try #require(campaign["key"] as? String))
     }
 
     func click(_ key: String) throws -> (id: String, cookie: String) {
@@ -77,7 +82,8 @@ import WaymarkTesting
         #expect(try count("SELECT count(*)::int AS n FROM conversions WHERE click_id = \(c.id)") == 0)
         // The visitor's own pixel records; a status in its query cannot reverse the sale.
         #expect(try tracking.get("/pixel.gif?payout=12.5&txid=o1", headers: [("Cookie", c.cookie)]).status == 200)
-        #expect(try tracking.get("/pixel.gif?payout=12.5&txid=o1&status=declined&clickid=other", headers: [("Cookie", c.cookie)]).status == 200)
+        #expect(
+            try tracking.get("/pixel.gif?payout=12.5&txid=o1&status=declined&clickid=other", headers: [("Cookie", c.cookie)]).status == 200)
         let rows = try database.query("SELECT status, payout = 12.5 AS right_payout FROM conversions WHERE click_id = \(c.id)")
         #expect(rows.count == 1)
         #expect(rows.first?["status"] == "approved")
@@ -87,29 +93,37 @@ import WaymarkTesting
     @Test func outboundCallsNeverReachLocalAddresses() throws {
         // A listener on loopback that only a broken policy would reach (127.0.0.1 alone is open here).
         let trap = try TestListener(host: "127.0.0.2")
-        for url in ["\(trap.url)/pb?c={clickid}", "http://[::1]:\(trap.port)/pb", "http://[::ffff:127.0.0.2]:\(trap.port)/pb",
-                    "http://0.0.0.0:\(trap.port)/pb", "http://2130706434:\(trap.port)/pb"] {
+        for url in [
+            "\(trap.url)/pb?c={clickid}", "http://[::1]:\(trap.port)/pb", "http://[::ffff:127.0.0.2]:\(trap.port)/pb",
+            "http://0.0.0.0:\(trap.port)/pb", "http://2130706434:\(trap.port)/pb",
+        ] {
             let f = try setUp(postback: ["enabled": true, "url": url])
             let c = try click(f.key)
             _ = try tracking.get("/postback?clickid=\(c.id)&payout=1")
-            #expect(waitUntil(seconds: 10) {
-                (try? database.query("SELECT state FROM deliveries WHERE click_id = \(c.id)").first?["state"]) == "failed"
-            }, "\(url)")
+            #expect(
+                waitUntil(seconds: 10) {
+                    (try? database.query("SELECT state FROM deliveries WHERE click_id = \(c.id)").first?["state"]) == "failed"
+                }, "\(url)")
             let error = try database.query("SELECT last_error FROM deliveries WHERE click_id = \(c.id)").first?["last_error"] ?? ""
             #expect(error.contains("address_denied"), "\(url): \(error)")
         }
         // Webhooks and spend feeds go through the same policy.
         let f = try setUp()
-        try database.query("INSERT INTO webhooks (workspace_id, url, secret) VALUES (\(Int64(f.workspaceID)), \(trap.url + "/hook"), 'whsec-test')")
+        try database.query(
+            "INSERT INTO webhooks (workspace_id, url, secret) VALUES (\(Int64(f.workspaceID)), \(trap.url + "/hook"), 'whsec-test')")
         let c = try click(f.key)
         _ = try tracking.get("/postback?clickid=\(c.id)&payout=2")
-        #expect(waitUntil(seconds: 10) {
-            (try? database.query("SELECT state FROM deliveries WHERE click_id = \(c.id) AND kind = 'webhook'").first?["state"]) == "failed"
-        })
-        let feed = try f.api.postJSON("/api/v1/traffic-sources/\(f.sourceID)/spend-feeds", [
-            "name": "trap", "url": trap.url + "/cost.csv", "format": "csv",
-            "mapping": ["date": "date", "amount": "cost", "campaign": "campaign", "campaign_match": "name", "fixed_currency": "USD"],
-        ])
+        #expect(
+            waitUntil(seconds: 10) {
+                (try? database.query("SELECT state FROM deliveries WHERE click_id = \(c.id) AND kind = 'webhook'").first?["state"])
+                    == "failed"
+            })
+        let feed = try f.api.postJSON(
+            "/api/v1/traffic-sources/\(f.sourceID)/spend-feeds",
+            [
+                "name": "trap", "url": trap.url + "/cost.csv", "format": "csv",
+                "mapping": ["date": "date", "amount": "cost", "campaign": "campaign", "campaign_match": "name", "fixed_currency": "USD"],
+            ])
         #expect(feed.status == 201, "\(feed.text)")
         let feedID = try #require(feed.json["id"] as? Int)
         let preview = try f.api.postJSON("/api/v1/traffic-sources/\(f.sourceID)/spend-feeds/\(feedID)/preview", [String: Any]())
@@ -143,13 +157,17 @@ import WaymarkTesting
 
     @Test func aTokenCannotBeTheDestinationsHost() throws {
         let f = try setUp()
-        for url in ["https://{sub1}/landing", "https://offer.example{sub1}/x", "https://{sub1}.offer.example/", "https://offer.example:{port}/",
-                    "https://user@{sub1}/", "https://offer.example\\{sub1}/"] {
+        for url in [
+            "https://{sub1}/landing", "https://offer.example{sub1}/x", "https://{sub1}.offer.example/", "https://offer.example:{port}/",
+            "https://user@{sub1}/", "https://offer.example\\{sub1}/",
+        ] {
             let answer = try f.api.postJSON("/api/v1/campaigns", ["name": "X", "traffic_source_id": f.sourceID, "destination_url": url])
             #expect(answer.status == 422, "\(url): \(answer.status)")
         }
         // Tokens after the host stay fine.
-        let ok = try f.api.postJSON("/api/v1/campaigns", ["name": "Y", "traffic_source_id": f.sourceID, "destination_url": "https://offer.example/{sub1}?c={clickid}"])
+        let ok = try f.api.postJSON(
+            "/api/v1/campaigns",
+            ["name": "Y", "traffic_source_id": f.sourceID, "destination_url": "https://offer.example/{sub1}?c={clickid}"])
         #expect(ok.status == 201, "\(ok.text)")
     }
 
@@ -172,21 +190,27 @@ import WaymarkTesting
         let journey = try browser.get("/clicks/\(c.id)")
         #expect(!journey.text.contains("theirs-secret-1"))
         // The ledger never kept the secret anyway.
-        #expect(try database.query("SELECT query FROM postbacks WHERE id = \(postbackID)")[0]["query"]?.contains("theirs-secret-1") == false)
+        #expect(
+            try database.query("SELECT query FROM postbacks WHERE id = \(postbackID)")[0]["query"]?.contains("theirs-secret-1") == false)
     }
 
     @Test func movingASourceMovesItsIntegrationsAndFeeds() throws {
         let f = try setUp()
-        let feed = try f.api.postJSON("/api/v1/traffic-sources/\(f.sourceID)/spend-feeds", [
-            "name": "costs", "url": "https://feeds.example/cost.csv", "format": "csv",
-            "mapping": ["date": "date", "amount": "cost", "campaign": "campaign", "campaign_match": "name", "fixed_currency": "USD"],
-        ])
+        let feed = try f.api.postJSON(
+            "/api/v1/traffic-sources/\(f.sourceID)/spend-feeds",
+            [
+                "name": "costs", "url": "https://feeds.example/cost.csv", "format": "csv",
+                "mapping": ["date": "date", "amount": "cost", "campaign": "campaign", "campaign_match": "name", "fixed_currency": "USD"],
+            ])
         #expect(feed.status == 201, "\(feed.text)")
         _ = try f.api.get("/api/v1/traffic-sources/\(f.sourceID)/integrations/meta")
-        let other = try #require(try f.api.postJSON("/api/v1/workspaces", ["name": "Moved \(uniqueSuffix())", "timezone": "UTC", "currency": "USD"]).json["id"] as? Int)
+        let other = try #require(
+            try f.api.postJSON("/api/v1/workspaces", ["name": "Moved \(uniqueSuffix())", "timezone": "UTC", "currency": "USD"]).json["id"]
+                as? Int)
         let moved = try f.api.sendJSON("PATCH", "/api/v1/traffic-sources/\(f.sourceID)", ["workspace_id": other])
         #expect(moved.status == 200, "\(moved.text)")
-        let left = try count("""
+        let left = try count(
+            """
             SELECT (SELECT count(*) FROM spend_feeds WHERE traffic_source_id = \(Int64(f.sourceID)) AND workspace_id IS DISTINCT FROM \(Int64(other)))
                  + (SELECT count(*) FROM integrations WHERE traffic_source_id = \(Int64(f.sourceID)) AND workspace_id IS DISTINCT FROM \(Int64(other))) AS n
             """)
@@ -197,10 +221,12 @@ import WaymarkTesting
     @Test func previewsAndTestsTakeFewResponderThreadsAndRunNowIsTheWorkers() throws {
         let slow = try TestListener { _ in (200, "date,campaign,cost\n", 4) }
         let f = try setUp()
-        let feed = try f.api.postJSON("/api/v1/traffic-sources/\(f.sourceID)/spend-feeds", [
-            "name": "slow", "url": slow.url + "/cost.csv", "format": "csv",
-            "mapping": ["date": "date", "amount": "cost", "campaign": "campaign", "campaign_match": "name", "fixed_currency": "USD"],
-        ])
+        let feed = try f.api.postJSON(
+            "/api/v1/traffic-sources/\(f.sourceID)/spend-feeds",
+            [
+                "name": "slow", "url": slow.url + "/cost.csv", "format": "csv",
+                "mapping": ["date": "date", "amount": "cost", "campaign": "campaign", "campaign_match": "name", "fixed_currency": "USD"],
+            ])
         let feedID = try #require(feed.json["id"] as? Int)
         // Eight previews at once: four slots, the rest refused at once (503), not queued on threads.
         let previews = Thread.detachedResults(8) {
@@ -215,9 +241,12 @@ import WaymarkTesting
         // Run now: the worker's run, recorded as manual.
         let run = try f.api.postJSON("/api/v1/traffic-sources/\(f.sourceID)/spend-feeds/\(feedID)/run", [String: Any]())
         #expect(run.status == 200 || run.status == 202, "\(run.text)")
-        #expect(waitUntil(seconds: 30) {
-            ((try? count("SELECT count(*)::int AS n FROM spend_feed_runs WHERE feed_id = \(Int64(feedID)) AND trigger = 'manual' AND finished_at IS NOT NULL")) ?? 0) == 1
-        })
+        #expect(
+            waitUntil(seconds: 30) {
+                ((try? count(
+                    "SELECT count(*)::int AS n FROM spend_feed_runs WHERE feed_id = \(Int64(feedID)) AND trigger = 'manual' AND finished_at IS NOT NULL"
+                )) ?? 0) == 1
+            })
         slow.stop()
     }
 
@@ -229,8 +258,9 @@ import WaymarkTesting
         let fine = try f.api.sendJSON("PATCH", path, ["pixel_id": "1234567890"])
         #expect(fine.status == 200, "\(fine.text)")
         // Redaction is one function, used wherever an outbound error is stored.
-        let text = Redaction.scrub("GET https://graph.example/v1/1/events?access_token=EAAB-secret-token&x=1 failed: Bearer abc.def",
-                                   secrets: ["EAAB-secret-token"])
+        let text = Redaction.scrub(
+            "GET https://graph.example/v1/1/events?access_token=EAAB-secret-token&x=1 failed: Bearer abc.def",
+            secrets: ["EAAB-secret-token"])
         #expect(!text.contains("EAAB-secret-token") && !text.contains("abc.def"), "\(text)")
     }
 
@@ -242,7 +272,8 @@ import WaymarkTesting
         try browser.login(mine.email, password)
         let page = try browser.get("/reports?campaign_id=\(theirs.campaignID)&traffic_source_id=\(theirs.sourceID)")
         #expect(!page.text.contains(theirName))
-        let sourceName: String = try database.query("SELECT name FROM traffic_sources WHERE id = \(Int64(theirs.sourceID))")[0].decode("name")
+        let sourceName: String = try database.query("SELECT name FROM traffic_sources WHERE id = \(Int64(theirs.sourceID))")[0].decode(
+            "name")
         #expect(!page.text.contains(sourceName))
     }
 
@@ -261,10 +292,14 @@ import WaymarkTesting
     @Test func feedHeadersCannotSplitARequest() throws {
         let f = try setUp()
         for headers in [["X-Key": "a\r\nX-Evil: 1"], ["X-Key": "a\nb"], ["X-Key": "a\u{0}b"], ["Bad Name": "v"], ["X\r\nEvil": "v"]] {
-            let answer = try f.api.postJSON("/api/v1/traffic-sources/\(f.sourceID)/spend-feeds", [
-                "name": "h", "url": "https://feeds.example/cost.csv", "format": "csv", "headers": headers,
-                "mapping": ["date": "date", "amount": "cost", "campaign": "campaign", "campaign_match": "name", "fixed_currency": "USD"],
-            ])
+            let answer = try f.api.postJSON(
+                "/api/v1/traffic-sources/\(f.sourceID)/spend-feeds",
+                [
+                    "name": "h", "url": "https://feeds.example/cost.csv", "format": "csv", "headers": headers,
+                    "mapping": [
+                        "date": "date", "amount": "cost", "campaign": "campaign", "campaign_match": "name", "fixed_currency": "USD",
+                    ],
+                ])
             // (A NUL is refused already as JSON, 400; the rest by the header check, 422.)
             #expect(answer.status == 422 || answer.status == 400, "\(headers): \(answer.text)")
             #expect(answer.text.contains("header") || answer.text.contains("NUL"), "\(answer.text)")
@@ -313,12 +348,18 @@ import WaymarkTesting
             if case .allowed = verdict { try throttle.failed(email: email, ip: "198.51.100.7") }
             try database.query("UPDATE login_throttle SET last_failure_at = now() - interval '1 hour' WHERE key LIKE \("%" + email + "%")")
         }
-        guard case .locked = verdict else { Issue.record("never locked: \(verdict)"); return }
+        guard case .locked = verdict else {
+            Issue.record("never locked: \(verdict)")
+            return
+        }
         // The owner, from an address with no failures, is let through.
         #expect(try throttle.attempt(email: email, ip: "198.51.100.8") == .allowed)
         try throttle.succeeded(email: email, ip: "198.51.100.8")
         // A failure at the first address stays locked.
-        guard case .locked = try throttle.attempt(email: email, ip: "198.51.100.7") else { Issue.record("unlocked"); return }
+        guard case .locked = try throttle.attempt(email: email, ip: "198.51.100.7") else {
+            Issue.record("unlocked")
+            return
+        }
     }
 
     @Test func theResponderSocketIsNotWorldWritable() throws {
@@ -327,7 +368,8 @@ import WaymarkTesting
         #expect(stat(path, &info) == 0)
         #expect(info.st_mode & 0o007 == 0, "mode \(String(info.st_mode & 0o777, radix: 8))")
         // Another local user cannot speak FastCGI to it (and so cannot forge REMOTE_ADDR).
-        let probe = "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n s.connect(sys.argv[1]); print('connected')\nexcept OSError as e:\n print('refused', e.errno)"
+        let probe =
+            "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n s.connect(sys.argv[1]); print('connected')\nexcept OSError as e:\n print('refused', e.errno)"
         if getuid() == 0 {
             let status = try runProgram("/usr/sbin/runuser", ["-u", "nobody", "--", "python3", "-c", probe, path])
             #expect(status == 0)

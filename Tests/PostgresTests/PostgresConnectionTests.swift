@@ -100,7 +100,9 @@ import WaymarkTesting
         }
         group.wait()
         #expect(failures.value == 0)
-        let backends: Int = try pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = '' AND datname = current_database()").first!.decode("n")
+        let backends: Int = try pool.query(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = '' AND datname = current_database()"
+        ).first!.decode("n")
         #expect(backends >= 1)
     }
 

@@ -7,30 +7,45 @@ import Waymark
 import WaymarkCore
 
 @Suite struct ClickRecorderTests {
-    func campaign(destination: String, parameters: [(String, Int)] = [], clickIDParam: String? = nil, cost: Campaign.CostModel = .none, amount: Decimal = 0) -> CachedCampaign {
+    func campaign(
+        destination: String, parameters: [(String, Int)] = [], clickIDParam: String? = nil, cost: Campaign.CostModel = .none,
+        amount: Decimal = 0
+    ) -> CachedCampaign {
         CachedCampaign(
             id: 42, key: "Key_42", active: true, destinationURL: destination, fallbackURL: nil, costModel: cost, costAmount: amount,
             trafficSourceID: 7, workspaceID: nil, clickIDParam: clickIDParam,
             parameters: parameters.map { TrafficSource.Parameter(name: $0.0, token: "", slot: $0.1) })
     }
 
-    func visit(_ parameters: [(String, String)], ua: String = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36", ip: String = "203.0.113.5", country: String = "DE") -> Visit {
-        Visit(parameters: parameters, ip: ip, userAgent: ua, referrer: "https://news.example/", country: country, at: Date(timeIntervalSince1970: 1_795_000_000))
+    func visit(
+        _ parameters: [(String, String)], ua: String = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36",
+        ip: String = "203.0.113.5", country: String = "DE"
+    ) -> Visit {
+        Visit(
+            parameters: parameters, ip: ip, userAgent: ua, referrer: "https://news.example/", country: country,
+            at: Date(timeIntervalSince1970: 1_795_000_000))
     }
 
     @Test func everyTokenIsSubstitutedAndEncoded() {
         let c = campaign(
-            destination: "https://o.example/p?a={clickid}&b={campaign_id}&c={campaign_key}&d={traffic_source_id}&e={external_id}&f={country}&g={zone}&h={missing}&{{keep}}",
+            destination:
+                "https://o.example/p?a={clickid}&b={campaign_id}&c={campaign_key}&d={traffic_source_id}&e={external_id}&f={country}&g={zone}&h={missing}&{{keep}}",
             parameters: [("zone", 1)], clickIDParam: "cid")
         let click = ClickRecorder(botAddresses: IPRanges("")).click(for: c, visit: visit([("zone", "a b&c=d/é"), ("cid", "X+1")]))
-        #expect(click.destination == "https://o.example/p?a=\(click.id)&b=42&c=Key_42&d=7&e=X%2B1&f=DE&g=a%20b%26c%3Dd%2F%C3%A9&h=&{{keep}}")
+        #expect(
+            click.destination == "https://o.example/p?a=\(click.id)&b=42&c=Key_42&d=7&e=X%2B1&f=DE&g=a%20b%26c%3Dd%2F%C3%A9&h=&{{keep}}")
     }
 
     @Test func parametersLandInTheirSlotsAndTheRestIsKept() {
-        let facebook = campaign(destination: "https://o.example/", parameters: [("campaign_id", 1), ("adset_id", 2), ("ad_id", 3), ("placement", 7)], clickIDParam: "fbclid")
-        let click = ClickRecorder(botAddresses: IPRanges("")).click(for: facebook, visit: visit([
-            ("campaign_id", "120"), ("ad_id", "99"), ("placement", "Facebook_Mobile_Feed"), ("fbclid", "IwAR1"), ("utm_source", "fb"), ("campaign_id", "ignored"),
-        ]))
+        let facebook = campaign(
+            destination: "https://o.example/", parameters: [("campaign_id", 1), ("adset_id", 2), ("ad_id", 3), ("placement", 7)],
+            clickIDParam: "fbclid")
+        let click = ClickRecorder(botAddresses: IPRanges("")).click(
+            for: facebook,
+            visit: visit([
+                ("campaign_id", "120"), ("ad_id", "99"), ("placement", "Facebook_Mobile_Feed"), ("fbclid", "IwAR1"), ("utm_source", "fb"),
+                ("campaign_id", "ignored"),
+            ]))
         #expect(click.slots == [1: "120", 3: "99", 7: "Facebook_Mobile_Feed"])
         #expect(click.externalID == "IwAR1")
         #expect(click.extra == ["utm_source": "fb"])
@@ -42,9 +57,14 @@ import WaymarkCore
 
     @Test func costFollowsTheCostModel() {
         let recorder = ClickRecorder(botAddresses: IPRanges(""))
-        #expect(recorder.click(for: campaign(destination: "https://o.example/", cost: .cpc, amount: Decimal(string: "0.45")!), visit: visit([])).cost == "0.45")
-        #expect(recorder.click(for: campaign(destination: "https://o.example/", cost: .cpm, amount: 2), visit: visit([])).cost == "0")  // per impression, not per click
-        #expect(recorder.click(for: campaign(destination: "https://o.example/", cost: .auto), visit: visit([("cost", "0.0123")])).cost == "0.0123")
+        #expect(
+            recorder.click(for: campaign(destination: "https://o.example/", cost: .cpc, amount: Decimal(string: "0.45")!), visit: visit([]))
+                .cost == "0.45")
+        // CPM is per impression, not per click.
+        #expect(recorder.click(for: campaign(destination: "https://o.example/", cost: .cpm, amount: 2), visit: visit([])).cost == "0")
+        #expect(
+            recorder.click(for: campaign(destination: "https://o.example/", cost: .auto), visit: visit([("cost", "0.0123")])).cost
+                == "0.0123")
         #expect(recorder.click(for: campaign(destination: "https://o.example/", cost: .auto), visit: visit([("cost", "1e9")])).cost == "0")
         #expect(recorder.click(for: campaign(destination: "https://o.example/", cost: .cpa, amount: 5), visit: visit([])).cost == "0")
     }
@@ -64,8 +84,12 @@ import WaymarkCore
     }
 
     @Test func userAgentsAreRead() {
-        let iphone = UserAgent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1")
-        #expect(iphone == UserAgent.init("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1"))
+        let iphone = UserAgent(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1")
+        #expect(
+            iphone
+                == UserAgent.init(
+                    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1"))
         #expect([iphone.device, iphone.os, iphone.browser] == ["mobile", "iOS", "Safari"])
         let android = UserAgent("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36")
         #expect([android.device, android.os, android.browser] == ["mobile", "Android", "Chrome"])
@@ -103,11 +127,14 @@ import WaymarkCore
 /// The unique-visitor memory is bounded, and its cost per click does not grow with it.
 @Suite struct UniqueVisitorTests {
     let campaign = CachedCampaign(
-        id: 9, key: "Uniq_9", active: true, destinationURL: "https://o.example/?c={clickid}", fallbackURL: nil, costModel: .none, costAmount: 0,
+        id: 9, key: "Uniq_9", active: true, destinationURL: "https://o.example/?c={clickid}", fallbackURL: nil, costModel: .none,
+        costAmount: 0,
         trafficSourceID: 1, workspaceID: nil, clickIDParam: nil, parameters: [])
 
     func visit(_ i: Int, at: Double) -> Visit {
-        Visit(parameters: [], ip: "198.51.\(i >> 16 & 255).\(i >> 8 & 255)", userAgent: "UA \(i)", referrer: "", country: "", at: Date(timeIntervalSince1970: at))
+        Visit(
+            parameters: [], ip: "198.51.\(i >> 16 & 255).\(i >> 8 & 255)", userAgent: "UA \(i)", referrer: "", country: "",
+            at: Date(timeIntervalSince1970: at))
     }
 
     @Test func firstVisitWithin24HoursOnly() {

@@ -34,8 +34,11 @@ struct IntegrationStatusTests {
     }
 
     @Test func providerOriginsRewriteOnlyMappedOrigins() {
-        let map = ProviderOrigins("https://graph.facebook.com=http://127.0.0.1:9102/, https://oauth2.googleapis.com=http://127.0.0.1:9101,broken")
-        #expect(map.rewrite("https://graph.facebook.com/v26.0/me/adaccounts?fields=id") == "http://127.0.0.1:9102/v26.0/me/adaccounts?fields=id")
+        let map = ProviderOrigins(
+            "https://graph.facebook.com=http://127.0.0.1:9102/, https://oauth2.googleapis.com=http://127.0.0.1:9101,broken")
+        #expect(
+            map.rewrite("https://graph.facebook.com/v26.0/me/adaccounts?fields=id") == "http://127.0.0.1:9102/v26.0/me/adaccounts?fields=id"
+        )
         #expect(map.rewrite("https://oauth2.googleapis.com/token") == "http://127.0.0.1:9101/token")
         #expect(map.rewrite("https://graph.facebook.com.evil.example/x") == "https://graph.facebook.com.evil.example/x")
         #expect(map.rewrite("https://www.facebook.com/v26.0/dialog/oauth") == "https://www.facebook.com/v26.0/dialog/oauth")

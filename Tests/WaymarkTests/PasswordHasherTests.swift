@@ -29,7 +29,10 @@ import WaymarkCore
         for length in 0..<40 {
             let bytes = RandomToken.bytes(length)
             let text = Base64URL.encode(bytes)
-            #expect(text == Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: ""))
+            #expect(
+                text
+                    == Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                    .replacingOccurrences(of: "=", with: ""))
             #expect(Base64URL.decode(text) == bytes)
         }
         #expect(Base64URL.decode("a") == nil)

@@ -88,7 +88,8 @@ import Web
         }
         #expect(Multipart.parse(body(Multipart.maxParts), boundary: "B")?.count == Multipart.maxParts)
         #expect(Multipart.parse(body(Multipart.maxParts + 1), boundary: "B") == nil)
-        let request = Request(method: "POST", path: "/x", headers: ["content-type": "multipart/form-data; boundary=B"], body: body(Multipart.maxParts + 1))
+        let request = Request(
+            method: "POST", path: "/x", headers: ["content-type": "multipart/form-data; boundary=B"], body: body(Multipart.maxParts + 1))
         #expect(throws: HTTPError.self) { try request.multipart() }
     }
 
@@ -96,10 +97,12 @@ import Web
         // A body of near-delimiters (CRLF + "--" + boundary minus its last character) ends unterminated.
         let boundary = String(repeating: "-", count: 69) + "x"
         let near = "\r\n--" + String(repeating: "-", count: 69)
-        let body = Array(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n" + String(repeating: near, count: 20_000)).utf8)
+        let body = Array(
+            ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n" + String(repeating: near, count: 20_000)).utf8)
         #expect(Multipart.parse(body, boundary: boundary) == nil)
         // Delimiters inside content that only look alike are content.
-        let text = "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nline\r\n-XyZ\r\n--XY\r\n--XyZ\r\n"
+        let text =
+            "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nline\r\n-XyZ\r\n--XY\r\n--XyZ\r\n"
             + "Content-Disposition: form-data; name=\"b\"; filename=\"f.csv\"\r\n\r\n\r\n\r\n--XyZ--"
         let parts = Multipart.parse(Array(text.utf8), boundary: "XyZ")
         #expect(parts?.map(\.name) == ["a", "b"])

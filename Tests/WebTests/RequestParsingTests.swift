@@ -21,11 +21,12 @@ import Web
     }
 
     @Test func buildsARequestFromFastCGIParameters() {
-        let request = Request(fastCGI: FastCGIRequest(params: [
-            "REQUEST_METHOD": "POST", "REQUEST_URI": "/c/abc%20d?x=1&y=%C3%A9", "QUERY_STRING": "x=1&y=%C3%A9",
-            "HTTP_USER_AGENT": "Mozilla/5.0", "HTTP_COOKIE": "a=1; wm_session=xyz", "CONTENT_TYPE": "application/json; charset=utf-8",
-            "REMOTE_ADDR": "203.0.113.9", "REQUEST_ID": "rid1", "HTTP_X_FORWARDED_FOR": "1.2.3.4",
-        ]))
+        let request = Request(
+            fastCGI: FastCGIRequest(params: [
+                "REQUEST_METHOD": "POST", "REQUEST_URI": "/c/abc%20d?x=1&y=%C3%A9", "QUERY_STRING": "x=1&y=%C3%A9",
+                "HTTP_USER_AGENT": "Mozilla/5.0", "HTTP_COOKIE": "a=1; wm_session=xyz", "CONTENT_TYPE": "application/json; charset=utf-8",
+                "REMOTE_ADDR": "203.0.113.9", "REQUEST_ID": "rid1", "HTTP_X_FORWARDED_FOR": "1.2.3.4",
+            ]))
         #expect(request.method == "POST")
         #expect(request.path == "/c/abc d")
         #expect(request.queryValue("y") == "é")
@@ -38,10 +39,12 @@ import Web
     }
 
     @Test func parsesMultipartWithFilesAndFields() throws {
-        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n"
+        let body =
+            "--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n"
             + "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"spend.csv\"\r\nContent-Type: text/csv\r\n\r\n"
             + "date,amount\r\n2026-11-01,1.5\r\n\r\n--XyZ--\r\n"
-        let request = Request(method: "POST", path: "/x", headers: ["content-type": "multipart/form-data; boundary=XyZ"], body: Array(body.utf8))
+        let request = Request(
+            method: "POST", path: "/x", headers: ["content-type": "multipart/form-data; boundary=XyZ"], body: Array(body.utf8))
         let parts = try request.multipart()
         #expect(parts.count == 2)
         #expect(parts[0].name == "note" && parts[0].text == "hello" && parts[0].filename == nil)
@@ -52,13 +55,19 @@ import Web
     }
 
     @Test func rejectsMalformedMultipart() {
-        let request = Request(method: "POST", path: "/x", headers: ["content-type": "multipart/form-data; boundary=B"], body: Array("--B\r\nno end".utf8))
+        let request = Request(
+            method: "POST", path: "/x", headers: ["content-type": "multipart/form-data; boundary=B"], body: Array("--B\r\nno end".utf8))
         #expect(throws: HTTPError.self) { try request.multipart() }
     }
 
     @Test func decodesJSONBodiesAndNamesMissingFields() throws {
-        struct Input: Decodable { var name: String; var costCurrency: String }
-        let ok = Request(method: "POST", path: "/x", headers: ["content-type": "application/json"], body: Array(#"{"name":"a","cost_currency":"EUR"}"#.utf8))
+        struct Input: Decodable {
+            var name: String
+            var costCurrency: String
+        }
+        let ok = Request(
+            method: "POST", path: "/x", headers: ["content-type": "application/json"],
+            body: Array(#"{"name":"a","cost_currency":"EUR"}"#.utf8))
         #expect(try ok.decodeJSON(Input.self).costCurrency == "EUR")
         let missing = Request(method: "POST", path: "/x", headers: ["content-type": "application/json"], body: Array(#"{"name":"a"}"#.utf8))
         do {

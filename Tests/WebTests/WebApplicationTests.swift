@@ -66,7 +66,8 @@ import Web
 
     @Test func viewsEscapeHTML() throws {
         let views = try Views(templates: ["page": "<p>{{name}}</p>"])
-        #expect(try views.render("page", ["name": "<script>alert('x')</script>"]) == "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;</p>")
+        #expect(
+            try views.render("page", ["name": "<script>alert('x')</script>"]) == "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;</p>")
         #expect(htmlEscape("a&b\"") == "a&amp;b&quot;")
     }
 

@@ -17,7 +17,8 @@ public struct GA4Provider: Provider {
     public let http: ProviderHTTP
 
     public static func isMeasurementID(_ s: String) -> Bool {
-        s.hasPrefix("G-") && (6...12).contains(s.count - 2) && s.dropFirst(2).utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ASCII.isDigit($0) }
+        s.hasPrefix("G-") && (6...12).contains(s.count - 2)
+            && s.dropFirst(2).utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ASCII.isDigit($0) }
     }
 
     public func authorizeURL(state: String, redirectURI: String, codeChallenge: String) -> String { "" }
@@ -35,12 +36,20 @@ public struct GA4Provider: Provider {
     }
 
     public func test(_ context: IntegrationContext) throws -> String {
-        let event: [String: Any] = ["client_id": "waymark.test", "events": [["name": "waymark_connection_test", "params": ["engagement_time_msec": 1]]]]
+        let event: [String: Any] = [
+            "client_id": "waymark.test", "events": [["name": "waymark_connection_test", "params": ["engagement_time_msec": 1]]],
+        ]
         let answer = try http.send("POST", "https://www.google-analytics.com/debug/mp/collect?" + query(context), json: event)
-        guard answer.status == 200 else { throw ProviderFailure(answer.status >= 500 ? .temporary : .rejected, "GA4 validation server: HTTP \(answer.status)") }
+        guard answer.status == 200 else {
+            throw ProviderFailure(answer.status >= 500 ? .temporary : .rejected, "GA4 validation server: HTTP \(answer.status)")
+        }
         let messages = answer.object["validationMessages"] as? [[String: Any]] ?? []
         guard messages.isEmpty else {
-            throw ProviderFailure(.rejected, "GA4 validation: " + messages.map { "\($0["validationCode"] as? String ?? ""): \($0["description"] as? String ?? "")" }.joined(separator: "; "))
+            throw ProviderFailure(
+                .rejected,
+                "GA4 validation: "
+                    + messages.map { "\($0["validationCode"] as? String ?? ""): \($0["description"] as? String ?? "")" }.joined(
+                        separator: "; "))
         }
         return "Measurement Protocol payload validated for \(context.settings["measurement_id"] ?? "")"
     }
@@ -50,16 +59,22 @@ public struct GA4Provider: Provider {
         if Date().timeIntervalSince(conversion.convertedAt) > 72 * 3600 {
             return .failure(ProviderFailure(.rejected, "older than the Measurement Protocol's 72-hour window: not sent"))
         }
-        var params: [String: Any] = ["currency": conversion.currency, "transaction_id": conversion.txid ?? "wm-\(conversion.conversionID)",
-                                     "engagement_time_msec": 1]
+        var params: [String: Any] = [
+            "currency": conversion.currency, "transaction_id": conversion.txid ?? "wm-\(conversion.conversionID)",
+            "engagement_time_msec": 1,
+        ]
         if let value = Double(conversion.payout) { params["value"] = value }
         let clientID = conversion.parameters["ga_client_id"] ?? conversion.parameters["client_id"] ?? conversion.clickID
         let body: [String: Any] = [
             "client_id": clientID, "timestamp_micros": Int64(conversion.convertedAt.timeIntervalSince1970 * 1_000_000),
             "events": [["name": conversion.providerAction, "params": params]],
         ]
-        return Result { PushRequest(url: "https://www.google-analytics.com/mp/collect", body: String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self)) }
-            .mapError { ProviderFailure(.rejected, "\($0)") }
+        return Result {
+            PushRequest(
+                url: "https://www.google-analytics.com/mp/collect",
+                body: String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self))
+        }
+        .mapError { ProviderFailure(.rejected, "\($0)") }
     }
 
     public func authorize(_ url: String, _ context: IntegrationContext) -> (url: String, headers: [(String, String)]) {

@@ -19,22 +19,28 @@ public struct GoogleAdsProvider: Provider {
     public var isConfigured: Bool { credentials.googleClientID != nil && credentials.googleClientSecret != nil }
 
     public func authorizeURL(state: String, redirectURI: String, codeChallenge: String) -> String {
-        "https://accounts.google.com/o/oauth2/v2/auth?" + URLEncoding.formString([
-            ("client_id", credentials.googleClientID ?? ""), ("redirect_uri", redirectURI), ("response_type", "code"),
-            // adwords for the Ads API, datamanager for the newer conversion ingestion.
-            ("scope", "https://www.googleapis.com/auth/adwords https://www.googleapis.com/auth/datamanager"), ("access_type", "offline"), ("prompt", "consent"),
-            ("include_granted_scopes", "true"), ("state", state), ("code_challenge", codeChallenge), ("code_challenge_method", "S256"),
-        ])
+        "https://accounts.google.com/o/oauth2/v2/auth?"
+            + URLEncoding.formString([
+                ("client_id", credentials.googleClientID ?? ""), ("redirect_uri", redirectURI), ("response_type", "code"),
+                // adwords for the Ads API, datamanager for the newer conversion ingestion.
+                ("scope", "https://www.googleapis.com/auth/adwords https://www.googleapis.com/auth/datamanager"),
+                ("access_type", "offline"), ("prompt", "consent"),
+                ("include_granted_scopes", "true"), ("state", state), ("code_challenge", codeChallenge), ("code_challenge_method", "S256"),
+            ])
     }
 
     public func exchange(code: String, redirectURI: String, codeVerifier: String) throws -> ProviderTokens {
-        try token([("code", code), ("client_id", credentials.googleClientID ?? ""), ("client_secret", credentials.googleClientSecret ?? ""),
-                   ("redirect_uri", redirectURI), ("grant_type", "authorization_code"), ("code_verifier", codeVerifier)])
+        try token([
+            ("code", code), ("client_id", credentials.googleClientID ?? ""), ("client_secret", credentials.googleClientSecret ?? ""),
+            ("redirect_uri", redirectURI), ("grant_type", "authorization_code"), ("code_verifier", codeVerifier),
+        ])
     }
 
     public func refresh(_ refreshToken: String) throws -> ProviderTokens? {
-        var tokens = try token([("client_id", credentials.googleClientID ?? ""), ("client_secret", credentials.googleClientSecret ?? ""),
-                                ("refresh_token", refreshToken), ("grant_type", "refresh_token")])
+        var tokens = try token([
+            ("client_id", credentials.googleClientID ?? ""), ("client_secret", credentials.googleClientSecret ?? ""),
+            ("refresh_token", refreshToken), ("grant_type", "refresh_token"),
+        ])
         if tokens.refreshToken == nil { tokens.refreshToken = refreshToken }
         return tokens
     }
@@ -44,7 +50,8 @@ public struct GoogleAdsProvider: Provider {
         guard answer.status == 200, let access = answer.object["access_token"] as? String else {
             let error = answer.object["error"] as? String ?? "HTTP \(answer.status)"
             let text = "\(error): \(answer.object["error_description"] as? String ?? "")"
-            throw ProviderFailure(error == "invalid_grant" || error == "invalid_client" ? .authorization : GoogleAdsProvider.kind(answer.status), text)
+            throw ProviderFailure(
+                error == "invalid_grant" || error == "invalid_client" ? .authorization : GoogleAdsProvider.kind(answer.status), text)
         }
         let expires = (answer.object["expires_in"] as? NSNumber).map { Date().addingTimeInterval($0.doubleValue) }
         return ProviderTokens(accessToken: access, refreshToken: answer.object["refresh_token"] as? String, expiresAt: expires)
@@ -71,15 +78,20 @@ public struct GoogleAdsProvider: Provider {
         guard (200..<300).contains(answer.status) else {
             let error = answer.object["error"] as? [String: Any]
             let detail = ((error?["details"] as? [[String: Any]])?.first?["errors"] as? [[String: Any]])?.first
-            let code = (detail?["errorCode"] as? [String: Any])?.map { "\($0.key): \($0.value)" }.first ?? (error?["status"] as? String ?? "")
-            throw ProviderFailure(GoogleAdsProvider.kind(answer.status), "Google Ads \(answer.status) \(code) \(error?["message"] as? String ?? answer.text.prefix(200).description)")
+            let code =
+                (detail?["errorCode"] as? [String: Any])?.map { "\($0.key): \($0.value)" }.first ?? (error?["status"] as? String ?? "")
+            throw ProviderFailure(
+                GoogleAdsProvider.kind(answer.status),
+                "Google Ads \(answer.status) \(code) \(error?["message"] as? String ?? answer.text.prefix(200).description)")
         }
         return answer.json
     }
 
     /// Every result row of a GAQL query over searchStream (an array of batches).
     public func search(_ customer: String, _ query: String, _ context: IntegrationContext) throws -> [[String: Any]] {
-        let answer = try http.send("POST", "\(GoogleAdsProvider.api)/customers/\(customer)/googleAds:searchStream", headers: headers(context), json: ["query": query])
+        let answer = try http.send(
+            "POST", "\(GoogleAdsProvider.api)/customers/\(customer)/googleAds:searchStream", headers: headers(context),
+            json: ["query": query])
         let batches = try checked(answer) as? [[String: Any]] ?? []
         return batches.flatMap { $0["results"] as? [[String: Any]] ?? [] }
     }
@@ -89,10 +101,15 @@ public struct GoogleAdsProvider: Provider {
         let names = (try checked(answer) as? [String: Any])?["resourceNames"] as? [String] ?? []
         return try names.map { resource in
             let id = String(resource.dropFirst("customers/".count))
-            let row = try search(id, "SELECT customer.id, customer.descriptive_name, customer.currency_code, customer.time_zone, customer.manager FROM customer", context).first
+            let row = try search(
+                id,
+                "SELECT customer.id, customer.descriptive_name, customer.currency_code, customer.time_zone, customer.manager FROM customer",
+                context
+            ).first
             let customer = row?["customer"] as? [String: Any] ?? [:]
-            return ProviderAccount(id: id, name: customer["descriptiveName"] as? String ?? id, currency: customer["currencyCode"] as? String,
-                                   timeZone: customer["timeZone"] as? String)
+            return ProviderAccount(
+                id: id, name: customer["descriptiveName"] as? String ?? id, currency: customer["currencyCode"] as? String,
+                timeZone: customer["timeZone"] as? String)
         }
     }
 
@@ -103,8 +120,14 @@ public struct GoogleAdsProvider: Provider {
         let levels: [(String, String)] = [
             ("campaign", "SELECT campaign.id, campaign.name, \(metrics) FROM campaign WHERE \(window)"),
             ("ad_group", "SELECT campaign.id, campaign.name, ad_group.id, ad_group.name, \(metrics) FROM ad_group WHERE \(window)"),
-            ("ad", "SELECT campaign.id, campaign.name, ad_group.id, ad_group.name, ad_group_ad.ad.id, ad_group_ad.ad.name, \(metrics) FROM ad_group_ad WHERE \(window)"),
-            ("keyword", "SELECT campaign.id, campaign.name, ad_group.id, ad_group.name, ad_group_criterion.criterion_id, ad_group_criterion.keyword.text, ad_group_criterion.keyword.match_type, \(metrics) FROM keyword_view WHERE \(window)"),
+            (
+                "ad",
+                "SELECT campaign.id, campaign.name, ad_group.id, ad_group.name, ad_group_ad.ad.id, ad_group_ad.ad.name, \(metrics) FROM ad_group_ad WHERE \(window)"
+            ),
+            (
+                "keyword",
+                "SELECT campaign.id, campaign.name, ad_group.id, ad_group.name, ad_group_criterion.criterion_id, ad_group_criterion.keyword.text, ad_group_criterion.keyword.match_type, \(metrics) FROM keyword_view WHERE \(window)"
+            ),
         ]
         var rows: [MetricRow] = []
         for (level, query) in levels {
@@ -114,7 +137,9 @@ public struct GoogleAdsProvider: Provider {
                 let ad = (result["adGroupAd"] as? [String: Any])?["ad"] as? [String: Any] ?? [:]
                 let criterion = result["adGroupCriterion"] as? [String: Any] ?? [:]
                 let m = result["metrics"] as? [String: Any] ?? [:]
-                guard let day = (result["segments"] as? [String: Any])?["date"] as? String, let campaignID = jsonText(campaign["id"]) else { continue }
+                guard let day = (result["segments"] as? [String: Any])?["date"] as? String, let campaignID = jsonText(campaign["id"]) else {
+                    continue
+                }
                 var row = MetricRow(day: day, level: level, campaignID: campaignID)
                 row.campaignName = campaign["name"] as? String ?? ""
                 row.adGroupID = jsonText(group["id"]) ?? ""
@@ -123,7 +148,8 @@ public struct GoogleAdsProvider: Provider {
                 row.adName = ad["name"] as? String ?? ""
                 if level == "keyword" {
                     let keyword = criterion["keyword"] as? [String: Any] ?? [:]
-                    row.keyword = "\(keyword["text"] as? String ?? jsonText(criterion["criterionId"]) ?? "") [\(keyword["matchType"] as? String ?? "")]"
+                    row.keyword =
+                        "\(keyword["text"] as? String ?? jsonText(criterion["criterionId"]) ?? "") [\(keyword["matchType"] as? String ?? "")]"
                 }
                 row.impressions = Int64(jsonText(m["impressions"]) ?? "0") ?? 0
                 row.clicks = Int64(jsonText(m["clicks"]) ?? "0") ?? 0
@@ -152,20 +178,40 @@ public struct GoogleAdsProvider: Provider {
         let url: String
         if context.settings["conversion_api"] == "data_manager" {
             url = "https://datamanager.googleapis.com/v1/events:ingest"
-            var destination: [String: Any] = ["operatingAccount": ["accountType": "GOOGLE_ADS", "accountId": customer], "productDestinationId": action]
-            if let login = context.settings["login_customer_id"], !login.isEmpty { destination["loginAccount"] = ["accountType": "GOOGLE_ADS", "accountId": login] }
-            body = ["destinations": [destination], "validateOnly": false, "encoding": "HEX",
-                    "events": [["adIdentifiers": ["gclid": gclid], "eventTimestamp": RFC3339.string(from: conversion.convertedAt),
-                                "transactionId": "wm-\(conversion.conversionID)", "conversionValue": value, "currency": conversion.currency, "eventSource": "WEB"]]]
+            var destination: [String: Any] = [
+                "operatingAccount": ["accountType": "GOOGLE_ADS", "accountId": customer], "productDestinationId": action,
+            ]
+            if let login = context.settings["login_customer_id"], !login.isEmpty {
+                destination["loginAccount"] = ["accountType": "GOOGLE_ADS", "accountId": login]
+            }
+            body = [
+                "destinations": [destination], "validateOnly": false, "encoding": "HEX",
+                "events": [
+                    [
+                        "adIdentifiers": ["gclid": gclid], "eventTimestamp": RFC3339.string(from: conversion.convertedAt),
+                        "transactionId": "wm-\(conversion.conversionID)", "conversionValue": value, "currency": conversion.currency,
+                        "eventSource": "WEB",
+                    ]
+                ],
+            ]
         } else {
             url = "\(GoogleAdsProvider.api)/customers/\(customer):uploadClickConversions"
-            body = ["partialFailure": true, "validateOnly": false,
-                    "conversions": [["gclid": gclid, "conversionAction": "customers/\(customer)/conversionActions/\(action)",
-                                     "conversionDateTime": GoogleAdsProvider.dateTime(conversion.convertedAt), "conversionValue": value,
-                                     "currencyCode": conversion.currency, "orderId": "wm-\(conversion.conversionID)"]]]
+            body = [
+                "partialFailure": true, "validateOnly": false,
+                "conversions": [
+                    [
+                        "gclid": gclid, "conversionAction": "customers/\(customer)/conversionActions/\(action)",
+                        "conversionDateTime": GoogleAdsProvider.dateTime(conversion.convertedAt), "conversionValue": value,
+                        "currencyCode": conversion.currency, "orderId": "wm-\(conversion.conversionID)",
+                    ]
+                ],
+            ]
         }
-        return Result { PushRequest(url: url, body: String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self)) }
-            .mapError { ProviderFailure(.rejected, "\($0)") }
+        return Result {
+            PushRequest(
+                url: url, body: String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self))
+        }
+        .mapError { ProviderFailure(.rejected, "\($0)") }
     }
 
     public func authorize(_ url: String, _ context: IntegrationContext) -> (url: String, headers: [(String, String)]) {
@@ -175,7 +221,9 @@ public struct GoogleAdsProvider: Provider {
     public func judgePush(status: Int, body: String) -> ProviderFailure? {
         let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
         guard (200..<300).contains(status) else {
-            return ProviderFailure(GoogleAdsProvider.kind(status), "HTTP \(status): \((object["error"] as? [String: Any])?["message"] as? String ?? String(body.prefix(200)))")
+            return ProviderFailure(
+                GoogleAdsProvider.kind(status),
+                "HTTP \(status): \((object["error"] as? [String: Any])?["message"] as? String ?? String(body.prefix(200)))")
         }
         if let partial = object["partialFailureError"] as? [String: Any] {
             return ProviderFailure(.rejected, "partial failure: \(partial["message"] as? String ?? "")")

@@ -23,20 +23,26 @@ public struct MetaProvider: Provider {
     public var isConfigured: Bool { credentials.metaAppID != nil && credentials.metaAppSecret != nil }
 
     public func authorizeURL(state: String, redirectURI: String, codeChallenge: String) -> String {
-        "https://www.facebook.com/v26.0/dialog/oauth?" + URLEncoding.formString([
-            ("client_id", credentials.metaAppID ?? ""), ("redirect_uri", redirectURI), ("state", state),
-            ("response_type", "code"), ("scope", "ads_read,ads_management,business_management"),
-        ])
+        "https://www.facebook.com/v26.0/dialog/oauth?"
+            + URLEncoding.formString([
+                ("client_id", credentials.metaAppID ?? ""), ("redirect_uri", redirectURI), ("state", state),
+                ("response_type", "code"), ("scope", "ads_read,ads_management,business_management"),
+            ])
     }
 
     public func exchange(code: String, redirectURI: String, codeVerifier: String) throws -> ProviderTokens {
         let app = [("client_id", credentials.metaAppID ?? ""), ("client_secret", credentials.metaAppSecret ?? "")]
         let short = try get("/oauth/access_token", app + [("redirect_uri", redirectURI), ("code", code)])
-        guard let shortToken = short["access_token"] as? String else { throw ProviderFailure(.rejected, "no access_token in Meta's answer") }
+        guard let shortToken = short["access_token"] as? String else {
+            throw ProviderFailure(.rejected, "no access_token in Meta's answer")
+        }
         let long = try get("/oauth/access_token", [("grant_type", "fb_exchange_token")] + app + [("fb_exchange_token", shortToken)])
-        guard let token = long["access_token"] as? String else { throw ProviderFailure(.rejected, "no long-lived access_token in Meta's answer") }
-        return ProviderTokens(accessToken: token, refreshToken: nil,
-                              expiresAt: (long["expires_in"] as? NSNumber).map { Date().addingTimeInterval($0.doubleValue) })
+        guard let token = long["access_token"] as? String else {
+            throw ProviderFailure(.rejected, "no long-lived access_token in Meta's answer")
+        }
+        return ProviderTokens(
+            accessToken: token, refreshToken: nil,
+            expiresAt: (long["expires_in"] as? NSNumber).map { Date().addingTimeInterval($0.doubleValue) })
     }
 
     /// A Graph GET; errors by their Graph code (190 = reconnect; 4, 17, 32, 613, 80004 = throttled).
@@ -70,12 +76,18 @@ public struct MetaProvider: Provider {
         var out: [ProviderAccount] = []
         var after: String?
         repeat {
-            var query = [("fields", "id,account_id,name,currency,account_status,timezone_name"), ("limit", "100"), ("access_token", context.accessToken)]
+            var query = [
+                ("fields", "id,account_id,name,currency,account_status,timezone_name"), ("limit", "100"),
+                ("access_token", context.accessToken),
+            ]
             if let after { query.append(("after", after)) }
             let page = try get("/me/adaccounts", query)
             for a in page["data"] as? [[String: Any]] ?? [] {
                 guard let id = a["id"] as? String else { continue }
-                out.append(ProviderAccount(id: id, name: a["name"] as? String ?? id, currency: a["currency"] as? String, timeZone: a["timezone_name"] as? String))
+                out.append(
+                    ProviderAccount(
+                        id: id, name: a["name"] as? String ?? id, currency: a["currency"] as? String,
+                        timeZone: a["timezone_name"] as? String))
             }
             let paging = page["paging"] as? [String: Any]
             after = paging?["next"] == nil ? nil : (paging?["cursors"] as? [String: Any])?["after"] as? String
@@ -87,11 +99,14 @@ public struct MetaProvider: Provider {
         guard let account = context.account?.id else { throw ProviderFailure(.rejected, "no account selected") }
         var rows: [MetricRow] = []
         for (level, graphLevel) in [("campaign", "campaign"), ("ad_group", "adset"), ("ad", "ad")] {
-            var next: String? = MetaProvider.graph + "/\(account)/insights?" + URLEncoding.formString([
-                ("level", graphLevel), ("fields", "campaign_id,campaign_name,adset_id,adset_name,ad_id,ad_name,spend,impressions,clicks,account_currency"),
-                ("time_range", "{\"since\":\"\(from)\",\"until\":\"\(to)\"}"), ("time_increment", "1"), ("limit", "500"),
-                ("access_token", context.accessToken),
-            ])
+            var next: String? =
+                MetaProvider.graph + "/\(account)/insights?"
+                + URLEncoding.formString([
+                    ("level", graphLevel),
+                    ("fields", "campaign_id,campaign_name,adset_id,adset_name,ad_id,ad_name,spend,impressions,clicks,account_currency"),
+                    ("time_range", "{\"since\":\"\(from)\",\"until\":\"\(to)\"}"), ("time_increment", "1"), ("limit", "500"),
+                    ("access_token", context.accessToken),
+                ])
             while let url = next {
                 let page = try checked(try http.send("GET", url))
                 for d in page["data"] as? [[String: Any]] ?? [] {
@@ -128,7 +143,9 @@ public struct MetaProvider: Provider {
     }
 
     public func push(_ conversion: PushConversion, _ context: IntegrationContext) -> Result<PushRequest, ProviderFailure> {
-        guard let pixel = context.settings["pixel_id"], ASCII.isDigits(pixel) else { return .failure(ProviderFailure(.rejected, "no pixel (dataset) id set")) }
+        guard let pixel = context.settings["pixel_id"], ASCII.isDigits(pixel) else {
+            return .failure(ProviderFailure(.rejected, "no pixel (dataset) id set"))
+        }
         if Date().timeIntervalSince(conversion.convertedAt) > MetaProvider.eventWindow {
             return .failure(ProviderFailure(.rejected, "older than the Conversions API's 7-day window: not sent"))
         }
@@ -146,8 +163,14 @@ public struct MetaProvider: Provider {
         if let value = Double(conversion.payout) { event["custom_data"] = ["value": value, "currency": conversion.currency] }
         var body: [String: Any] = ["data": [event]]
         if let code = context.settings["test_event_code"], !code.isEmpty { body["test_event_code"] = code }
-        return Result { PushRequest(url: "\(MetaProvider.graph)/\(pixel)/events", body: String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)) }
-            .mapError { ProviderFailure(.rejected, "\($0)") }
+        return Result {
+            PushRequest(
+                url: "\(MetaProvider.graph)/\(pixel)/events",
+                body: String(
+                    decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes]),
+                    as: UTF8.self))
+        }
+        .mapError { ProviderFailure(.rejected, "\($0)") }
     }
 
     /// `fb.1.<click time ms>.<fbclid>`: the click-id cookie Meta's pixel would have set.

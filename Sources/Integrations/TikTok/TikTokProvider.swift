@@ -20,20 +20,25 @@ public struct TikTokProvider: Provider {
     public var isConfigured: Bool { credentials.tiktokAppID != nil && credentials.tiktokAppSecret != nil }
 
     public func authorizeURL(state: String, redirectURI: String, codeChallenge: String) -> String {
-        "https://business-api.tiktok.com/portal/auth?" + URLEncoding.formString([
-            ("app_id", credentials.tiktokAppID ?? ""), ("state", state), ("redirect_uri", redirectURI),
-        ])
+        "https://business-api.tiktok.com/portal/auth?"
+            + URLEncoding.formString([
+                ("app_id", credentials.tiktokAppID ?? ""), ("state", state), ("redirect_uri", redirectURI),
+            ])
     }
 
     public func exchange(code: String, redirectURI: String, codeVerifier: String) throws -> ProviderTokens {
-        let data = try call("POST", "/oauth2/access_token/", json: ["app_id": credentials.tiktokAppID ?? "", "secret": credentials.tiktokAppSecret ?? "", "auth_code": code])
+        let data = try call(
+            "POST", "/oauth2/access_token/",
+            json: ["app_id": credentials.tiktokAppID ?? "", "secret": credentials.tiktokAppSecret ?? "", "auth_code": code])
         guard let token = data["access_token"] as? String else { throw ProviderFailure(.rejected, "no access_token in TikTok's answer") }
         // Advertiser tokens do not expire until revoked.
         return ProviderTokens(accessToken: token, refreshToken: nil, expiresAt: nil)
     }
 
     /// One call; the envelope's `data`, or its code as the failure.
-    public func call(_ method: String, _ path: String, query: [(String, String)] = [], token: String? = nil, json: Any? = nil) throws -> [String: Any] {
+    public func call(_ method: String, _ path: String, query: [(String, String)] = [], token: String? = nil, json: Any? = nil) throws
+        -> [String: Any]
+    {
         let url = TikTokProvider.api + path + (query.isEmpty ? "" : "?" + URLEncoding.formString(query))
         let answer = try http.send(method, url, headers: token.map { [("Access-Token", $0)] } ?? [], json: json)
         if let failure = TikTokProvider.failure(answer.status, answer.object) { throw failure }
@@ -42,7 +47,9 @@ public struct TikTokProvider: Provider {
 
     public static func failure(_ status: Int, _ object: [String: Any]) -> ProviderFailure? {
         guard (200..<300).contains(status) else { return ProviderFailure(status >= 500 ? .temporary : .rejected, "TikTok HTTP \(status)") }
-        guard let code = (object["code"] as? NSNumber)?.intValue else { return ProviderFailure(.temporary, "TikTok answered without a code") }
+        guard let code = (object["code"] as? NSNumber)?.intValue else {
+            return ProviderFailure(.temporary, "TikTok answered without a code")
+        }
         if code == 0 { return nil }
         let kind: ProviderFailure.Kind =
             switch code {
@@ -55,17 +62,23 @@ public struct TikTokProvider: Provider {
     }
 
     public func accounts(_ context: IntegrationContext) throws -> [ProviderAccount] {
-        let list = try call("GET", "/oauth2/advertiser/get/", query: [("app_id", credentials.tiktokAppID ?? ""), ("secret", credentials.tiktokAppSecret ?? "")],
-                            token: context.accessToken)["list"] as? [[String: Any]] ?? []
+        let list =
+            try call(
+                "GET", "/oauth2/advertiser/get/",
+                query: [("app_id", credentials.tiktokAppID ?? ""), ("secret", credentials.tiktokAppSecret ?? "")],
+                token: context.accessToken)["list"] as? [[String: Any]] ?? []
         let ids = list.compactMap { jsonText($0["advertiser_id"]) }
         guard !ids.isEmpty else { return [] }
         let quoted = "[" + ids.map { "\"\($0)\"" }.joined(separator: ",") + "]"
-        let info = (try? call("GET", "/advertiser/info/", query: [("advertiser_ids", quoted)], token: context.accessToken))?["list"] as? [[String: Any]] ?? []
+        let info =
+            (try? call("GET", "/advertiser/info/", query: [("advertiser_ids", quoted)], token: context.accessToken))?["list"]
+            as? [[String: Any]] ?? []
         return list.compactMap { a in
             guard let id = jsonText(a["advertiser_id"]) else { return nil }
             let details = info.first { jsonText($0["advertiser_id"]) == id }
-            return ProviderAccount(id: id, name: a["advertiser_name"] as? String ?? id, currency: details?["currency"] as? String,
-                                   timeZone: details?["timezone"] as? String)
+            return ProviderAccount(
+                id: id, name: a["advertiser_name"] as? String ?? id, currency: details?["currency"] as? String,
+                timeZone: details?["timezone"] as? String)
         }
     }
 
@@ -82,12 +95,14 @@ public struct TikTokProvider: Provider {
         var rows: [MetricRow] = []
         for (level, dataLevel, dimension, names) in levels {
             for (start, end) in chunks {
-                for item in try report(advertiser, dataLevel, dimensions: "[\"\(dimension)\",\"stat_time_day\"]",
-                                       metrics: "[\"spend\",\"impressions\",\"clicks\",\(names)]", start, end, token: context.accessToken) {
+                for item in try report(
+                    advertiser, dataLevel, dimensions: "[\"\(dimension)\",\"stat_time_day\"]",
+                    metrics: "[\"spend\",\"impressions\",\"clicks\",\(names)]", start, end, token: context.accessToken)
+                {
                     let d = item["dimensions"] as? [String: Any] ?? [:]
                     let m = item["metrics"] as? [String: Any] ?? [:]
                     guard let day = (d["stat_time_day"] as? String)?.prefix(10),
-                          let campaign = level == "campaign" ? jsonText(d["campaign_id"]) : jsonText(m["campaign_id"])
+                        let campaign = level == "campaign" ? jsonText(d["campaign_id"]) : jsonText(m["campaign_id"])
                     else { continue }
                     var row = MetricRow(day: String(day), level: level, campaignID: campaign)
                     row.campaignName = m["campaign_name"] as? String ?? ""
@@ -106,14 +121,18 @@ public struct TikTokProvider: Provider {
     }
 
     /// Every page of one `report/integrated/get` query.
-    public func report(_ advertiser: String, _ dataLevel: String, dimensions: String, metrics: String, _ start: String, _ end: String, token: String) throws -> [[String: Any]] {
+    public func report(
+        _ advertiser: String, _ dataLevel: String, dimensions: String, metrics: String, _ start: String, _ end: String, token: String
+    ) throws -> [[String: Any]] {
         var items: [[String: Any]] = []
         var page = 1, pages = 1
         repeat {
-            let data = try call("GET", "/report/integrated/get/", query: [
-                ("advertiser_id", advertiser), ("report_type", "BASIC"), ("data_level", dataLevel), ("dimensions", dimensions),
-                ("metrics", metrics), ("start_date", start), ("end_date", end), ("page", String(page)), ("page_size", "1000"),
-            ], token: token)
+            let data = try call(
+                "GET", "/report/integrated/get/",
+                query: [
+                    ("advertiser_id", advertiser), ("report_type", "BASIC"), ("data_level", dataLevel), ("dimensions", dimensions),
+                    ("metrics", metrics), ("start_date", start), ("end_date", end), ("page", String(page)), ("page_size", "1000"),
+                ], token: token)
             items += data["list"] as? [[String: Any]] ?? []
             pages = ((data["page_info"] as? [String: Any])?["total_page"] as? NSNumber)?.intValue ?? 1
             page += 1
@@ -130,7 +149,9 @@ public struct TikTokProvider: Provider {
     }
 
     public func push(_ conversion: PushConversion, _ context: IntegrationContext) -> Result<PushRequest, ProviderFailure> {
-        guard let pixel = context.settings["pixel_code"], !pixel.isEmpty else { return .failure(ProviderFailure(.rejected, "no pixel code set")) }
+        guard let pixel = context.settings["pixel_code"], !pixel.isEmpty else {
+            return .failure(ProviderFailure(.rejected, "no pixel code set"))
+        }
         var user: [String: Any] = ["ip": conversion.ip, "user_agent": conversion.userAgent]
         if let ttclid = conversion.externalID ?? conversion.parameters["ttclid"], !ttclid.isEmpty { user["ttclid"] = ttclid }
         var properties: [String: Any] = ["currency": conversion.currency]
@@ -138,15 +159,23 @@ public struct TikTokProvider: Provider {
         if let txid = conversion.txid { properties["order_id"] = txid }
         var body: [String: Any] = [
             "event_source": "web", "event_source_id": pixel,
-            "data": [[
-                "event": conversion.providerAction, "event_time": Int(conversion.convertedAt.timeIntervalSince1970),
-                "event_id": String(conversion.conversionID), "user": user, "properties": properties,
-                "page": ["url": conversion.destination],
-            ] as [String: Any]],
+            "data": [
+                [
+                    "event": conversion.providerAction, "event_time": Int(conversion.convertedAt.timeIntervalSince1970),
+                    "event_id": String(conversion.conversionID), "user": user, "properties": properties,
+                    "page": ["url": conversion.destination],
+                ] as [String: Any]
+            ],
         ]
         if let code = context.settings["test_event_code"], !code.isEmpty { body["test_event_code"] = code }
-        return Result { PushRequest(url: TikTokProvider.api + "/event/track/", body: String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)) }
-            .mapError { ProviderFailure(.rejected, "\($0)") }
+        return Result {
+            PushRequest(
+                url: TikTokProvider.api + "/event/track/",
+                body: String(
+                    decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes]),
+                    as: UTF8.self))
+        }
+        .mapError { ProviderFailure(.rejected, "\($0)") }
     }
 
     public func authorize(_ url: String, _ context: IntegrationContext) -> (url: String, headers: [(String, String)]) {
@@ -158,7 +187,10 @@ public struct TikTokProvider: Provider {
     }
 
     public func revoke(_ context: IntegrationContext) throws {
-        _ = try? call("POST", "/oauth2/revoke_token/", token: context.accessToken,
-                      json: ["app_id": credentials.tiktokAppID ?? "", "secret": credentials.tiktokAppSecret ?? "", "access_token": context.accessToken])
+        _ = try? call(
+            "POST", "/oauth2/revoke_token/", token: context.accessToken,
+            json: [
+                "app_id": credentials.tiktokAppID ?? "", "secret": credentials.tiktokAppSecret ?? "", "access_token": context.accessToken,
+            ])
     }
 }

@@ -66,7 +66,8 @@ public struct SpendFeed: Sendable {
             headerNames: (r["header_names"] ?? "").split(separator: ",").map(String.init), hasHeaders: try r.decode("has_headers"),
             format: try r.decode("format"), jsonPath: try r.decode("json_path"),
             mapping: (try? JSONDecoder().decode(Mapping.self, from: Data((r["mapping"] ?? "{}").utf8))) ?? Mapping(),
-            dateFormat: try r.decode("date_format"), timeZone: try r.decode("time_zone"), everyHours: try r.decode("every_hours", as: Int?.self),
+            dateFormat: try r.decode("date_format"), timeZone: try r.decode("time_zone"),
+            everyHours: try r.decode("every_hours", as: Int?.self),
             dailyAt: r["daily_at"], lookbackDays: try r.decode("lookback_days"), timeoutSeconds: try r.decode("timeout_seconds"),
             status: try r.decode("status"), pausedReason: r["paused_reason"], consecutiveFailures: try r.decode("consecutive_failures"),
             maxFailures: try r.decode("max_failures"), nextRunAt: try r.decode("next_run_at", as: Date?.self),
@@ -77,10 +78,13 @@ public struct SpendFeed: Sendable {
     public var json: [String: Any] {
         func v(_ x: Any?) -> Any { x ?? NSNull() }
         return [
-            "id": id, "traffic_source_id": sourceID, "name": name, "url": url, "method": method, "headers": headerNames.map { [$0: "(stored)"] },
+            "id": id, "traffic_source_id": sourceID, "name": name, "url": url, "method": method,
+            "headers": headerNames.map { [$0: "(stored)"] },
             "format": format, "json_path": jsonPath, "date_format": dateFormat, "time_zone": timeZone,
-            "mapping": ["date": mapping.date, "campaign": v(mapping.campaign), "campaign_match": mapping.campaignMatch, "amount": mapping.amount,
-                        "currency": v(mapping.currency), "fixed_currency": v(mapping.fixedCurrency), "dimensions": mapping.dimensions] as [String: Any],
+            "mapping": [
+                "date": mapping.date, "campaign": v(mapping.campaign), "campaign_match": mapping.campaignMatch, "amount": mapping.amount,
+                "currency": v(mapping.currency), "fixed_currency": v(mapping.fixedCurrency), "dimensions": mapping.dimensions,
+            ] as [String: Any],
             "schedule": ["every_hours": v(everyHours), "daily_at": v(dailyAt)] as [String: Any],
             "lookback_days": lookbackDays, "timeout_seconds": timeoutSeconds, "status": status, "paused_reason": v(pausedReason),
             "consecutive_failures": consecutiveFailures, "max_failures": maxFailures,
@@ -174,7 +178,9 @@ public struct SpendFeedDraft: Sendable {
         if !URLCheck.isAbsoluteHTTP(url) || url.count > 4000 { e["url"] = "must be an absolute http(s) URL" }
         if !["GET", "POST"].contains(method) { e["method"] = "must be GET or POST" }
         if !["csv", "json"].contains(format) { e["format"] = "must be csv or json" }
-        if !SpendFeedDraft.dateFormats.contains(dateFormat) { e["date_format"] = "must be one of " + SpendFeedDraft.dateFormats.joined(separator: ", ") }
+        if !SpendFeedDraft.dateFormats.contains(dateFormat) {
+            e["date_format"] = "must be one of " + SpendFeedDraft.dateFormats.joined(separator: ", ")
+        }
         if TimeZone(identifier: timeZone) == nil { e["time_zone"] = "is not a time zone name (e.g. Europe/Berlin)" }
         if mapping.date.isEmpty { e["mapping.date"] = "is required" }
         if mapping.amount.isEmpty { e["mapping.amount"] = "is required" }
@@ -184,12 +190,16 @@ public struct SpendFeedDraft: Sendable {
         }
         if mapping.currency == nil && mapping.fixedCurrency == nil { e["mapping.currency"] = "name a currency column or a fixed_currency" }
         if let fixed = mapping.fixedCurrency, !Currency.isKnown(fixed) { e["mapping.fixed_currency"] = "must be an ISO 4217 code" }
-        if let bad = mapping.dimensions.keys.first(where: { !Slug.isValid($0) }) { e["mapping.dimensions"] = "\"\(bad)\" is not a parameter name" }
+        if let bad = mapping.dimensions.keys.first(where: { !Slug.isValid($0) }) {
+            e["mapping.dimensions"] = "\"\(bad)\" is not a parameter name"
+        }
         switch (everyHours, dailyAt) {
         case (let h?, nil): if !(1...168).contains(h) { e["schedule.every_hours"] = "must be 1 to 168" }
         case (nil, let t?):
             let parts = t.split(separator: ":").compactMap { Int($0) }
-            if parts.count != 2 || !(0...23).contains(parts[0]) || !(0...59).contains(parts[1]) || t.count != 5 { e["schedule.daily_at"] = "must be HH:MM" }
+            if parts.count != 2 || !(0...23).contains(parts[0]) || !(0...59).contains(parts[1]) || t.count != 5 {
+                e["schedule.daily_at"] = "must be HH:MM"
+            }
         default: e["schedule"] = "give every_hours or daily_at (one of them)"
         }
         if !(0...60).contains(lookbackDays) { e["lookback_days"] = "must be 0 to 60" }
@@ -198,7 +208,8 @@ public struct SpendFeedDraft: Sendable {
         if !["active", "paused"].contains(status) { e["status"] = "must be active or paused" }
         // Checked on bytes by the outbound policy's own rules ("\r\n" is one Character).
         if let headers, let bad = headers.first(where: { !OutboundPolicy.isHeaderName($0.0) || !OutboundPolicy.isHeaderValue($0.1) }) {
-            e["headers"] = "\"\(OutboundPolicy.isHeaderName(bad.0) ? bad.0 : "a header")\" is not a header name with a one-line value (no CR, LF or NUL)"
+            e["headers"] =
+                "\"\(OutboundPolicy.isHeaderName(bad.0) ? bad.0 : "a header")\" is not a header name with a one-line value (no CR, LF or NUL)"
         }
         return e
     }

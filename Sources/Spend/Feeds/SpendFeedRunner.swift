@@ -1,5 +1,5 @@
-import Catalog
 import CSV
+import Catalog
 import Foundation
 import HTTPClient
 import Postgres
@@ -48,7 +48,8 @@ public struct SpendFeedRunner: Sendable {
     /// `yyyy-MM-dd` text in the feed's date format, and back.
     public static func format(_ day: String, _ format: String) -> String {
         let y = day.prefix(4), m = day.dropFirst(5).prefix(2), d = day.suffix(2)
-        return format.replacingOccurrences(of: "yyyy", with: y).replacingOccurrences(of: "MM", with: m).replacingOccurrences(of: "dd", with: d)
+        return format.replacingOccurrences(of: "yyyy", with: y).replacingOccurrences(of: "MM", with: m).replacingOccurrences(
+            of: "dd", with: d)
     }
 
     public static func parse(_ text: String, _ format: String) -> String? {
@@ -103,7 +104,8 @@ public struct SpendFeedRunner: Sendable {
                 throw IntegrationError("\(outcome.rejected.count) of \(rows.count) rows rejected: nothing imported")
             }
             if store {
-                _ = try SpendStore(database: database).store(checked.entries, origin: "feed", by: actor, feed: .init(feedID: feed.id, from: from, to: to))
+                _ = try SpendStore(database: database).store(
+                    checked.entries, origin: "feed", by: actor, feed: .init(feedID: feed.id, from: from, to: to))
                 outcome.imported = checked.entries.count
             }
         } catch {
@@ -116,15 +118,18 @@ public struct SpendFeedRunner: Sendable {
         var timeout = Double(feed.timeoutSeconds)
         if let deadline {
             timeout = min(timeout, deadline.timeIntervalSinceNow)
-            guard timeout >= 1 else { throw IntegrationError("the preview ran out of time; Run now (done by the worker) has no such limit") }
+            guard timeout >= 1 else {
+                throw IntegrationError("the preview ran out of time; Run now (done by the worker) has no such limit")
+            }
         }
         var headers: [(String, String)] = [("User-Agent", "Waymark/1.0 (spend feed)")]
         if let sealed = try database.query("SELECT headers_sealed FROM spend_feeds WHERE id = \(feed.id)").first?["headers_sealed"] {
             let pairs = (try? JSONSerialization.jsonObject(with: Data(try secrets.open(sealed).utf8))) as? [[String]] ?? []
             headers += pairs.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
         }
-        let request = HTTPRequest(method: feed.method, url: url, headers: headers, connectTimeout: min(5, timeout),
-                                  timeout: timeout, maxResponseBytes: SpendFeedRunner.maxBytes)
+        let request = HTTPRequest(
+            method: feed.method, url: url, headers: headers, connectTimeout: min(5, timeout),
+            timeout: timeout, maxResponseBytes: SpendFeedRunner.maxBytes)
         do {
             let response = try outbound.send(request)
             return (response.status, response.body)
@@ -165,7 +170,9 @@ public struct SpendFeedRunner: Sendable {
             guard let next = (node as? [String: Any])?[String(key)] else { throw IntegrationError("the JSON has no \(path)") }
             node = next
         }
-        guard let array = node as? [Any] else { throw IntegrationError("the JSON at \(path.isEmpty ? "the top" : path) is not an array of rows") }
+        guard let array = node as? [Any] else {
+            throw IntegrationError("the JSON at \(path.isEmpty ? "the top" : path) is not an array of rows")
+        }
         return try array.map { item in
             guard let object = item as? [String: Any] else { throw IntegrationError("a row of the JSON is not an object") }
             return object.compactMapValues { jsonText($0) }
@@ -178,9 +185,11 @@ public struct SpendFeedRunner: Sendable {
         let m = feed.mapping
         var byParam: [String: String] = [:]
         if m.campaignMatch.hasPrefix("param:"), let column = m.campaign {
-            byParam = try CampaignMatch.byParameter(database, sourceID: feed.sourceID, name: String(m.campaignMatch.dropFirst(6)),
-                                                    values: Array(Set(rows.compactMap { $0.fields[column] })), since: "now() - interval '90 days'")
-                .mapValues(String.init)
+            byParam = try CampaignMatch.byParameter(
+                database, sourceID: feed.sourceID, name: String(m.campaignMatch.dropFirst(6)),
+                values: Array(Set(rows.compactMap { $0.fields[column] })), since: "now() - interval '90 days'"
+            )
+            .mapValues(String.init)
         }
         var inputs: [SpendInput] = []
         var errors: [SpendRowError] = []
@@ -208,8 +217,10 @@ public struct SpendFeedRunner: Sendable {
             }
             var dimensions: [String: String] = [:]
             for (name, column) in m.dimensions { dimensions[name] = f[column] ?? "" }
-            inputs.append(SpendInput(row: n, date: day, source: String(feed.sourceID), campaign: campaign, amount: f[m.amount] ?? "",
-                                     currency: m.currency.flatMap { f[$0] } ?? m.fixedCurrency ?? "", dimensions: dimensions))
+            inputs.append(
+                SpendInput(
+                    row: n, date: day, source: String(feed.sourceID), campaign: campaign, amount: f[m.amount] ?? "",
+                    currency: m.currency.flatMap { f[$0] } ?? m.fixedCurrency ?? "", dimensions: dimensions))
         }
         return (inputs, errors)
     }

@@ -22,13 +22,18 @@ public struct SpendFeedStore: Sendable {
     }
 
     public func list(sourceID: Int64) throws -> [SpendFeed] {
-        try database.query("SELECT \(fragment: SpendFeed.columns) FROM spend_feeds WHERE traffic_source_id = \(sourceID) ORDER BY lower(name), id").map(SpendFeed.decode)
+        try database.query(
+            "SELECT \(fragment: SpendFeed.columns) FROM spend_feeds WHERE traffic_source_id = \(sourceID) ORDER BY lower(name), id"
+        ).map(SpendFeed.decode)
     }
 
     /// A feed of a source the actor sees.
     public func get(_ id: Int64, sourceID: Int64, for actor: Actor) throws -> SpendFeed {
         _ = try sources.get(sourceID, for: actor)
-        guard let feed = try database.query("SELECT \(fragment: SpendFeed.columns) FROM spend_feeds WHERE id = \(id) AND traffic_source_id = \(sourceID)").first.map(SpendFeed.decode)
+        guard
+            let feed = try database.query(
+                "SELECT \(fragment: SpendFeed.columns) FROM spend_feeds WHERE id = \(id) AND traffic_source_id = \(sourceID)"
+            ).first.map(SpendFeed.decode)
         else { throw HTTPError.notFound("no spend feed \(id) on this traffic source") }
         return feed
     }
@@ -47,7 +52,8 @@ public struct SpendFeedStore: Sendable {
         try check(draft, inputErrors)
         let headers = draft.headers ?? []
         return try database.transaction { c in
-            let id: Int64 = try c.query("""
+            let id: Int64 = try c.query(
+                """
                 INSERT INTO spend_feeds (traffic_source_id, workspace_id, name, url, method, headers_sealed, header_names, format, json_path, mapping,
                                          date_format, time_zone, every_hours, daily_at, lookback_days, timeout_seconds, max_failures, status,
                                          next_run_at, created_by)
@@ -58,22 +64,29 @@ public struct SpendFeedStore: Sendable {
                         \(actor.userID))
                 RETURNING id
                 """)[0].decode("id")
-            try AuditLog.record(c, actor: actor, action: "create", objectType: "spend_feed", objectID: id, workspaceID: source.workspaceID,
-                                new: ["name": draft.name, "url": draft.url, "traffic_source_id": Int(source.id), "headers": headers.map(\.0)])
+            try AuditLog.record(
+                c, actor: actor, action: "create", objectType: "spend_feed", objectID: id, workspaceID: source.workspaceID,
+                new: ["name": draft.name, "url": draft.url, "traffic_source_id": Int(source.id), "headers": headers.map(\.0)])
             return try SpendFeed.decode(c.query("SELECT \(fragment: SpendFeed.columns) FROM spend_feeds WHERE id = \(id)")[0])
         }
     }
 
-    public func update(_ feed: SpendFeed, _ draft: SpendFeedDraft, by actor: Actor, inputErrors: [String: String] = [:]) throws -> SpendFeed {
+    public func update(_ feed: SpendFeed, _ draft: SpendFeedDraft, by actor: Actor, inputErrors: [String: String] = [:]) throws -> SpendFeed
+    {
         try actor.requireEditable(workspace: feed.workspaceID)
         try check(draft, inputErrors)
         return try database.transaction { c in
             if let headers = draft.headers {
-                try c.query("UPDATE spend_feeds SET headers_sealed = \(try sealedHeaders(headers)), header_names = \(headers.map(\.0))::text[] WHERE id = \(feed.id)")
+                try c.query(
+                    "UPDATE spend_feeds SET headers_sealed = \(try sealedHeaders(headers)), header_names = \(headers.map(\.0))::text[] WHERE id = \(feed.id)"
+                )
             }
             // Resuming (or a new schedule) starts the count of failures and the schedule anew.
-            let rescheduled = draft.status == "active" && (feed.status != "active" || draft.everyHours != feed.everyHours || draft.dailyAt != feed.dailyAt)
-            try c.query("""
+            let rescheduled =
+                draft.status == "active"
+                && (feed.status != "active" || draft.everyHours != feed.everyHours || draft.dailyAt != feed.dailyAt)
+            try c.query(
+                """
                 UPDATE spend_feeds SET name = \(draft.name), url = \(draft.url), method = \(draft.method), format = \(draft.format), json_path = \(draft.jsonPath),
                   mapping = \(try mappingJSON(draft.mapping))::jsonb, date_format = \(draft.dateFormat), time_zone = \(draft.timeZone),
                   every_hours = \(draft.everyHours), daily_at = \(draft.dailyAt), lookback_days = \(draft.lookbackDays),
@@ -84,8 +97,10 @@ public struct SpendFeedStore: Sendable {
                   updated_at = now()
                 WHERE id = \(feed.id)
                 """)
-            try AuditLog.record(c, actor: actor, action: "update", objectType: "spend_feed", objectID: feed.id, workspaceID: feed.workspaceID,
-                                old: ["name": feed.name, "url": feed.url, "status": feed.status], new: ["name": draft.name, "url": draft.url, "status": draft.status])
+            try AuditLog.record(
+                c, actor: actor, action: "update", objectType: "spend_feed", objectID: feed.id, workspaceID: feed.workspaceID,
+                old: ["name": feed.name, "url": feed.url, "status": feed.status],
+                new: ["name": draft.name, "url": draft.url, "status": draft.status])
             return try SpendFeed.decode(c.query("SELECT \(fragment: SpendFeed.columns) FROM spend_feeds WHERE id = \(feed.id)")[0])
         }
     }
@@ -94,8 +109,9 @@ public struct SpendFeedStore: Sendable {
         try actor.requireEditable(workspace: feed.workspaceID)
         try database.transaction { c in
             try c.query("DELETE FROM spend_feeds WHERE id = \(feed.id)")
-            try AuditLog.record(c, actor: actor, action: "delete", objectType: "spend_feed", objectID: feed.id, workspaceID: feed.workspaceID,
-                                old: ["name": feed.name, "url": feed.url])
+            try AuditLog.record(
+                c, actor: actor, action: "delete", objectType: "spend_feed", objectID: feed.id, workspaceID: feed.workspaceID,
+                old: ["name": feed.name, "url": feed.url])
         }
     }
 
@@ -107,7 +123,8 @@ public struct SpendFeedStore: Sendable {
     /// Run now: the worker runs the feed (its calls may take minutes); the caller waits up to
     /// `seconds` for the run's record (as `runs` lists it), nil while it is still running.
     public func requestRun(_ feed: SpendFeed, wait seconds: Double) throws -> [String: Any]? {
-        let requested: Date = try database.query("""
+        let requested: Date = try database.query(
+            """
             UPDATE spend_feeds SET run_requested_at = clock_timestamp() WHERE id = \(feed.id) RETURNING run_requested_at
             """)[0].decode("run_requested_at")
         try database.query("NOTIFY waymark_integrations")
@@ -122,10 +139,12 @@ public struct SpendFeedStore: Sendable {
     /// Runs a feed now and records the run; a preview stores nothing and leaves the health
     /// alone. `deadline` bounds a run made on a responder thread (a preview).
     public func run(_ feed: SpendFeed, trigger: String, deadline: Date? = nil) throws -> SpendFeedRunner.Outcome {
-        let runID: Int64 = try database.query("INSERT INTO spend_feed_runs (feed_id, trigger) VALUES (\(feed.id), \(trigger)) RETURNING id")[0].decode("id")
+        let runID: Int64 = try database.query(
+            "INSERT INTO spend_feed_runs (feed_id, trigger) VALUES (\(feed.id), \(trigger)) RETURNING id")[0].decode("id")
         let outcome = runner.run(feed, store: trigger != "preview", deadline: deadline)
         let rejected = String(decoding: try JSONSerialization.data(withJSONObject: outcome.rejected.prefix(100).map(\.json)), as: UTF8.self)
-        try database.query("""
+        try database.query(
+            """
             UPDATE spend_feed_runs SET finished_at = now(), window_from = \(outcome.from)::date, window_to = \(outcome.to)::date,
               http_status = \(outcome.httpStatus), rows_read = \(outcome.read), rows_imported = \(outcome.imported),
               rows_rejected = \(outcome.rejected.count), rejected = \(rejected)::jsonb, status = \(outcome.ok ? "success" : "failed"), error = \(outcome.error)
@@ -136,7 +155,8 @@ public struct SpendFeedStore: Sendable {
             try database.query("UPDATE spend_feeds SET consecutive_failures = 0, last_run_at = now() WHERE id = \(feed.id)")
         } else {
             // A feed that keeps failing is paused, with the reason shown.
-            try database.query("""
+            try database.query(
+                """
                 UPDATE spend_feeds SET consecutive_failures = consecutive_failures + 1, last_run_at = now(),
                   status = CASE WHEN consecutive_failures + 1 >= max_failures THEN 'paused' ELSE status END,
                   paused_reason = CASE WHEN consecutive_failures + 1 >= max_failures
@@ -154,25 +174,31 @@ public struct SpendFeedStore: Sendable {
         var ran = 0
         while !stopping() {
             // Run-now requests first, a paused feed's too: someone asked for it.
-            if let feed = try? database.query("""
+            if let feed = try? database.query(
+                """
                 UPDATE spend_feeds SET run_requested_at = NULL
                 WHERE id = (SELECT id FROM spend_feeds WHERE run_requested_at IS NOT NULL ORDER BY run_requested_at LIMIT 1 FOR UPDATE SKIP LOCKED)
                 RETURNING \(fragment: SpendFeed.columns)
-                """).first.map(SpendFeed.decode) {
+                """
+            ).first.map(SpendFeed.decode) {
                 _ = try? run(feed, trigger: "manual")
                 ran += 1
                 continue
             }
-            guard let feed = try? database.query("""
-                UPDATE spend_feeds SET next_run_at = now() + interval '10 minutes'
-                WHERE id = (SELECT id FROM spend_feeds WHERE status = 'active' AND next_run_at <= now()
-                              AND traffic_source_id IN (SELECT id FROM traffic_sources WHERE archived_at IS NULL)
-                            ORDER BY next_run_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-                RETURNING \(fragment: SpendFeed.columns)
-                """).first.map(SpendFeed.decode)
+            guard
+                let feed = try? database.query(
+                    """
+                    UPDATE spend_feeds SET next_run_at = now() + interval '10 minutes'
+                    WHERE id = (SELECT id FROM spend_feeds WHERE status = 'active' AND next_run_at <= now()
+                                  AND traffic_source_id IN (SELECT id FROM traffic_sources WHERE archived_at IS NULL)
+                                ORDER BY next_run_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+                    RETURNING \(fragment: SpendFeed.columns)
+                    """
+                ).first.map(SpendFeed.decode)
             else { break }
             _ = try? run(feed, trigger: "schedule")
-            let next = SpendFeedStore.nextRun(everyHours: feed.everyHours, dailyAt: feed.dailyAt, zone: feed.timeZone, after: Date(), first: false)
+            let next = SpendFeedStore.nextRun(
+                everyHours: feed.everyHours, dailyAt: feed.dailyAt, zone: feed.timeZone, after: Date(), first: false)
             _ = try? database.query("UPDATE spend_feeds SET next_run_at = \(next) WHERE id = \(feed.id)")
             ran += 1
         }
@@ -186,13 +212,15 @@ public struct SpendFeedStore: Sendable {
         let parts = (dailyAt ?? "06:00").split(separator: ":").compactMap { Int($0) }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: zone) ?? TimeZone(identifier: "UTC")!
-        return calendar.nextDate(after: after, matching: DateComponents(hour: parts.first ?? 6, minute: parts.last ?? 0), matchingPolicy: .nextTime)
+        return calendar.nextDate(
+            after: after, matching: DateComponents(hour: parts.first ?? 6, minute: parts.last ?? 0), matchingPolicy: .nextTime)
             ?? after.addingTimeInterval(86400)
     }
 
     /// Spend feeds whose last runs failed, or paused, with why.
     public func failing(for actor: Actor) throws -> [[String: String]] {
-        let rows = try database.query("""
+        let rows = try database.query(
+            """
             SELECT f.id, f.traffic_source_id, f.name, f.status, f.consecutive_failures, f.paused_reason, s.name AS source_name,
                    (SELECT error FROM spend_feed_runs r WHERE r.feed_id = f.id AND r.status = 'failed' ORDER BY r.id DESC LIMIT 1) AS last_error
             FROM spend_feeds f JOIN traffic_sources s ON s.id = f.traffic_source_id
@@ -201,27 +229,34 @@ public struct SpendFeedStore: Sendable {
             """)
         return rows.map { r -> [String: String] in
             let reason: String = r["paused_reason"] ?? r["last_error"] ?? ""
-            return ["id": r["id"] ?? "", "source_id": r["traffic_source_id"] ?? "", "name": r["name"] ?? "", "source": r["source_name"] ?? "",
-                    "status": r["status"] ?? "", "failures": r["consecutive_failures"] ?? "0", "reason": reason]
+            return [
+                "id": r["id"] ?? "", "source_id": r["traffic_source_id"] ?? "", "name": r["name"] ?? "", "source": r["source_name"] ?? "",
+                "status": r["status"] ?? "", "failures": r["consecutive_failures"] ?? "0", "reason": reason,
+            ]
         }
     }
 
     /// The feed's runs, newest first; with `manualSince`, only finished manual runs started then or later.
     public func runs(_ feedID: Int64, limit: Int = 50, manualSince: Date? = nil) throws -> [[String: Any]] {
-        try database.query("""
+        try database.query(
+            """
             SELECT trigger, started_at, finished_at, window_from::text AS f, window_to::text AS t, http_status, rows_read, rows_imported, rows_rejected,
                    rejected::text AS rejected, status, error
             FROM spend_feed_runs WHERE feed_id = \(feedID)
               AND (\(manualSince)::timestamptz IS NULL OR (trigger = 'manual' AND started_at >= \(manualSince) AND finished_at IS NOT NULL))
             ORDER BY id DESC LIMIT \(limit)
-            """).map { r in
-            ["trigger": r["trigger"] ?? "", "started_at": RFC3339.string(from: try r.decode("started_at")),
-             "finished_at": (try r.decode("finished_at", as: Date?.self)).map(RFC3339.string) ?? NSNull(),
-             "window": ["from": r["f"] ?? NSNull(), "to": r["t"] ?? NSNull()] as [String: Any], "http_status": r["http_status"].flatMap { Int($0) } ?? NSNull(),
-             "rows_read": Int(r["rows_read"] ?? "0") ?? 0, "rows_imported": Int(r["rows_imported"] ?? "0") ?? 0,
-             "rows_rejected": Int(r["rows_rejected"] ?? "0") ?? 0,
-             "rejected": (try? JSONSerialization.jsonObject(with: Data((r["rejected"] ?? "[]").utf8))) ?? [],
-             "status": r["status"] ?? "", "error": r["error"] ?? NSNull()] as [String: Any]
+            """
+        ).map { r in
+            [
+                "trigger": r["trigger"] ?? "", "started_at": RFC3339.string(from: try r.decode("started_at")),
+                "finished_at": (try r.decode("finished_at", as: Date?.self)).map(RFC3339.string) ?? NSNull(),
+                "window": ["from": r["f"] ?? NSNull(), "to": r["t"] ?? NSNull()] as [String: Any],
+                "http_status": r["http_status"].flatMap { Int($0) } ?? NSNull(),
+                "rows_read": Int(r["rows_read"] ?? "0") ?? 0, "rows_imported": Int(r["rows_imported"] ?? "0") ?? 0,
+                "rows_rejected": Int(r["rows_rejected"] ?? "0") ?? 0,
+                "rejected": (try? JSONSerialization.jsonObject(with: Data((r["rejected"] ?? "[]").utf8))) ?? [],
+                "status": r["status"] ?? "", "error": r["error"] ?? NSNull(),
+            ] as [String: Any]
         }
     }
 }

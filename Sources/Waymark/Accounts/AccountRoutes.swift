@@ -14,19 +14,25 @@ struct AccountRoutes {
     func register(on router: Router) {
         router.get("/login", loginPage)
         router.post("/login", login)
-        router.post("/logout", shell.page { request, _ in
-            if let value = request.cookies[SessionStore.cookieName] { try sessions.delete(cookieValue: value) }
-            return Response.redirect(to: "/login").setting(cookie: .expired(SessionStore.cookieName))
-        })
-        router.get("/", shell.page { request, actor in
-            let filter = shell.workspaceFilter(request, actor)
-            let list = try workspaces.list(for: actor).filter { filter == nil || $0.id == filter }
-            return try shell.render(request, actor: actor, template: "dashboard", title: "Dashboard", context: [
-                "workspaces": list.map { ["id": $0.id, "name": $0.name, "currency": $0.currency, "timezone": $0.timezone] },
-                "workspace_count": list.count,
-                "has_workspaces": !list.isEmpty,
-            ], section: "dashboard")
-        })
+        router.post(
+            "/logout",
+            shell.page { request, _ in
+                if let value = request.cookies[SessionStore.cookieName] { try sessions.delete(cookieValue: value) }
+                return Response.redirect(to: "/login").setting(cookie: .expired(SessionStore.cookieName))
+            })
+        router.get(
+            "/",
+            shell.page { request, actor in
+                let filter = shell.workspaceFilter(request, actor)
+                let list = try workspaces.list(for: actor).filter { filter == nil || $0.id == filter }
+                return try shell.render(
+                    request, actor: actor, template: "dashboard", title: "Dashboard",
+                    context: [
+                        "workspaces": list.map { ["id": $0.id, "name": $0.name, "currency": $0.currency, "timezone": $0.timezone] },
+                        "workspace_count": list.count,
+                        "has_workspaces": !list.isEmpty,
+                    ], section: "dashboard")
+            })
     }
 
     /// The login form. Before a session exists, CSRF is a double-submit cookie.
@@ -38,7 +44,8 @@ struct AccountRoutes {
     }
 
     private func render(_ request: Request, form: FormState, status: Int, csrfToken: String? = nil) throws -> Response {
-        try shell.render(request, actor: nil, template: "login", title: "Sign in", context: form.context, status: status, csrfToken: csrfToken)
+        try shell.render(
+            request, actor: nil, template: "login", title: "Sign in", context: form.context, status: status, csrfToken: csrfToken)
     }
 
     private func login(_ request: Request) throws -> Response {

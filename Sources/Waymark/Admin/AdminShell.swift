@@ -20,17 +20,24 @@ public struct AdminShell: Sendable {
 
     /// The workspace chosen in the shell's filter, if the actor may see it (nil = all).
     public func workspaceFilter(_ request: Request, _ actor: Actor) -> Int64? {
-        guard let id = request.cookies[AdminShell.workspaceFilterCookie].flatMap({ Int64($0) }), actor.canSee(workspace: id) else { return nil }
+        guard let id = request.cookies[AdminShell.workspaceFilterCookie].flatMap({ Int64($0) }), actor.canSee(workspace: id) else {
+            return nil
+        }
         return id
     }
 
     /// `POST /workspace-filter`: remembers the choice and goes back to the page it came from.
     func registerFilter(on router: Router) {
-        router.post("/workspace-filter", page { request, actor in
-            let form = FormState(fields: try request.form())
-            let chosen = Int64(form.value("workspace_id")).flatMap { actor.canSee(workspace: $0) ? $0 : nil }
-            return Response.redirect(to: AdminShell.localPath(form.value("back"))).setting(cookie: Cookie(name: AdminShell.workspaceFilterCookie, value: chosen.map(String.init) ?? "", maxAge: chosen == nil ? 0 : 365 * 24 * 3600))
-        })
+        router.post(
+            "/workspace-filter",
+            page { request, actor in
+                let form = FormState(fields: try request.form())
+                let chosen = Int64(form.value("workspace_id")).flatMap { actor.canSee(workspace: $0) ? $0 : nil }
+                return Response.redirect(to: AdminShell.localPath(form.value("back"))).setting(
+                    cookie: Cookie(
+                        name: AdminShell.workspaceFilterCookie, value: chosen.map(String.init) ?? "",
+                        maxAge: chosen == nil ? 0 : 365 * 24 * 3600))
+            })
     }
 
     /// A page that needs a signed-in user. GETs without a session go to the login page; a POST
@@ -39,7 +46,10 @@ public struct AdminShell: Sendable {
         { request in
             guard let value = request.cookies[SessionStore.cookieName], let actor = try sessions.actor(cookieValue: value) else {
                 if request.method == "GET" || request.method == "HEAD" {
-                    return .redirect(to: "/login?next=" + URLEncoding.encode(request.rawQuery.isEmpty ? request.path : request.path + "?" + request.rawQuery), status: 303)
+                    return .redirect(
+                        to: "/login?next="
+                            + URLEncoding.encode(request.rawQuery.isEmpty ? request.path : request.path + "?" + request.rawQuery),
+                        status: 303)
                 }
                 throw HTTPError.forbidden("your session has ended: sign in again")
             }
@@ -54,13 +64,15 @@ public struct AdminShell: Sendable {
     public func api(_ handler: @escaping @Sendable (Request, Actor) throws -> Response) -> Handler {
         { request in
             guard let header = request.header("authorization"), header.lowercased().hasPrefix("bearer ") else {
-                throw HTTPError(401, code: "unauthorized", message: "send an API token as Authorization: Bearer <token>",
-                                headers: [("WWW-Authenticate", "Bearer")])
+                throw HTTPError(
+                    401, code: "unauthorized", message: "send an API token as Authorization: Bearer <token>",
+                    headers: [("WWW-Authenticate", "Bearer")])
             }
             let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
             guard let actor = try tokens.actor(token: token) else {
-                throw HTTPError(401, code: "unauthorized", message: "the API token is not valid (revoked, or its user is disabled)",
-                                headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\"")])
+                throw HTTPError(
+                    401, code: "unauthorized", message: "the API token is not valid (revoked, or its user is disabled)",
+                    headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\"")])
             }
             return try handler(request, actor)
         }
@@ -96,7 +108,9 @@ public struct AdminShell: Sendable {
             layout["actor"] = who
             layout["nav"] = AdminShell.navigation(for: actor, current: section ?? "")
             let selected = workspaceFilter(request, actor)
-            layout["workspace_options"] = try workspaces.list(for: actor).map { ["id": $0.id, "name": $0.name, "selected": $0.id == selected] as [String: Any] }
+            layout["workspace_options"] = try workspaces.list(for: actor).map {
+                ["id": $0.id, "name": $0.name, "selected": $0.id == selected] as [String: Any]
+            }
             layout["back"] = request.path
         }
         layout["content"] = try views.render(template, context)

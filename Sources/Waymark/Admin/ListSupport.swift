@@ -24,11 +24,14 @@ struct Paging {
     init(_ request: Request) throws(HTTPError) {
         let limitText = request.queryValue("limit") ?? "100"
         guard let limit = Int(limitText), (1...500).contains(limit) else {
-            throw HTTPError(400, code: "invalid_parameter", message: "limit must be a whole number from 1 to 500", fields: ["limit": "must be 1 to 500"])
+            throw HTTPError(
+                400, code: "invalid_parameter", message: "limit must be a whole number from 1 to 500", fields: ["limit": "must be 1 to 500"]
+            )
         }
         let cursorText = request.queryValue("cursor") ?? ""
         guard cursorText.isEmpty || (cursorText.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } && Int64(cursorText) != nil) else {
-            throw HTTPError(400, code: "invalid_parameter", message: "cursor is not one this API gave out", fields: ["cursor": "is not valid"])
+            throw HTTPError(
+                400, code: "invalid_parameter", message: "cursor is not one this API gave out", fields: ["cursor": "is not valid"])
         }
         self.limit = limit
         after = Int64(cursorText) ?? 0

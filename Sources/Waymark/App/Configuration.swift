@@ -62,7 +62,9 @@ public struct Configuration: Sendable {
         let env = environment.filter { !$0.value.isEmpty }
         root = env["WAYMARK_ROOT"] ?? FileManager.default.currentDirectoryPath
         varDirectory = env["WAYMARK_VAR"] ?? root + "/var"
-        databaseURL = env["WAYMARK_DATABASE_URL"] ?? Configuration.readFile(varDirectory + "/database.url") ?? "postgresql://waymark@127.0.0.1:55432/waymark?connect_timeout=3"
+        databaseURL =
+            env["WAYMARK_DATABASE_URL"] ?? Configuration.readFile(varDirectory + "/database.url")
+            ?? "postgresql://waymark@127.0.0.1:55432/waymark?connect_timeout=3"
         databasePoolSize = env["WAYMARK_DB_POOL"].flatMap(Int.init) ?? 16
         socketPath = env["WAYMARK_SOCKET"] ?? varDirectory + "/run/waymark.sock"
         socketGroup = Configuration.group(env["WAYMARK_SOCKET_GROUP"], directoryOf: socketPath)

@@ -9,10 +9,13 @@ extension IntegrationStore {
     /// The store as the responder and the worker use it: the installation's key, the
     /// providers with the environment's credentials and origin map.
     public init(configuration: Configuration, database: PostgresPool) throws {
-        let http = ProviderHTTP(origins: configuration.providerOrigins, timeout: configuration.outboundTimeoutSeconds,
-                                outbound: configuration.outbound)
-        self.init(database: database, secrets: try IntegrationSecrets(secretKey: configuration.secretKey, varDirectory: configuration.varDirectory),
-                  providers: Providers(credentials: configuration.providerCredentials, http: http))
+        let http = ProviderHTTP(
+            origins: configuration.providerOrigins, timeout: configuration.outboundTimeoutSeconds,
+            outbound: configuration.outbound)
+        self.init(
+            database: database,
+            secrets: try IntegrationSecrets(secretKey: configuration.secretKey, varDirectory: configuration.varDirectory),
+            providers: Providers(credentials: configuration.providerCredentials, http: http))
     }
 }
 

@@ -13,7 +13,8 @@ struct OpenAPIRoutes {
     func register(on router: Router) {
         router.get("/api/v1/openapi.json") { _ in
             guard let document else { throw HTTPError.notFound("docs/openapi.json is not installed with this build") }
-            return Response(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "public, max-age=300")], body: document)
+            return Response(
+                status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "public, max-age=300")], body: document)
         }
     }
 }

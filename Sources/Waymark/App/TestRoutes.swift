@@ -34,7 +34,10 @@ struct TestRoutes {
         if request.method == "POST" {
             if request.contentType == "multipart/form-data" {
                 out["parts"] = try request.multipart().map {
-                    ["name": $0.name, "filename": $0.filename ?? NSNull(), "content_type": $0.contentType ?? NSNull(), "size": $0.data.count, "text": $0.text] as [String: Any]
+                    [
+                        "name": $0.name, "filename": $0.filename ?? NSNull(), "content_type": $0.contentType ?? NSNull(),
+                        "size": $0.data.count, "text": $0.text,
+                    ] as [String: Any]
                 }
             } else if request.contentType == "application/json" {
                 out["json"] = try request.jsonObject()

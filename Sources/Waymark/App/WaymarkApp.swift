@@ -48,7 +48,8 @@ public final class WaymarkApp: Sendable {
         let links = TrackingLinks(configuration: configuration)
         let sources = TrafficSourceStore(database: database)
         let campaigns = CampaignStore(database: database, sources: sources, links: links)
-        TrafficSourceRoutes(shell: shell, store: sources, campaigns: campaigns, workspaces: workspaces, library: library).register(on: router)
+        TrafficSourceRoutes(shell: shell, store: sources, campaigns: campaigns, workspaces: workspaces, library: library).register(
+            on: router)
         CampaignRoutes(shell: shell, store: campaigns, sources: sources, workspaces: workspaces, links: links).register(on: router)
         let clickRecorder = ClickRecorder(botAddresses: IPRanges(configuration.botAddresses))
         TrackingRoutes(
@@ -58,21 +59,26 @@ public final class WaymarkApp: Sendable {
         let integrations = try IntegrationStore(configuration: configuration, database: database)
         let outboundGate = OutboundGate(slots: configuration.responderOutboundConcurrency)
         IntegrationRoutes(
-            shell: shell, actions: IntegrationActions(store: integrations, sources: sources, database: database, publicURL: configuration.publicURL),
+            shell: shell,
+            actions: IntegrationActions(store: integrations, sources: sources, database: database, publicURL: configuration.publicURL),
             store: integrations, sources: sources, database: database, gate: outboundGate
         ).register(on: router)
         let feeds = SpendFeedStore(database: database, secrets: integrations.secrets, sources: sources, outbound: configuration.outbound)
         SpendFeedRoutes(shell: shell, store: feeds, sources: sources, gate: outboundGate).register(on: router)
         let outbox = Outbox(maxAttempts: configuration.deliveryMaxAttempts, pushes: IntegrationPushes(providers: integrations.providers))
-        let conversions = ConversionRecorder(database: database, outbox: outbox, logger: logger,
-                                             unattributedLimit: AddressRateLimiter(rate: configuration.unattributedRate))
+        let conversions = ConversionRecorder(
+            database: database, outbox: outbox, logger: logger,
+            unattributedLimit: AddressRateLimiter(rate: configuration.unattributedRate))
         ConversionRoutes(
             shell: shell, database: database, recorder: conversions, campaigns: campaigns, workspaces: workspaces, cache: campaignCache,
             clicks: clickRecorder, writer: clickWriter, postbackOrigin: configuration.publicHTTPURL
         ).register(on: router)
-        DeliveryRoutes(shell: shell, database: database, spool: spool, workspaces: workspaces, integrations: integrations, feeds: feeds).register(on: router)
-        ReportRoutes(shell: shell, database: database, engine: ReportEngine(database: database), workspaces: workspaces).register(on: router)
-        SpendRoutes(shell: shell, database: database, store: SpendStore(database: database), fx: FXStore(database: database)).register(on: router)
+        DeliveryRoutes(shell: shell, database: database, spool: spool, workspaces: workspaces, integrations: integrations, feeds: feeds)
+            .register(on: router)
+        ReportRoutes(shell: shell, database: database, engine: ReportEngine(database: database), workspaces: workspaces).register(
+            on: router)
+        SpendRoutes(shell: shell, database: database, store: SpendStore(database: database), fx: FXStore(database: database)).register(
+            on: router)
         OpenAPIRoutes(root: configuration.root).register(on: router)
         if configuration.testRoutes { TestRoutes().register(on: router) }
         web = WebApplication(router: router, logger: logger)

@@ -14,77 +14,109 @@ struct CampaignRoutes {
     let links: TrackingLinks
 
     func register(on router: Router) {
-        router.get("/api/v1/campaigns", shell.api { request, actor in
-            let paging = try Paging(request)
-            let filterSource = try request.queryValue("traffic_source_id").map { text throws(HTTPError) -> Int64 in
-                guard let id = Int64(text) else { throw HTTPError.badRequest("traffic_source_id must be a number", field: "traffic_source_id") }
-                return id
-            }
-            let sourcesByID = try sourceMap(actor)
-            return paging.response(try store.list(for: actor, trafficSource: filterSource), id: \.id) {
-                campaignJSON($0, source: sourcesByID[$0.trafficSourceID], actor: actor)
-            }
-        })
-        router.post("/api/v1/campaigns", shell.api { request, actor in
-            var reader = FieldReader(try request.jsonObject())
-            var draft = CampaignDraft()
-            draft.apply(&reader)
-            let (campaign, warnings) = try store.create(draft, by: actor, inputErrors: reader.errors)
-            return .jsonObject(campaignJSON(campaign, source: try sources.get(campaign.trafficSourceID, for: actor), actor: actor, warnings: warnings, detailed: true), status: 201)
-        })
-        router.get("/api/v1/campaigns/{id}", shell.api { request, actor in
-            let campaign = try store.get(try request.pathID(), for: actor)
-            let source = try sources.get(campaign.trafficSourceID, for: actor)
-            return .jsonObject(campaignJSON(campaign, source: source, actor: actor, warnings: store.warnings(campaign, source: source), detailed: true))
-        })
-        router.patch("/api/v1/campaigns/{id}", shell.api { request, actor in
-            let existing = try store.get(try request.pathID(), for: actor)
-            var reader = FieldReader(try request.jsonObject())
-            var draft = CampaignDraft(existing)
-            draft.apply(&reader)
-            let (campaign, warnings) = try store.update(existing.id, draft, by: actor, inputErrors: reader.errors)
-            return .jsonObject(campaignJSON(campaign, source: try sources.get(campaign.trafficSourceID, for: actor), actor: actor, warnings: warnings, detailed: true))
-        })
-        router.delete("/api/v1/campaigns/{id}", shell.api { request, actor in
-            try store.delete(try request.pathID(), by: actor)
-            return Response(status: 204)
-        })
+        router.get(
+            "/api/v1/campaigns",
+            shell.api { request, actor in
+                let paging = try Paging(request)
+                let filterSource = try request.queryValue("traffic_source_id").map { text throws(HTTPError) -> Int64 in
+                    guard let id = Int64(text) else {
+                        throw HTTPError.badRequest("traffic_source_id must be a number", field: "traffic_source_id")
+                    }
+                    return id
+                }
+                let sourcesByID = try sourceMap(actor)
+                return paging.response(try store.list(for: actor, trafficSource: filterSource), id: \.id) {
+                    campaignJSON($0, source: sourcesByID[$0.trafficSourceID], actor: actor)
+                }
+            })
+        router.post(
+            "/api/v1/campaigns",
+            shell.api { request, actor in
+                var reader = FieldReader(try request.jsonObject())
+                var draft = CampaignDraft()
+                draft.apply(&reader)
+                let (campaign, warnings) = try store.create(draft, by: actor, inputErrors: reader.errors)
+                return .jsonObject(
+                    campaignJSON(
+                        campaign, source: try sources.get(campaign.trafficSourceID, for: actor), actor: actor, warnings: warnings,
+                        detailed: true), status: 201)
+            })
+        router.get(
+            "/api/v1/campaigns/{id}",
+            shell.api { request, actor in
+                let campaign = try store.get(try request.pathID(), for: actor)
+                let source = try sources.get(campaign.trafficSourceID, for: actor)
+                return .jsonObject(
+                    campaignJSON(campaign, source: source, actor: actor, warnings: store.warnings(campaign, source: source), detailed: true)
+                )
+            })
+        router.patch(
+            "/api/v1/campaigns/{id}",
+            shell.api { request, actor in
+                let existing = try store.get(try request.pathID(), for: actor)
+                var reader = FieldReader(try request.jsonObject())
+                var draft = CampaignDraft(existing)
+                draft.apply(&reader)
+                let (campaign, warnings) = try store.update(existing.id, draft, by: actor, inputErrors: reader.errors)
+                return .jsonObject(
+                    campaignJSON(
+                        campaign, source: try sources.get(campaign.trafficSourceID, for: actor), actor: actor, warnings: warnings,
+                        detailed: true))
+            })
+        router.delete(
+            "/api/v1/campaigns/{id}",
+            shell.api { request, actor in
+                try store.delete(try request.pathID(), by: actor)
+                return Response(status: 204)
+            })
 
         router.get("/campaigns", shell.page(listPage))
-        router.get("/campaigns/new", shell.page { request, actor in
-            guard actor.canWrite else { throw HTTPError.forbidden("your role (viewer) cannot change anything") }
-            var draft = CampaignDraft()
-            draft.trafficSourceID = request.queryValue("traffic_source_id").flatMap { Int64($0) }
-            return try generalPage(request, actor, campaign: nil, draft: draft, errors: [:])
-        })
-        router.post("/campaigns", shell.page { request, actor in
-            let draft = try formDraft(request)
-            do {
-                let (campaign, warnings) = try store.create(draft, by: actor)
-                return AdminShell.redirect(to: "/campaigns/\(campaign.id)/tracking", flash: (["Campaign \(campaign.name) created."] + warnings).joined(separator: " "))
-            } catch let error as HTTPError where error.status == 422 {
-                return try generalPage(request, actor, campaign: nil, draft: draft, errors: error.fields, status: 422)
-            }
-        })
-        router.get("/campaigns/{id}", shell.page { request, actor in
-            let campaign = try store.get(try request.pathID(), for: actor)
-            return try generalPage(request, actor, campaign: campaign, draft: CampaignDraft(campaign), errors: [:])
-        })
-        router.post("/campaigns/{id}", shell.page { request, actor in
-            let campaign = try store.get(try request.pathID(), for: actor)
-            let draft = try formDraft(request)
-            do {
-                let (saved, warnings) = try store.update(campaign.id, draft, by: actor)
-                return AdminShell.redirect(to: "/campaigns/\(saved.id)", flash: (["Campaign saved."] + warnings).joined(separator: " "))
-            } catch let error as HTTPError where error.status == 422 {
-                return try generalPage(request, actor, campaign: campaign, draft: draft, errors: error.fields, status: 422)
-            }
-        })
+        router.get(
+            "/campaigns/new",
+            shell.page { request, actor in
+                guard actor.canWrite else { throw HTTPError.forbidden("your role (viewer) cannot change anything") }
+                var draft = CampaignDraft()
+                draft.trafficSourceID = request.queryValue("traffic_source_id").flatMap { Int64($0) }
+                return try generalPage(request, actor, campaign: nil, draft: draft, errors: [:])
+            })
+        router.post(
+            "/campaigns",
+            shell.page { request, actor in
+                let draft = try formDraft(request)
+                do {
+                    let (campaign, warnings) = try store.create(draft, by: actor)
+                    return AdminShell.redirect(
+                        to: "/campaigns/\(campaign.id)/tracking",
+                        flash: (["Campaign \(campaign.name) created."] + warnings).joined(separator: " "))
+                } catch let error as HTTPError where error.status == 422 {
+                    return try generalPage(request, actor, campaign: nil, draft: draft, errors: error.fields, status: 422)
+                }
+            })
+        router.get(
+            "/campaigns/{id}",
+            shell.page { request, actor in
+                let campaign = try store.get(try request.pathID(), for: actor)
+                return try generalPage(request, actor, campaign: campaign, draft: CampaignDraft(campaign), errors: [:])
+            })
+        router.post(
+            "/campaigns/{id}",
+            shell.page { request, actor in
+                let campaign = try store.get(try request.pathID(), for: actor)
+                let draft = try formDraft(request)
+                do {
+                    let (saved, warnings) = try store.update(campaign.id, draft, by: actor)
+                    return AdminShell.redirect(to: "/campaigns/\(saved.id)", flash: (["Campaign saved."] + warnings).joined(separator: " "))
+                } catch let error as HTTPError where error.status == 422 {
+                    return try generalPage(request, actor, campaign: campaign, draft: draft, errors: error.fields, status: 422)
+                }
+            })
         router.get("/campaigns/{id}/tracking", shell.page(trackingPage))
-        router.post("/campaigns/{id}/delete", shell.page { request, actor in
-            try store.delete(try request.pathID(), by: actor)
-            return AdminShell.redirect(to: "/campaigns", flash: "Campaign deleted.")
-        })
+        router.post(
+            "/campaigns/{id}/delete",
+            shell.page { request, actor in
+                try store.delete(try request.pathID(), by: actor)
+                return AdminShell.redirect(to: "/campaigns", flash: "Campaign deleted.")
+            })
     }
 
     private func sourceMap(_ actor: Actor) throws -> [Int64: TrafficSource] {
@@ -96,10 +128,13 @@ struct CampaignRoutes {
     /// who cannot edit the workspace's campaigns.
     private func postbackURL(_ workspaceID: Int64?, for actor: Actor) throws -> String {
         guard let workspaceID, let secret = try workspaces.postbackSecret(workspaceID) else { return links.postbackURL(secret: nil) }
-        return actor.canEdit(workspace: workspaceID) ? links.postbackURL(secret: secret) : links.postbackURL(secret: nil) + "&secret={secret}"
+        return actor.canEdit(workspace: workspaceID)
+            ? links.postbackURL(secret: secret) : links.postbackURL(secret: nil) + "&secret={secret}"
     }
 
-    func campaignJSON(_ c: Campaign, source: TrafficSource?, actor: Actor, warnings: [String]? = nil, detailed: Bool = false) -> [String: Any] {
+    func campaignJSON(_ c: Campaign, source: TrafficSource?, actor: Actor, warnings: [String]? = nil, detailed: Bool = false) -> [String:
+        Any]
+    {
         var out: [String: Any] = [
             "id": c.id, "key": c.key, "name": c.name, "traffic_source_id": c.trafficSourceID, "destination_url": c.destinationURL,
             "fallback_url": c.fallbackURL ?? NSNull(), "status": c.status,
@@ -132,14 +167,18 @@ struct CampaignRoutes {
             default: sort.ordered(a.name.lowercased(), b.name.lowercased())
             }
         }
-        return try shell.render(request, actor: actor, template: "campaigns/list", title: "Campaigns", context: [
-            "campaigns": rows.map { c in
-                ["id": c.id, "name": c.name, "key": c.key, "source": byID[c.trafficSourceID]?.name ?? "", "status": c.status,
-                 "cost_model": c.costModel.rawValue, "created": String(RFC3339.string(from: c.createdAt).prefix(10))] as [String: Any]
-            },
-            "headers": sort.headers([("name", "Name"), ("source", "Traffic source"), ("status", "Status"), ("created", "Created")]),
-            "can_write": actor.canWrite,
-        ], section: "campaigns")
+        return try shell.render(
+            request, actor: actor, template: "campaigns/list", title: "Campaigns",
+            context: [
+                "campaigns": rows.map { c in
+                    [
+                        "id": c.id, "name": c.name, "key": c.key, "source": byID[c.trafficSourceID]?.name ?? "", "status": c.status,
+                        "cost_model": c.costModel.rawValue, "created": String(RFC3339.string(from: c.createdAt).prefix(10)),
+                    ] as [String: Any]
+                },
+                "headers": sort.headers([("name", "Name"), ("source", "Traffic source"), ("status", "Status"), ("created", "Created")]),
+                "can_write": actor.canWrite,
+            ], section: "campaigns")
     }
 
     private func formDraft(_ request: Request) throws -> CampaignDraft {
@@ -157,7 +196,9 @@ struct CampaignRoutes {
         reporting.postbackURL = form.value("reporting_postback_url").trimmingCharacters(in: .whitespaces).nilIfEmpty
         reporting.integrationID = Int64(form.value("reporting_integration_id"))
         reporting.rules.send = form.value("reporting_send").nilIfEmpty ?? "all"
-        reporting.rules.events = form.value("reporting_events").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        reporting.rules.events = form.value("reporting_events").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }.filter { !$0.isEmpty }
         reporting.rules.reversals = form.value("reporting_reversals") == "on"
         reporting.payoutPercent = form.value("reporting_payout_percent").trimmingCharacters(in: .whitespaces).nilIfEmpty ?? "100"
         draft.reporting = reporting
@@ -169,24 +210,40 @@ struct CampaignRoutes {
             .map { ["label": $0.1, "href": $0.2, "active": $0.0 == active] }
     }
 
-    private func generalPage(_ request: Request, _ actor: Actor, campaign: Campaign?, draft: CampaignDraft, errors: [String: String], status: Int = 200) throws -> Response {
-        let all = try sources.list(for: actor, workspace: shell.workspaceFilter(request, actor)).filter { actor.canEdit(workspace: $0.workspaceID) || $0.id == draft.trafficSourceID }
+    private func generalPage(
+        _ request: Request, _ actor: Actor, campaign: Campaign?, draft: CampaignDraft, errors: [String: String], status: Int = 200
+    ) throws -> Response {
+        let all = try sources.list(for: actor, workspace: shell.workspaceFilter(request, actor)).filter {
+            actor.canEdit(workspace: $0.workspaceID) || $0.id == draft.trafficSourceID
+        }
         let source = all.first { $0.id == draft.trafficSourceID }
         var context: [String: Any] = [
-            "values": ["name": draft.name, "destination_url": draft.destinationURL, "fallback_url": draft.fallbackURL ?? "", "cost_amount": draft.costAmount],
+            "values": [
+                "name": draft.name, "destination_url": draft.destinationURL, "fallback_url": draft.fallbackURL ?? "",
+                "cost_amount": draft.costAmount,
+            ],
             "errors": errors, "has_errors": !errors.isEmpty,
-            "sources": all.map { ["id": $0.id, "name": $0.name, "currency": $0.costCurrency, "selected": $0.id == draft.trafficSourceID] as [String: Any] },
+            "sources": all.map {
+                ["id": $0.id, "name": $0.name, "currency": $0.costCurrency, "selected": $0.id == draft.trafficSourceID] as [String: Any]
+            },
             "statuses": ["active", "paused"].map { ["value": $0, "selected": $0 == draft.status] },
             "cost_models": Campaign.CostModel.allCases.map { ["value": $0.rawValue, "selected": $0 == draft.costModel] },
             "tokens": (Tokens.destination + (source?.parameters.map(\.name) ?? [])).map { "{\($0)}" },
             "action": campaign.map { "/campaigns/\($0.id)" } ?? "/campaigns",
             "can_edit": actor.canWrite,
-            "reporting_methods": [("source", "As the traffic source"), ("postback", "Its own postback URL"), ("capi", "A Conversion-API integration"), ("none", "None")]
-                .map { ["value": $0.0, "label": $0.1, "selected": $0.0 == draft.reporting.method.rawValue] },
-            "reporting_integrations": try sources.capiOptions(for: actor).map { ["id": String($0.id), "label": $0.label, "selected": $0.id == draft.reporting.integrationID] },
+            "reporting_methods": [
+                ("source", "As the traffic source"), ("postback", "Its own postback URL"), ("capi", "A Conversion-API integration"),
+                ("none", "None"),
+            ]
+            .map { ["value": $0.0, "label": $0.1, "selected": $0.0 == draft.reporting.method.rawValue] },
+            "reporting_integrations": try sources.capiOptions(for: actor).map {
+                ["id": String($0.id), "label": $0.label, "selected": $0.id == draft.reporting.integrationID]
+            },
             "reporting_sends": SendBackRules.sendOptions.map { ["value": $0, "selected": $0 == draft.reporting.rules.send] },
-            "reporting": ["postback_url": draft.reporting.postbackURL ?? "", "events": draft.reporting.rules.events.joined(separator: ", "),
-                          "payout_percent": draft.reporting.payoutPercent, "reversals": draft.reporting.rules.reversals] as [String: Any],
+            "reporting": [
+                "postback_url": draft.reporting.postbackURL ?? "", "events": draft.reporting.rules.events.joined(separator: ", "),
+                "payout_percent": draft.reporting.payoutPercent, "reversals": draft.reporting.rules.reversals,
+            ] as [String: Any],
             "reporting_errors": errors.filter { $0.key.hasPrefix("conversion_reporting.") }.sorted { $0.key < $1.key }
                 .map { "\($0.key.dropFirst("conversion_reporting.".count).replacingOccurrences(of: "_", with: " ")) \($0.value)" },
         ]
@@ -198,30 +255,36 @@ struct CampaignRoutes {
                 context["effective"] = ["description": effective.description, "warnings": effective.warnings] as [String: Any]
             }
         }
-        return try shell.render(request, actor: actor, template: "campaigns/general", title: campaign.map { "Campaign \($0.name)" } ?? "New campaign",
-                                context: context, status: status, section: "campaigns")
+        return try shell.render(
+            request, actor: actor, template: "campaigns/general", title: campaign.map { "Campaign \($0.name)" } ?? "New campaign",
+            context: context, status: status, section: "campaigns")
     }
 
     private func trackingPage(_ request: Request, _ actor: Actor) throws -> Response {
         let campaign = try store.get(try request.pathID(), for: actor)
         let source = try sources.get(campaign.trafficSourceID, for: actor)
-        let httpURL = campaign.campaignURL.hasPrefix(links.httpsOrigin)
+        let httpURL =
+            campaign.campaignURL.hasPrefix(links.httpsOrigin)
             ? links.httpOrigin + campaign.campaignURL.dropFirst(links.httpsOrigin.count) : campaign.campaignURL
         let postback = try postbackURL(campaign.workspaceID, for: actor)
         let networks: [(String, String)] = [
             ("Everflow", "{sub1}"), ("CAKE", "#s2#"), ("HasOffers / TUNE", "{aff_sub}"), ("Affise", "{sub1}"), ("ClickBank", "[TID]"),
         ]
-        return try shell.render(request, actor: actor, template: "campaigns/tracking", title: "Campaign \(campaign.name)", context: [
-            "campaign": ["id": campaign.id, "key": campaign.key, "name": campaign.name, "currency": campaign.currency],
-            "tabs": tabs(campaign, active: "tracking"),
-            "can_test": actor.canEdit(workspace: campaign.workspaceID),
-            "https_url": campaign.campaignURL, "http_url": httpURL,
-            "outdated": store.isOutdated(campaign, source: source),
-            "source": ["id": source.id, "name": source.name],
-            "parameters": source.parameters.map { ["name": $0.name, "token": $0.token] },
-            "postback_url": postback,
-            "examples": networks.map { ["network": $0.0, "url": postback.replacingOccurrences(of: "clickid={clickid}", with: "clickid=" + $0.1)] },
-            "warnings": store.warnings(campaign, source: source),
-        ], section: "campaigns")
+        return try shell.render(
+            request, actor: actor, template: "campaigns/tracking", title: "Campaign \(campaign.name)",
+            context: [
+                "campaign": ["id": campaign.id, "key": campaign.key, "name": campaign.name, "currency": campaign.currency],
+                "tabs": tabs(campaign, active: "tracking"),
+                "can_test": actor.canEdit(workspace: campaign.workspaceID),
+                "https_url": campaign.campaignURL, "http_url": httpURL,
+                "outdated": store.isOutdated(campaign, source: source),
+                "source": ["id": source.id, "name": source.name],
+                "parameters": source.parameters.map { ["name": $0.name, "token": $0.token] },
+                "postback_url": postback,
+                "examples": networks.map {
+                    ["network": $0.0, "url": postback.replacingOccurrences(of: "clickid={clickid}", with: "clickid=" + $0.1)]
+                },
+                "warnings": store.warnings(campaign, source: source),
+            ], section: "campaigns")
     }
 }

@@ -12,8 +12,10 @@ struct HealthRoutes {
         router.get("/healthz") { _ in
             let databaseOK = (try? database.query("SELECT 1 AS ok", prepared: true).first?["ok"]) == "1"
             return .jsonObject(
-                ["status": databaseOK ? "ok" : "degraded", "database": databaseOK ? "ok" : "unavailable",
-                 "click_spool_bytes": spool.pendingBytes],
+                [
+                    "status": databaseOK ? "ok" : "degraded", "database": databaseOK ? "ok" : "unavailable",
+                    "click_spool_bytes": spool.pendingBytes,
+                ],
                 status: databaseOK ? 200 : 503)
         }
     }

@@ -36,12 +36,13 @@ public struct Migrator {
     @discardableResult
     public func migrate(_ connection: PostgresConnection) throws -> [Int] {
         let all = try migrations()
-        try connection.simpleQuery(unescaped: """
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version integer PRIMARY KEY,
-                name text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now())
-            """)
+        try connection.simpleQuery(
+            unescaped: """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version integer PRIMARY KEY,
+                    name text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now())
+                """)
         let lockKey = 0x7761_796D  // "waym"
         try connection.query("SELECT pg_advisory_lock(\(lockKey))")
         defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(lockKey))") }

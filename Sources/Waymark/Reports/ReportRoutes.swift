@@ -16,23 +16,31 @@ struct ReportRoutes {
     let workspaces: WorkspaceStore
 
     func register(on router: Router) {
-        router.get("/api/v1/reports", shell.api { request, actor in
-            let result = try engine.run(try reportRequest(request, actor), actor: actor)
-            var answer: [String: Any] = [
-                "currency": result.request.currency, "tz": result.request.timeZone,
-                "rows": result.rows.map { row in ReportRoutes.json(row.dimensions).merging(ReportRoutes.metricsJSON(row.sums)) { a, _ in a } },
-                "totals": ReportRoutes.metricsJSON(result.totals),
-            ]
-            if !result.warnings.isEmpty { answer["warnings"] = result.warnings }
-            return .jsonObject(answer)
-        })
+        router.get(
+            "/api/v1/reports",
+            shell.api { request, actor in
+                let result = try engine.run(try reportRequest(request, actor), actor: actor)
+                var answer: [String: Any] = [
+                    "currency": result.request.currency, "tz": result.request.timeZone,
+                    "rows": result.rows.map { row in
+                        ReportRoutes.json(row.dimensions).merging(ReportRoutes.metricsJSON(row.sums)) { a, _ in a }
+                    },
+                    "totals": ReportRoutes.metricsJSON(result.totals),
+                ]
+                if !result.warnings.isEmpty { answer["warnings"] = result.warnings }
+                return .jsonObject(answer)
+            })
         router.get("/reports", shell.page(dashboard))
         router.get("/reports.csv", shell.page(csv))
-        router.get("/reports/definitions", shell.page { request, actor in
-            try shell.render(request, actor: actor, template: "reports/definitions", title: "Metric definitions", context: [
-                "metrics": Metrics.all.map { ["key": $0.key, "label": $0.label, "definition": $0.definition] },
-            ], section: "reports")
-        })
+        router.get(
+            "/reports/definitions",
+            shell.page { request, actor in
+                try shell.render(
+                    request, actor: actor, template: "reports/definitions", title: "Metric definitions",
+                    context: [
+                        "metrics": Metrics.all.map { ["key": $0.key, "label": $0.label, "definition": $0.definition] }
+                    ], section: "reports")
+            })
     }
 
     static func json(_ dimensions: [String: Any?]) -> [String: Any] {
@@ -79,7 +87,8 @@ struct ReportRoutes {
     func pageRequest(_ request: Request, _ actor: Actor) throws -> (ReportRequest, [(String, String)]) {
         var query = request.query.filter { !["from", "to", "group_by", "sort", "dir"].contains($0.0) || !($0.1.isEmpty) }
         let tz = request.queryValue("tz").flatMap { $0.isEmpty ? nil : $0 }
-        let base = try reportRequest(Request(method: "GET", path: "/", query: URLEncoding.formString(query.filter { $0.0 != "preset" })), actor)
+        let base = try reportRequest(
+            Request(method: "GET", path: "/", query: URLEncoding.formString(query.filter { $0.0 != "preset" })), actor)
         let zone = tz ?? base.timeZone
         let today = try database.query("SELECT (now() AT TIME ZONE \(zone))::date::text AS d").first?["d"] ?? Dates.day(Date())
         let presetName = request.queryValue("preset") ?? (request.queryValue("from") == nil ? "last7" : "custom")
@@ -110,7 +119,8 @@ struct ReportRoutes {
         let descending = request.queryValue("dir") != "asc"
         if let key = sortKey, let metric = Metrics.byKey[key] {
             result.rows.sort { a, b in
-                let x = metric.value(a.sums) ?? -Decimal.greatestFiniteMagnitude, y = metric.value(b.sums) ?? -Decimal.greatestFiniteMagnitude
+                let x = metric.value(a.sums) ?? -Decimal.greatestFiniteMagnitude,
+                    y = metric.value(b.sums) ?? -Decimal.greatestFiniteMagnitude
                 return descending ? x > y : x < y
             }
         }
@@ -122,7 +132,9 @@ struct ReportRoutes {
         }
         let drillable = r.groups.count == 1
         let rows: [[String: Any]] = result.rows.map { row in
-            var item: [String: Any] = ["label": row.labels.joined(separator: " · "), "cells": Metrics.all.map { ["value": Metrics.display($0, row.sums)] }]
+            var item: [String: Any] = [
+                "label": row.labels.joined(separator: " · "), "cells": Metrics.all.map { ["value": Metrics.display($0, row.sums)] },
+            ]
             if drillable, r.groups == [.trafficSource], let id = row.dimensions["traffic_source_id"] as? Int64 {
                 item["href"] = link([("traffic_source_id", String(id)), ("group_by", nil)], drop: ["group_by"])
             } else if drillable, r.groups == [.campaign], let id = row.dimensions["campaign_id"] as? Int64 {
@@ -131,60 +143,96 @@ struct ReportRoutes {
             return item
         }
         // Breadcrumbs: all sources › source › campaign › parameter.
-        var crumbs: [[String: Any]] = [["label": "All sources", "href": link([], drop: ["traffic_source_id", "campaign_id", "param", "group_by"])]]
+        var crumbs: [[String: Any]] = [
+            ["label": "All sources", "href": link([], drop: ["traffic_source_id", "campaign_id", "param", "group_by"])]
+        ]
         var parameterChoices: [[String: Any]] = []
         if let sourceID = r.sourceID ?? campaignSource(r.campaignID, actor) {
-            let name = try database.query("""
+            let name = try database.query(
+                """
                 SELECT name, parameters::text AS p FROM traffic_sources WHERE id = \(sourceID) AND \(fragment: actor.visibleWorkspaces("workspace_id"))
-                """).first
-            crumbs.append(["label": name?["name"] ?? "Source \(sourceID)", "href": link([("traffic_source_id", String(sourceID))], drop: ["campaign_id", "param", "group_by"])])
+                """
+            ).first
+            crumbs.append([
+                "label": name?["name"] ?? "Source \(sourceID)",
+                "href": link([("traffic_source_id", String(sourceID))], drop: ["campaign_id", "param", "group_by"]),
+            ])
             if let campaignID = r.campaignID {
-                let campaign = try database.query("""
-                    SELECT c.name FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id
-                    WHERE c.id = \(campaignID) AND \(fragment: actor.visibleWorkspaces("s.workspace_id"))
-                    """).first?["name"] ?? "Campaign \(campaignID)"
+                let campaign =
+                    try database.query(
+                        """
+                        SELECT c.name FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id
+                        WHERE c.id = \(campaignID) AND \(fragment: actor.visibleWorkspaces("s.workspace_id"))
+                        """
+                    ).first?["name"] ?? "Campaign \(campaignID)"
                 crumbs.append(["label": campaign, "href": link([("campaign_id", String(campaignID))], drop: ["param", "group_by"])])
                 let parameters = (try? JSONDecoder().decode([TrafficSource.Parameter].self, from: Data((name?["p"] ?? "[]").utf8))) ?? []
                 parameterChoices = ([("day", "by day")] + parameters.map { ($0.name, $0.name) }).map { key, label in
                     let active = key == "day" ? r.groups == [.day] : r.groups == [.param(key)]
-                    return ["label": label, "href": key == "day" ? link([], drop: ["param", "group_by"]) : link([("param", key)], drop: ["group_by"]), "active": active]
+                    return [
+                        "label": label,
+                        "href": key == "day" ? link([], drop: ["param", "group_by"]) : link([("param", key)], drop: ["group_by"]),
+                        "active": active,
+                    ]
                 }
                 if case .param(let p) = r.groups.first { crumbs.append(["label": p, "href": ""]) }
             }
         }
-        let chartMetrics = (request.queryValue("chart") ?? "clicks,conversions,cost,revenue").split(separator: ",").map(String.init).filter { Metrics.byKey[$0] != nil }
+        let chartMetrics = (request.queryValue("chart") ?? "clicks,conversions,cost,revenue").split(separator: ",").map(String.init).filter
+        { Metrics.byKey[$0] != nil }
         var dayRequest = r
         dayRequest.groups = [.day]
         let byDay = try engine.run(dayRequest, actor: actor)
         let charts = chartMetrics.prefix(4).map { key in
-            ["label": Metrics.byKey[key]!.label, "svg": ReportChart.svg(days: ReportRoutes.days(r.from, r.to), values: Dictionary(byDay.rows.map { ($0.labels[0], Metrics.byKey[key]!.value($0.sums) ?? 0) }, uniquingKeysWith: { a, _ in a }))]
+            [
+                "label": Metrics.byKey[key]!.label,
+                "svg": ReportChart.svg(
+                    days: ReportRoutes.days(r.from, r.to),
+                    values: Dictionary(
+                        byDay.rows.map { ($0.labels[0], Metrics.byKey[key]!.value($0.sums) ?? 0) }, uniquingKeysWith: { a, _ in a })),
+            ]
         }
         let headers = Metrics.all.map { m -> [String: Any] in
             let active = sortKey == m.key
-            return ["label": m.label, "key": m.key, "href": link([("sort", m.key), ("dir", active && descending ? "asc" : "desc")]), "arrow": active ? (descending ? "▼" : "▲") : ""]
+            return [
+                "label": m.label, "key": m.key, "href": link([("sort", m.key), ("dir", active && descending ? "asc" : "desc")]),
+                "arrow": active ? (descending ? "▼" : "▲") : "",
+            ]
         }
-        let presets = [("today", "Today"), ("yesterday", "Yesterday"), ("last7", "Last 7 days"), ("last30", "Last 30 days"), ("this_month", "This month"), ("last_month", "Last month")]
+        let presets = [
+            ("today", "Today"), ("yesterday", "Yesterday"), ("last7", "Last 7 days"), ("last30", "Last 30 days"),
+            ("this_month", "This month"), ("last_month", "Last month"),
+        ]
         let presetName = request.queryValue("preset") ?? (request.queryValue("from") == nil ? "last7" : "custom")
-        return try shell.render(request, actor: actor, template: "reports/dashboard", title: "Reports", context: [
-            "rows": rows, "headers": headers, "dimension": r.groups.map(\.key).joined(separator: " · "),
-            "totals": Metrics.all.map { ["value": Metrics.display($0, result.totals)] },
-            "from": r.from, "to": r.to, "tz": r.timeZone, "currency": r.currency,
-            "by_conversion": r.byConversionTime,
-            "presets": presets.map { ["value": $0.0, "label": $0.1, "selected": $0.0 == presetName] },
-            "custom": presetName == "custom",
-            "hidden": keep.filter { ["traffic_source_id", "campaign_id", "param", "workspace_id"].contains($0.0) }.map { ["name": $0.0, "value": $0.1] },
-            "crumbs": crumbs, "parameters": parameterChoices, "has_parameters": !parameterChoices.isEmpty,
-            "charts": charts, "warnings": result.warnings,
-            "csv_href": "/reports.csv?" + URLEncoding.formString(keep + (request.queryValue("sort").map { [("sort", $0), ("dir", descending ? "desc" : "asc")] } ?? [])),
-        ], section: "reports")
+        return try shell.render(
+            request, actor: actor, template: "reports/dashboard", title: "Reports",
+            context: [
+                "rows": rows, "headers": headers, "dimension": r.groups.map(\.key).joined(separator: " · "),
+                "totals": Metrics.all.map { ["value": Metrics.display($0, result.totals)] },
+                "from": r.from, "to": r.to, "tz": r.timeZone, "currency": r.currency,
+                "by_conversion": r.byConversionTime,
+                "presets": presets.map { ["value": $0.0, "label": $0.1, "selected": $0.0 == presetName] },
+                "custom": presetName == "custom",
+                "hidden": keep.filter { ["traffic_source_id", "campaign_id", "param", "workspace_id"].contains($0.0) }.map {
+                    ["name": $0.0, "value": $0.1]
+                },
+                "crumbs": crumbs, "parameters": parameterChoices, "has_parameters": !parameterChoices.isEmpty,
+                "charts": charts, "warnings": result.warnings,
+                "csv_href": "/reports.csv?"
+                    + URLEncoding.formString(
+                        keep + (request.queryValue("sort").map { [("sort", $0), ("dir", descending ? "desc" : "asc")] } ?? [])),
+            ], section: "reports")
     }
 
     private func campaignSource(_ campaignID: Int64?, _ actor: Actor) -> Int64? {
         guard let campaignID else { return nil }
-        return (try? database.query("""
-            SELECT c.traffic_source_id FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id
-            WHERE c.id = \(campaignID) AND \(fragment: actor.visibleWorkspaces("s.workspace_id"))
-            """).first?.decode("traffic_source_id", as: Int64.self)) ?? nil
+        return
+            (try? database.query(
+                """
+                SELECT c.traffic_source_id FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id
+                WHERE c.id = \(campaignID) AND \(fragment: actor.visibleWorkspaces("s.workspace_id"))
+                """
+            ).first?.decode("traffic_source_id", as: Int64.self)) ?? nil
     }
 
     /// Exactly what the page shows, as CSV (dimension columns, then every metric).
@@ -194,26 +242,36 @@ struct ReportRoutes {
         if let key = request.queryValue("sort"), let metric = Metrics.byKey[key] {
             let descending = request.queryValue("dir") != "asc"
             result.rows.sort { a, b in
-                let x = metric.value(a.sums) ?? -Decimal.greatestFiniteMagnitude, y = metric.value(b.sums) ?? -Decimal.greatestFiniteMagnitude
+                let x = metric.value(a.sums) ?? -Decimal.greatestFiniteMagnitude,
+                    y = metric.value(b.sums) ?? -Decimal.greatestFiniteMagnitude
                 return descending ? x > y : x < y
             }
         }
         var lines = [(r.groups.map(\.key) + Metrics.all.map(\.key)).map(ReportRoutes.csvField).joined(separator: ",")]
         for row in result.rows {
-            lines.append((row.labels + Metrics.all.map { Metrics.display($0, row.sums, moneyPlaces: 4) }).map(ReportRoutes.csvField).joined(separator: ","))
+            lines.append(
+                (row.labels + Metrics.all.map { Metrics.display($0, row.sums, moneyPlaces: 4) }).map(ReportRoutes.csvField).joined(
+                    separator: ","))
         }
-        lines.append(((["total"] + Array(repeating: "", count: max(0, r.groups.count - 1))) + Metrics.all.map { Metrics.display($0, result.totals, moneyPlaces: 4) })
-            .map(ReportRoutes.csvField).joined(separator: ","))
-        return Response(status: 200, headers: [("Content-Type", "text/csv; charset=utf-8"),
-                                                ("Content-Disposition", "attachment; filename=\"waymark-report-\(r.from)-\(r.to).csv\"")],
-                        body: Array((lines.joined(separator: "\r\n") + "\r\n").utf8))
+        lines.append(
+            ((["total"] + Array(repeating: "", count: max(0, r.groups.count - 1)))
+                + Metrics.all.map { Metrics.display($0, result.totals, moneyPlaces: 4) })
+                .map(ReportRoutes.csvField).joined(separator: ","))
+        return Response(
+            status: 200,
+            headers: [
+                ("Content-Type", "text/csv; charset=utf-8"),
+                ("Content-Disposition", "attachment; filename=\"waymark-report-\(r.from)-\(r.to).csv\""),
+            ],
+            body: Array((lines.joined(separator: "\r\n") + "\r\n").utf8))
     }
 
     static func csvField(_ s: String) -> String {
         // A leading =, +, - or @ would be a formula in a spreadsheet.
         var v = s
         if let first = v.first, "=+@".contains(first) || (first == "-" && Double(v) == nil) { v = "'" + v }
-        return v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : v
+        return v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            ? "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : v
     }
 
     static func days(_ from: String, _ to: String) -> [String] {

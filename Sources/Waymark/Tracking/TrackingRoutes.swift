@@ -40,7 +40,8 @@ struct TrackingRoutes {
         }
         // The conversion pixel finds the click by this cookie (same site).
         let cookie = Cookie(name: TrackingRoutes.clickCookie, value: click.id, maxAge: 90 * 86400, secure: request.scheme == "https")
-        return Response(status: 302, headers: [("Location", click.destination), ("Cache-Control", "no-store"), ("Set-Cookie", cookie.headerValue)])
+        return Response(
+            status: 302, headers: [("Location", click.destination), ("Cache-Control", "no-store"), ("Set-Cookie", cookie.headerValue)])
     }
 
     private func apiClick(_ request: Request, _ actor: Actor) throws -> Response {
@@ -51,14 +52,17 @@ struct TrackingRoutes {
         }
         try actor.requireEditable(workspace: campaign.workspaceID)
         guard campaign.active else { throw HTTPError.conflict("the campaign is paused") }
-        let click = recorder.click(for: campaign, visit: Visit(parameters: input.parameters, ip: input.ip, userAgent: input.userAgent, referrer: input.referrer, country: ""))
+        let click = recorder.click(
+            for: campaign,
+            visit: Visit(parameters: input.parameters, ip: input.ip, userAgent: input.userAgent, referrer: input.referrer, country: ""))
         guard writer.record(click) else { throw HTTPError.unavailable("the click could not be stored; try again") }
         return .jsonObject(["click_id": click.id, "redirect_url": click.destination], status: 201)
     }
 
     /// nginx's REMOTE_ADDR, or the client before our trusted proxies in X-Forwarded-For.
     func clientAddress(_ request: Request) -> String {
-        guard !trustedProxies.isEmpty, trustedProxies.contains(request.remoteAddress), let forwarded = request.header("x-forwarded-for") else {
+        guard !trustedProxies.isEmpty, trustedProxies.contains(request.remoteAddress), let forwarded = request.header("x-forwarded-for")
+        else {
             return request.remoteAddress
         }
         let hops = forwarded.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

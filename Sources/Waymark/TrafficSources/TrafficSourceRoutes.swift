@@ -14,74 +14,99 @@ struct TrafficSourceRoutes {
     let library: TemplateLibrary
 
     func register(on router: Router) {
-        router.get("/api/v1/templates", shell.api { _, _ in
-            .jsonObject(["data": library.templates.map(templateJSON), "next_cursor": NSNull()])
-        })
-        router.get("/api/v1/traffic-sources", shell.api { request, actor in
-            try Paging(request).response(try store.list(for: actor), id: \.id) { sourceJSON($0) }
-        })
-        router.post("/api/v1/traffic-sources", shell.api { request, actor in
-            var reader = FieldReader(try request.jsonObject())
-            var draft = TrafficSourceDraft()
-            if let key = reader.string("template"), !key.isEmpty {
-                guard let template = library.template(key) else { throw HTTPError.validation(["template": "is not a template key (GET /api/v1/templates)"]) }
-                draft = TrafficSourceDraft(template: template)
-            }
-            draft.apply(&reader)
-            let (source, warnings) = try store.create(draft, by: actor, inputErrors: reader.errors)
-            return .jsonObject(sourceJSON(source, warnings: warnings), status: 201)
-        })
-        router.get("/api/v1/traffic-sources/{id}", shell.api { request, actor in
-            .jsonObject(sourceJSON(try store.get(try request.pathID(), for: actor)))
-        })
-        router.patch("/api/v1/traffic-sources/{id}", shell.api { request, actor in
-            let existing = try store.get(try request.pathID(), for: actor)
-            var reader = FieldReader(try request.jsonObject())
-            var draft = TrafficSourceDraft(existing)
-            draft.apply(&reader)
-            let (source, warnings) = try store.update(existing.id, draft, by: actor, inputErrors: reader.errors)
-            return .jsonObject(sourceJSON(source, warnings: warnings))
-        })
-        router.delete("/api/v1/traffic-sources/{id}", shell.api { request, actor in
-            try store.delete(try request.pathID(), by: actor)
-            return Response(status: 204)
-        })
+        router.get(
+            "/api/v1/templates",
+            shell.api { _, _ in
+                .jsonObject(["data": library.templates.map(templateJSON), "next_cursor": NSNull()])
+            })
+        router.get(
+            "/api/v1/traffic-sources",
+            shell.api { request, actor in
+                try Paging(request).response(try store.list(for: actor), id: \.id) { sourceJSON($0) }
+            })
+        router.post(
+            "/api/v1/traffic-sources",
+            shell.api { request, actor in
+                var reader = FieldReader(try request.jsonObject())
+                var draft = TrafficSourceDraft()
+                if let key = reader.string("template"), !key.isEmpty {
+                    guard let template = library.template(key) else {
+                        throw HTTPError.validation(["template": "is not a template key (GET /api/v1/templates)"])
+                    }
+                    draft = TrafficSourceDraft(template: template)
+                }
+                draft.apply(&reader)
+                let (source, warnings) = try store.create(draft, by: actor, inputErrors: reader.errors)
+                return .jsonObject(sourceJSON(source, warnings: warnings), status: 201)
+            })
+        router.get(
+            "/api/v1/traffic-sources/{id}",
+            shell.api { request, actor in
+                .jsonObject(sourceJSON(try store.get(try request.pathID(), for: actor)))
+            })
+        router.patch(
+            "/api/v1/traffic-sources/{id}",
+            shell.api { request, actor in
+                let existing = try store.get(try request.pathID(), for: actor)
+                var reader = FieldReader(try request.jsonObject())
+                var draft = TrafficSourceDraft(existing)
+                draft.apply(&reader)
+                let (source, warnings) = try store.update(existing.id, draft, by: actor, inputErrors: reader.errors)
+                return .jsonObject(sourceJSON(source, warnings: warnings))
+            })
+        router.delete(
+            "/api/v1/traffic-sources/{id}",
+            shell.api { request, actor in
+                try store.delete(try request.pathID(), by: actor)
+                return Response(status: 204)
+            })
 
         router.get("/traffic-sources", shell.page(listPage))
         router.get("/traffic-sources/new", shell.page(newPage))
-        router.post("/traffic-sources", shell.page { request, actor in
-            var draft = try formDraft(request)
-            draft.template = FormState(fields: try request.form()).value("template").nilIfEmpty
-            do {
-                let (source, warnings) = try store.create(draft, by: actor)
-                return AdminShell.redirect(to: "/traffic-sources/\(source.id)", flash: (["Traffic source \(source.name) created."] + warnings).joined(separator: " "))
-            } catch let error as HTTPError where error.status == 422 {
-                return try formPage(request, actor, source: nil, draft: draft, errors: error.fields, status: 422)
-            }
-        })
-        router.get("/traffic-sources/{id}", shell.page { request, actor in
-            let source = try store.get(try request.pathID(), for: actor)
-            return try formPage(request, actor, source: source, draft: TrafficSourceDraft(source), errors: [:])
-        })
-        router.post("/traffic-sources/{id}", shell.page { request, actor in
-            let source = try store.get(try request.pathID(), for: actor)
-            let draft = try formDraft(request)
-            do {
-                let (saved, warnings) = try store.update(source.id, draft, by: actor)
-                return AdminShell.redirect(to: "/traffic-sources/\(saved.id)", flash: (["Traffic source saved."] + warnings).joined(separator: " "))
-            } catch let error as HTTPError where error.status == 422 {
-                return try formPage(request, actor, source: source, draft: draft, errors: error.fields, status: 422)
-            }
-        })
-        router.post("/traffic-sources/{id}/delete", shell.page { request, actor in
-            let id = try request.pathID()
-            do {
-                try store.delete(id, by: actor)
-            } catch let error as HTTPError where error.status == 409 {
-                return AdminShell.redirect(to: "/traffic-sources/\(id)", flash: "Not deleted: " + error.message + ".")
-            }
-            return AdminShell.redirect(to: "/traffic-sources", flash: "Traffic source deleted.")
-        })
+        router.post(
+            "/traffic-sources",
+            shell.page { request, actor in
+                var draft = try formDraft(request)
+                draft.template = FormState(fields: try request.form()).value("template").nilIfEmpty
+                do {
+                    let (source, warnings) = try store.create(draft, by: actor)
+                    return AdminShell.redirect(
+                        to: "/traffic-sources/\(source.id)",
+                        flash: (["Traffic source \(source.name) created."] + warnings).joined(separator: " "))
+                } catch let error as HTTPError where error.status == 422 {
+                    return try formPage(request, actor, source: nil, draft: draft, errors: error.fields, status: 422)
+                }
+            })
+        router.get(
+            "/traffic-sources/{id}",
+            shell.page { request, actor in
+                let source = try store.get(try request.pathID(), for: actor)
+                return try formPage(request, actor, source: source, draft: TrafficSourceDraft(source), errors: [:])
+            })
+        router.post(
+            "/traffic-sources/{id}",
+            shell.page { request, actor in
+                let source = try store.get(try request.pathID(), for: actor)
+                let draft = try formDraft(request)
+                do {
+                    let (saved, warnings) = try store.update(source.id, draft, by: actor)
+                    return AdminShell.redirect(
+                        to: "/traffic-sources/\(saved.id)", flash: (["Traffic source saved."] + warnings).joined(separator: " "))
+                } catch let error as HTTPError where error.status == 422 {
+                    return try formPage(request, actor, source: source, draft: draft, errors: error.fields, status: 422)
+                }
+            })
+        router.post(
+            "/traffic-sources/{id}/delete",
+            shell.page { request, actor in
+                let id = try request.pathID()
+                do {
+                    try store.delete(id, by: actor)
+                } catch let error as HTTPError where error.status == 409 {
+                    return AdminShell.redirect(to: "/traffic-sources/\(id)", flash: "Not deleted: " + error.message + ".")
+                }
+                return AdminShell.redirect(to: "/traffic-sources", flash: "Traffic source deleted.")
+            })
     }
 
     // MARK: JSON
@@ -100,8 +125,10 @@ struct TrafficSourceRoutes {
             "id": s.id, "name": s.name, "workspace_id": s.workspaceID.map { $0 as Any } ?? NSNull(), "template": s.template ?? NSNull(),
             "cost_currency": s.costCurrency, "click_id_param": s.clickIDParam ?? NSNull(),
             "parameters": s.parameters.map { ["name": $0.name, "token": $0.token] },
-            "postback": ["enabled": s.postbackEnabled, "url": s.postbackURL ?? NSNull(), "send": s.sendBack.send, "events": s.sendBack.events,
-                         "reversals": s.sendBack.reversals, "payout_percent": s.payoutPercent] as [String: Any],
+            "postback": [
+                "enabled": s.postbackEnabled, "url": s.postbackURL ?? NSNull(), "send": s.sendBack.send, "events": s.sendBack.events,
+                "reversals": s.sendBack.reversals, "payout_percent": s.payoutPercent,
+            ] as [String: Any],
             "capi_integration_id": s.capiIntegrationID.map { $0 as Any } ?? NSNull(), "notes": s.notes,
             "created_at": RFC3339.string(from: s.createdAt),
         ]
@@ -125,15 +152,21 @@ struct TrafficSourceRoutes {
             default: sort.ordered(a.name.lowercased(), b.name.lowercased())
             }
         }
-        return try shell.render(request, actor: actor, template: "traffic_sources/list", title: "Traffic sources", context: [
-            "sources": rows.map { s in
-                ["id": s.id, "name": s.name, "template": s.template.flatMap { library.template($0)?.name } ?? "Custom",
-                 "workspace": s.workspaceID.flatMap { names[$0] } ?? "Public", "currency": s.costCurrency,
-                 "parameters": s.parameters.count, "campaigns": counts[s.id] ?? 0] as [String: Any]
-            },
-            "headers": sort.headers([("name", "Name"), ("template", "Template"), ("workspace", "Workspace"), ("currency", "Cost currency")]),
-            "can_write": actor.canWrite,
-        ], section: "sources")
+        return try shell.render(
+            request, actor: actor, template: "traffic_sources/list", title: "Traffic sources",
+            context: [
+                "sources": rows.map { s in
+                    [
+                        "id": s.id, "name": s.name, "template": s.template.flatMap { library.template($0)?.name } ?? "Custom",
+                        "workspace": s.workspaceID.flatMap { names[$0] } ?? "Public", "currency": s.costCurrency,
+                        "parameters": s.parameters.count, "campaigns": counts[s.id] ?? 0,
+                    ] as [String: Any]
+                },
+                "headers": sort.headers([
+                    ("name", "Name"), ("template", "Template"), ("workspace", "Workspace"), ("currency", "Cost currency"),
+                ]),
+                "can_write": actor.canWrite,
+            ], section: "sources")
     }
 
     private func newPage(_ request: Request, _ actor: Actor) throws -> Response {
@@ -148,12 +181,17 @@ struct TrafficSourceRoutes {
             return try formPage(request, actor, source: nil, draft: draft, errors: [:])
         }
         let query = request.queryValue("q") ?? ""
-        return try shell.render(request, actor: actor, template: "traffic_sources/new", title: "New traffic source", context: [
-            "q": query,
-            "templates": library.search(query).map { t in
-                ["key": t.key, "name": t.name, "parameters": t.parameters.count, "capi": t.capi != nil, "postback": t.postbackUrl != nil] as [String: Any]
-            },
-        ], section: "sources")
+        return try shell.render(
+            request, actor: actor, template: "traffic_sources/new", title: "New traffic source",
+            context: [
+                "q": query,
+                "templates": library.search(query).map { t in
+                    [
+                        "key": t.key, "name": t.name, "parameters": t.parameters.count, "capi": t.capi != nil,
+                        "postback": t.postbackUrl != nil,
+                    ] as [String: Any]
+                },
+            ], section: "sources")
     }
 
     /// The source form's fields: parameter rows come as repeated `param_order`, `param_name`,
@@ -177,7 +215,9 @@ struct TrafficSourceRoutes {
         draft.postbackEnabled = form.value("postback_enabled") == "on"
         draft.postbackURL = form.value("postback_url").nilIfEmpty
         draft.sendBack.send = form.value("postback_send").nilIfEmpty ?? "all"
-        draft.sendBack.events = form.value("postback_events").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        draft.sendBack.events = form.value("postback_events").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }.filter { !$0.isEmpty }
         draft.sendBack.reversals = form.value("postback_reversals") == "on"
         draft.payoutPercent = form.value("postback_payout_percent").trimmingCharacters(in: .whitespaces).nilIfEmpty ?? "100"
         draft.capiIntegrationID = Int64(form.value("capi_integration_id"))
@@ -185,9 +225,13 @@ struct TrafficSourceRoutes {
         return draft
     }
 
-    private func formPage(_ request: Request, _ actor: Actor, source: TrafficSource?, draft: TrafficSourceDraft, errors: [String: String], status: Int = 200) throws -> Response {
+    private func formPage(
+        _ request: Request, _ actor: Actor, source: TrafficSource?, draft: TrafficSourceDraft, errors: [String: String], status: Int = 200
+    ) throws -> Response {
         let template = draft.template.flatMap { library.template($0) }
-        var rows: [[String: Any]] = draft.parameters.enumerated().map { ["order": $0.offset + 1, "name": $0.element.name, "token": $0.element.token] }
+        var rows: [[String: Any]] = draft.parameters.enumerated().map {
+            ["order": $0.offset + 1, "name": $0.element.name, "token": $0.element.token]
+        }
         for i in 0..<3 { rows.append(["order": draft.parameters.count + i + 1, "name": "", "token": ""]) }
         var context: [String: Any] = [
             "values": [
@@ -198,11 +242,16 @@ struct TrafficSourceRoutes {
             "errors": errors, "has_errors": !errors.isEmpty,
             "postback_enabled": draft.postbackEnabled,
             "postback_reversals": draft.sendBack.reversals,
-            "send_options": [("all", "Every conversion and status change"), ("approved", "Approved conversions only"), ("first", "Only the first conversion of a click")]
-                .map { ["value": $0.0, "label": $0.1, "selected": $0.0 == draft.sendBack.send] },
+            "send_options": [
+                ("all", "Every conversion and status change"), ("approved", "Approved conversions only"),
+                ("first", "Only the first conversion of a click"),
+            ]
+            .map { ["value": $0.0, "label": $0.1, "selected": $0.0 == draft.sendBack.send] },
             "rows": rows,
             "template_name": template?.name ?? "Custom",
-            "placeholders": (template?.postbackPlaceholders ?? [:]).sorted { $0.key < $1.key }.map { ["name": $0.key, "meaning": $0.value] },
+            "placeholders": (template?.postbackPlaceholders ?? [:]).sorted { $0.key < $1.key }.map {
+                ["name": $0.key, "meaning": $0.value]
+            },
             "tokens": Tokens.postback.map { "{\($0)}" },
             "workspaces": [["id": "", "name": "Public (every user)", "selected": draft.workspaceID == nil]]
                 + (try workspaces.list(for: actor).filter { actor.canEdit(workspace: $0.id) || $0.id == draft.workspaceID }
@@ -210,17 +259,21 @@ struct TrafficSourceRoutes {
             "currencies": Currency.codes.map { ["code": $0, "selected": $0 == draft.costCurrency] },
             "action": source.map { "/traffic-sources/\($0.id)" } ?? "/traffic-sources",
             "can_edit": actor.canEdit(workspace: draft.workspaceID),
-            "capi_options": try store.capiOptions(for: actor).map { ["id": String($0.id), "label": $0.label, "selected": $0.id == draft.capiIntegrationID] },
+            "capi_options": try store.capiOptions(for: actor).map {
+                ["id": String($0.id), "label": $0.label, "selected": $0.id == draft.capiIntegrationID]
+            },
         ]
         if let source {
             context["source_tabs"] = ["tabs": IntegrationRoutes.tabs(source.id, active: "general")]
             context["source"] = ["id": source.id]
             context["warnings"] = draft.check().warnings
-            context["campaigns"] = try campaigns.list(for: actor, trafficSource: source.id).map { ["id": $0.id, "name": $0.name, "status": $0.status] }
+            context["campaigns"] = try campaigns.list(for: actor, trafficSource: source.id).map {
+                ["id": $0.id, "name": $0.name, "status": $0.status]
+            }
         }
-        return try shell.render(request, actor: actor, template: "traffic_sources/form",
-                                title: source.map { "Traffic source \($0.name)" } ?? "New traffic source (\(template?.name ?? "custom"))",
-                                context: context, status: status, section: "sources")
+        return try shell.render(
+            request, actor: actor, template: "traffic_sources/form",
+            title: source.map { "Traffic source \($0.name)" } ?? "New traffic source (\(template?.name ?? "custom"))",
+            context: context, status: status, section: "sources")
     }
 }
-

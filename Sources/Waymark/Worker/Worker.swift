@@ -39,12 +39,14 @@ public final class Worker: @unchecked Sendable {
         unattributedRetentionDays = configuration.unattributedRetentionDays
         sender = DeliverySender(
             conninfo: configuration.databaseURL,
-            policy: .init(backoffSeconds: configuration.deliveryBackoffSeconds, timeout: configuration.outboundTimeoutSeconds,
-                          outbound: configuration.outbound),
+            policy: .init(
+                backoffSeconds: configuration.deliveryBackoffSeconds, timeout: configuration.outboundTimeoutSeconds,
+                outbound: configuration.outbound),
             workerID: id, logger: logger, pushes: IntegrationPushSender(store: integrations))
         syncs = IntegrationSync(store: integrations, database: database, logger: logger)
-        feeds = SpendFeedStore(database: database, secrets: integrations.secrets, sources: TrafficSourceStore(database: database),
-                               outbound: configuration.outbound)
+        feeds = SpendFeedStore(
+            database: database, secrets: integrations.secrets, sources: TrafficSourceStore(database: database),
+            outbound: configuration.outbound)
     }
 
     public func run() throws {
@@ -58,7 +60,8 @@ public final class Worker: @unchecked Sendable {
         logger.notice("worker \(id) started")
         while !lock.withLock({ stopping }) {
             do {
-                try database.query("""
+                try database.query(
+                    """
                     INSERT INTO worker_heartbeats (worker_id, hostname, pid, started_at, beat_at)
                     VALUES (\(id), \(ProcessInfo.processInfo.hostName), \(Int(getpid())), \(started), now())
                     ON CONFLICT (worker_id) DO UPDATE SET beat_at = now()
@@ -98,9 +101,12 @@ public final class Worker: @unchecked Sendable {
     /// A workspace whose time zone changed (or is new) gets its daily roll-ups cut anew in it;
     /// a zone with offsets that are not whole hours gets none (reports read the hourly rows).
     func rebuildDailyRollups() throws {
-        for row in try database.query("SELECT id, timezone FROM workspaces WHERE rollup_timezone IS DISTINCT FROM timezone ORDER BY id LIMIT 20") {
+        for row in try database.query(
+            "SELECT id, timezone FROM workspaces WHERE rollup_timezone IS DISTINCT FROM timezone ORDER BY id LIMIT 20")
+        {
             let zone: String = try row.decode("timezone")
-            let whole: Bool = try database.query(ReportEngine.wholeHours(zone, from: "now() - interval '800 days'", to: "now() + interval '400 days'"))[0]
+            let whole: Bool = try database.query(
+                ReportEngine.wholeHours(zone, from: "now() - interval '800 days'", to: "now() + interval '400 days'"))[0]
                 .decode("whole")
             try database.query("SELECT waymark_rebuild_daily_rollups(\(try row.decode("id", as: Int64.self)), \(whole))")
         }
@@ -141,7 +147,8 @@ public final class Worker: @unchecked Sendable {
     func maintainClickPartitions() throws {
         try database.query("SELECT waymark_ensure_click_partition((now() AT TIME ZONE 'UTC')::date + d) FROM generate_series(-1, 7) AS d")
         guard retentionDays > 0 else { return }
-        let old = try database.query("""
+        let old = try database.query(
+            """
             SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
             WHERE p.relname = 'clicks' AND c.relname ~ '^clicks_[0-9]{8}$'
               AND to_date(substr(c.relname, 8), 'YYYYMMDD') < (now() AT TIME ZONE 'UTC')::date - \(retentionDays)::int
@@ -153,7 +160,8 @@ public final class Worker: @unchecked Sendable {
             try database.transaction { c in
                 try c.query(PostgresQuery(unescaped: "DROP TABLE IF EXISTS \(name)"))
                 try c.query("DELETE FROM click_rollups WHERE hour >= \(fragment: start) AND hour < \(fragment: start) + interval '1 day'")
-                try c.query("DELETE FROM click_rollup_deltas WHERE hour >= \(fragment: start) AND hour < \(fragment: start) + interval '1 day'")
+                try c.query(
+                    "DELETE FROM click_rollup_deltas WHERE hour >= \(fragment: start) AND hour < \(fragment: start) + interval '1 day'")
                 // A workspace's days straddle UTC days: the edge day of the retention may keep or
                 // lose the hours of it that fall in the next UTC day.
                 try c.query("DELETE FROM click_rollups_daily WHERE day <= (\(fragment: start) AT TIME ZONE 'UTC')::date")

@@ -10,42 +10,56 @@ struct WorkspaceRoutes {
 
     func register(on router: Router) {
         router.get("/workspaces", shell.page(list))
-        router.get("/workspaces/new", shell.page { request, actor in
-            try actor.requireAdmin()
-            return try form(request, actor, workspace: nil, state: FormState(values: ["timezone": "UTC", "currency": "USD"]))
-        })
+        router.get(
+            "/workspaces/new",
+            shell.page { request, actor in
+                try actor.requireAdmin()
+                return try form(request, actor, workspace: nil, state: FormState(values: ["timezone": "UTC", "currency": "USD"]))
+            })
         router.post("/workspaces", shell.page(create))
-        router.get("/workspaces/{id}", shell.page { request, actor in
-            let workspace = try store.get(try request.pathID(), for: actor)
-            return try form(request, actor, workspace: workspace, state: FormState(values: values(workspace, for: actor)))
-        })
+        router.get(
+            "/workspaces/{id}",
+            shell.page { request, actor in
+                let workspace = try store.get(try request.pathID(), for: actor)
+                return try form(request, actor, workspace: workspace, state: FormState(values: values(workspace, for: actor)))
+            })
         router.post("/workspaces/{id}", shell.page(update))
-        router.post("/workspaces/{id}/members", shell.page { request, actor in
-            let id = try request.pathID()
-            let form = FormState(fields: try request.form())
-            let adding = form.value("action") != "remove"
-            do {
-                try store.setMembership(id, email: form.value("email"), member: adding, by: actor)
-            } catch let error as HTTPError where error.status == 422 {
-                return AdminShell.redirect(to: "/workspaces/\(id)", flash: "No user has the e-mail \(form.value("email")).")
-            }
-            return AdminShell.redirect(to: "/workspaces/\(id)", flash: adding ? "Member added." : "Member removed.")
-        })
+        router.post(
+            "/workspaces/{id}/members",
+            shell.page { request, actor in
+                let id = try request.pathID()
+                let form = FormState(fields: try request.form())
+                let adding = form.value("action") != "remove"
+                do {
+                    try store.setMembership(id, email: form.value("email"), member: adding, by: actor)
+                } catch let error as HTTPError where error.status == 422 {
+                    return AdminShell.redirect(to: "/workspaces/\(id)", flash: "No user has the e-mail \(form.value("email")).")
+                }
+                return AdminShell.redirect(to: "/workspaces/\(id)", flash: adding ? "Member added." : "Member removed.")
+            })
 
-        router.get("/api/v1/workspaces", shell.api { request, actor in
-            let (page, next) = try Paging(request).slice(try store.list(for: actor), id: \.id)
-            return .json(Page(data: page.map(WorkspaceJSON.init), nextCursor: next))
-        })
-        router.post("/api/v1/workspaces", shell.api { request, actor in
-            let workspace = try store.create(try request.decodeJSON(WorkspaceInput.self), by: actor)
-            return .json(WorkspaceJSON(workspace), status: 201)
-        })
-        router.get("/api/v1/workspaces/{id}", shell.api { request, actor in
-            .json(WorkspaceJSON(try store.get(try request.pathID(), for: actor)))
-        })
-        router.patch("/api/v1/workspaces/{id}", shell.api { request, actor in
-            .json(WorkspaceJSON(try store.update(try request.pathID(), try request.decodeJSON(WorkspaceInput.self), by: actor)))
-        })
+        router.get(
+            "/api/v1/workspaces",
+            shell.api { request, actor in
+                let (page, next) = try Paging(request).slice(try store.list(for: actor), id: \.id)
+                return .json(Page(data: page.map(WorkspaceJSON.init), nextCursor: next))
+            })
+        router.post(
+            "/api/v1/workspaces",
+            shell.api { request, actor in
+                let workspace = try store.create(try request.decodeJSON(WorkspaceInput.self), by: actor)
+                return .json(WorkspaceJSON(workspace), status: 201)
+            })
+        router.get(
+            "/api/v1/workspaces/{id}",
+            shell.api { request, actor in
+                .json(WorkspaceJSON(try store.get(try request.pathID(), for: actor)))
+            })
+        router.patch(
+            "/api/v1/workspaces/{id}",
+            shell.api { request, actor in
+                .json(WorkspaceJSON(try store.update(try request.pathID(), try request.decodeJSON(WorkspaceInput.self), by: actor)))
+            })
     }
 
     /// The form's values; the postback secret only for those who may change it.
@@ -65,11 +79,18 @@ struct WorkspaceRoutes {
             default: sort.ordered(a.name.lowercased(), b.name.lowercased())
             }
         }
-        return try shell.render(request, actor: actor, template: "workspaces/list", title: "Workspaces", context: [
-            "workspaces": rows.map { ["id": $0.id, "name": $0.name, "currency": $0.currency, "timezone": $0.timezone, "created": RFC3339.string(from: $0.createdAt).prefix(10)] },
-            "headers": sort.headers([("name", "Name"), ("currency", "Currency"), ("timezone", "Time zone"), ("created", "Created")]),
-            "can_create": actor.seesEverything,
-        ], section: "workspaces")
+        return try shell.render(
+            request, actor: actor, template: "workspaces/list", title: "Workspaces",
+            context: [
+                "workspaces": rows.map {
+                    [
+                        "id": $0.id, "name": $0.name, "currency": $0.currency, "timezone": $0.timezone,
+                        "created": RFC3339.string(from: $0.createdAt).prefix(10),
+                    ]
+                },
+                "headers": sort.headers([("name", "Name"), ("currency", "Currency"), ("timezone", "Time zone"), ("created", "Created")]),
+                "can_create": actor.seesEverything,
+            ], section: "workspaces")
     }
 
     private func form(_ request: Request, _ actor: Actor, workspace: Workspace?, state: FormState, status: Int = 200) throws -> Response {
@@ -81,13 +102,15 @@ struct WorkspaceRoutes {
         if let workspace {
             context["members"] = try store.members(workspace.id).map { ["email": $0.email, "role": $0.role] }
         }
-        return try shell.render(request, actor: actor, template: "workspaces/form", title: workspace.map { "Workspace \($0.name)" } ?? "New workspace",
-                                context: context, status: status, section: "workspaces")
+        return try shell.render(
+            request, actor: actor, template: "workspaces/form", title: workspace.map { "Workspace \($0.name)" } ?? "New workspace",
+            context: context, status: status, section: "workspaces")
     }
 
     private func input(_ state: FormState) -> WorkspaceInput {
-        WorkspaceInput(name: state.value("name"), timezone: state.value("timezone"), currency: state.value("currency").uppercased(),
-                       postbackSecret: state.value("postback_secret"))
+        WorkspaceInput(
+            name: state.value("name"), timezone: state.value("timezone"), currency: state.value("currency").uppercased(),
+            postbackSecret: state.value("postback_secret"))
     }
 
     private func create(_ request: Request, _ actor: Actor) throws -> Response {
