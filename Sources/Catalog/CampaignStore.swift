@@ -80,6 +80,19 @@ public struct CampaignStore: Sendable {
         return campaign
     }
 
+    /// A campaign's name and source, archived or not (reports still cover it), when the actor sees it.
+    public func label(_ id: Int64, for actor: Actor) throws -> (name: String, trafficSourceID: Int64)? {
+        guard
+            let row = try database.query(
+                """
+                SELECT c.name, c.traffic_source_id FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id
+                WHERE c.id = \(id) AND \(fragment: actor.visibleWorkspaces("s.workspace_id"))
+                """
+            ).first
+        else { return nil }
+        return (try row.decode("name"), try row.decode("traffic_source_id"))
+    }
+
     /// Creates a campaign: a new key, the source's currency, the campaign URL generated now.
     public func create(_ draft: CampaignDraft, by actor: Actor, inputErrors: [String: String] = [:]) throws -> (Campaign, [String]) {
         let (source, warnings) = try validate(draft, actor: actor, inputErrors: inputErrors)

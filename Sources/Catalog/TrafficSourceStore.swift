@@ -56,6 +56,20 @@ public struct TrafficSourceStore: Sendable {
         return source
     }
 
+    /// A source's name and parameters, archived or not (reports still cover it), when the
+    /// actor sees it.
+    public func label(_ id: Int64, for actor: Actor) throws -> (name: String, parameters: [TrafficSource.Parameter])? {
+        guard
+            let row = try database.query(
+                """
+                SELECT name, parameters::text AS p FROM traffic_sources WHERE id = \(id) AND \(fragment: actor.visibleWorkspaces("workspace_id"))
+                """
+            ).first
+        else { return nil }
+        let parameters = (try? JSONDecoder().decode([TrafficSource.Parameter].self, from: Data((row["p"] ?? "[]").utf8))) ?? []
+        return (row["name"] ?? "", parameters)
+    }
+
     /// Stores a new source; returns it with the warnings to show.
     public func create(_ draft: TrafficSourceDraft, by actor: Actor, inputErrors: [String: String] = [:]) throws -> (
         TrafficSource, [String]

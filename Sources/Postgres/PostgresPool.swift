@@ -11,6 +11,11 @@ public final class PostgresPool: @unchecked Sendable {
     private var idle: [PostgresConnection] = []
     private var open = 0
 
+    /// Whether PostgreSQL answers a trivial prepared query now (the health check).
+    public func isReachable() -> Bool {
+        (try? query("SELECT 1 AS ok", prepared: true).first?["ok"]) == "1"
+    }
+
     public init(conninfo: String, maxConnections: Int = 16) {
         self.conninfo = conninfo
         self.maxConnections = max(1, maxConnections)

@@ -389,6 +389,11 @@ public struct ReportEngine: Sendable {
 
     /// `whole`: the zone's offset is whole hours at every hour of the period (then hourly
     /// roll-ups cut its days exactly). Unknown zones fail with 22023.
+    /// Today's date (`YYYY-MM-DD`) in `zone`, by PostgreSQL's zone rules.
+    public func today(in zone: String) throws -> String {
+        try database.query("SELECT (now() AT TIME ZONE \(zone))::date::text AS d").first?["d"] ?? Dates.day(Date())
+    }
+
     public static func wholeHours(_ zone: String, from: PostgresQuery, to: PostgresQuery) -> PostgresQuery {
         """
         SELECT bool_and(extract(epoch FROM (h AT TIME ZONE \(zone)) - (h AT TIME ZONE 'UTC'))::int % 3600 = 0) AS whole

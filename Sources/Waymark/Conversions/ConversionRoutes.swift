@@ -34,6 +34,11 @@ struct ConversionRoutes {
         router.get("/postback", postback)
         router.post("/postback", postback)
         router.get("/pixel.gif", pixel)
+        // HEAD would run GET's handler (and record a conversion for a link checker): not here.
+        router.add("HEAD", "/postback") { _ in throw HTTPError.methodNotAllowed(["GET", "POST"]) }
+        router.add("HEAD", "/pixel.gif") { _ in
+            Response(status: 200, headers: [("Content-Type", "image/gif"), ("Cache-Control", "no-store")])
+        }
         router.get(
             "/api/v1/conversions",
             shell.api { request, actor in

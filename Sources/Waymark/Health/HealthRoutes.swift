@@ -10,7 +10,7 @@ struct HealthRoutes {
 
     func register(on router: Router) {
         router.get("/healthz") { _ in
-            let databaseOK = (try? database.query("SELECT 1 AS ok", prepared: true).first?["ok"]) == "1"
+            let databaseOK = database.isReachable()
             return .jsonObject(
                 [
                     "status": databaseOK ? "ok" : "degraded", "database": databaseOK ? "ok" : "unavailable",

@@ -11,9 +11,10 @@ import Web
 /// the metric definitions page: all on ReportEngine and the Metrics registry.
 struct ReportRoutes {
     let shell: AdminShell
-    let database: PostgresPool
     let engine: ReportEngine
     let workspaces: WorkspaceStore
+    let sources: TrafficSourceStore
+    let campaigns: CampaignStore
 
     func register(on router: Router) {
         router.get(
@@ -90,7 +91,7 @@ struct ReportRoutes {
         let base = try reportRequest(
             Request(method: "GET", path: "/", query: URLEncoding.formString(query.filter { $0.0 != "preset" })), actor)
         let zone = tz ?? base.timeZone
-        let today = try database.query("SELECT (now() AT TIME ZONE \(zone))::date::text AS d").first?["d"] ?? Dates.day(Date())
+        let today = try engine.today(in: zone)
         let presetName = request.queryValue("preset") ?? (request.queryValue("from") == nil ? "last7" : "custom")
         if let (from, to) = ReportRoutes.preset(presetName, today: today) {
             query.removeAll { $0.0 == "from" || $0.0 == "to" }
@@ -147,26 +148,17 @@ struct ReportRoutes {
             ["label": "All sources", "href": link([], drop: ["traffic_source_id", "campaign_id", "param", "group_by"])]
         ]
         var parameterChoices: [[String: Any]] = []
-        if let sourceID = r.sourceID ?? campaignSource(r.campaignID, actor) {
-            let name = try database.query(
-                """
-                SELECT name, parameters::text AS p FROM traffic_sources WHERE id = \(sourceID) AND \(fragment: actor.visibleWorkspaces("workspace_id"))
-                """
-            ).first
+        let campaignLabel = try r.campaignID.flatMap { try campaigns.label($0, for: actor) }
+        if let sourceID = r.sourceID ?? campaignLabel?.trafficSourceID {
+            let source = try sources.label(sourceID, for: actor)
             crumbs.append([
-                "label": name?["name"] ?? "Source \(sourceID)",
+                "label": source?.name ?? "Source \(sourceID)",
                 "href": link([("traffic_source_id", String(sourceID))], drop: ["campaign_id", "param", "group_by"]),
             ])
             if let campaignID = r.campaignID {
-                let campaign =
-                    try database.query(
-                        """
-                        SELECT c.name FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id
-                        WHERE c.id = \(campaignID) AND \(fragment: actor.visibleWorkspaces("s.workspace_id"))
-                        """
-                    ).first?["name"] ?? "Campaign \(campaignID)"
+                let campaign = campaignLabel?.name ?? "Campaign \(campaignID)"
                 crumbs.append(["label": campaign, "href": link([("campaign_id", String(campaignID))], drop: ["param", "group_by"])])
-                let parameters = (try? JSONDecoder().decode([TrafficSource.Parameter].self, from: Data((name?["p"] ?? "[]").utf8))) ?? []
+                let parameters = source?.parameters ?? []
                 parameterChoices = ([("day", "by day")] + parameters.map { ($0.name, $0.name) }).map { key, label in
                     let active = key == "day" ? r.groups == [.day] : r.groups == [.param(key)]
                     return [
@@ -222,17 +214,6 @@ struct ReportRoutes {
                     + URLEncoding.formString(
                         keep + (request.queryValue("sort").map { [("sort", $0), ("dir", descending ? "desc" : "asc")] } ?? [])),
             ], section: "reports")
-    }
-
-    private func campaignSource(_ campaignID: Int64?, _ actor: Actor) -> Int64? {
-        guard let campaignID else { return nil }
-        return
-            (try? database.query(
-                """
-                SELECT c.traffic_source_id FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id
-                WHERE c.id = \(campaignID) AND \(fragment: actor.visibleWorkspaces("s.workspace_id"))
-                """
-            ).first?.decode("traffic_source_id", as: Int64.self)) ?? nil
     }
 
     /// Exactly what the page shows, as CSV (dimension columns, then every metric).
