@@ -1,3 +1,5 @@
+import Foundation
+
 /// Keeps tokens, secrets and `Authorization` values out of any text that is stored, logged or
 /// shown (errors of outbound calls above all). The one place that does it.
 public enum Redaction {
@@ -13,7 +15,7 @@ public enum Redaction {
     public static func scrub(_ text: String, secrets: [String] = []) -> String {
         var out = text
         for secret in secrets where secret.utf8.count >= 4 {
-            out = out.replacingAll(secret, with: placeholder)
+            out = out.replacingOccurrences(of: secret, with: placeholder)
         }
         out = maskParameters(out)
         out = maskAfter(out, marker: "authorization: ", wholeLine: true)
@@ -26,7 +28,7 @@ public enum Redaction {
 
     /// `name=value` for the credential names: the value up to `&`, a quote, a space or the end.
     static func maskParameters(_ text: String) -> String {
-        var bytes = Array(text.utf8)
+        let bytes = Array(text.utf8)
         let lower = Array(text.lowercased().utf8)
         guard lower.count == bytes.count else { return text }  // lower-casing changed lengths: keep it simple
         var result: [UInt8] = []
@@ -58,8 +60,7 @@ public enum Redaction {
             result.append(bytes[i])
             i += 1
         }
-        bytes = result
-        return String(decoding: bytes, as: UTF8.self)
+        return String(decoding: result, as: UTF8.self)
     }
 
     static let terminators: Set<UInt8> = Set("&\"' ,;}\r\n\t".utf8)
@@ -91,25 +92,5 @@ public enum Redaction {
             i = end
         }
         return String(decoding: result, as: UTF8.self)
-    }
-}
-
-extension String {
-    /// Every occurrence of `needle` replaced (byte-wise; no Foundation).
-    func replacingAll(_ needle: String, with replacement: String) -> String {
-        let h = Array(utf8), n = Array(needle.utf8)
-        guard !n.isEmpty, h.count >= n.count else { return self }
-        var out: [UInt8] = []
-        var i = 0
-        while i < h.count {
-            if i + n.count <= h.count, h[i] == n[0], Array(h[i..<(i + n.count)]) == n {
-                out += Array(replacement.utf8)
-                i += n.count
-            } else {
-                out.append(h[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
