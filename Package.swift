@@ -67,7 +67,8 @@ let package = Package(
         .target(
             name: "Integrations",
             dependencies: [
-                "Deliveries", "Conversions", "Catalog", "Accounts", "WaymarkCore", "HTTPClient", "Web", "Postgres", logging, crypto,
+                "Spend", "Deliveries", "Conversions", "Catalog", "Accounts", "WaymarkCore", "HTTPClient", "Web", "Postgres", logging,
+                crypto,
             ],
             swiftSettings: swiftSettings),
         // Spend entries, CSV and JSON imports, spend feeds, FX rates.
@@ -94,8 +95,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Helpers for the tests only: where the test instance is, an HTTP client for it.
-        .target(name: "WaymarkTesting", dependencies: ["Postgres", "HTTPClient"], swiftSettings: swiftSettings),
+        // Helpers for the tests only: where the test instance is, an HTTP client for it, and the
+        // in-process app tester (the real router and handlers without nginx or FastCGI).
+        .target(name: "WaymarkTesting", dependencies: ["Waymark", "Web", "Postgres", "HTTPClient", logging], swiftSettings: swiftSettings),
 
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "WaymarkTesting"], swiftSettings: swiftSettings),

@@ -7,7 +7,11 @@
 - only FastCGI, Postgres and HTTPClient depend on the C modules, or import them;
 - the capability modules import neither FastCGI (threads and clocks come from Threads) nor
   another capability that the graph does not allow;
-- the graph has no cycle (SwiftPM refuses one too; checked here so the message is ours).
+- the graph has no cycle (SwiftPM refuses one too; checked here so the message is ours);
+- no SQL in the app module (routes, pages, the worker call the capabilities' stores), except
+  the migration runner;
+- the source shape (README, Source layout): no function over 80 lines, the median file under
+  120 lines, no line over 140 characters (string literals included: swift format cannot wrap them).
 """
 import json
 import os
@@ -91,10 +95,81 @@ def main():
                         problems.append(f"{rel} imports FastCGI (threads and clocks are in Threads)")
                     elif module not in deps[name] and module != name:
                         problems.append(f"{rel} imports {module}, which {name} does not declare")
+    problems += sql_outside_stores() + source_shape()
     for p in problems:
         print("architecture:", p)
     print(f"architecture: {len(deps)} targets checked, {len(problems)} problem(s)")
     return 1 if problems else 0
+
+
+SQL = re.compile(r"\b(?:database|c|connection)\.(?:query|transaction|execute)\(|PostgresQuery\(|"
+                 r"\b(?:SELECT|INSERT INTO|DELETE FROM|UPDATE \w+ SET)\b")
+
+
+def swift_files(*folders):
+    for folder in folders:
+        for directory, _, files in os.walk(os.path.join(ROOT, folder)):
+            for f in sorted(files):
+                if f.endswith(".swift"):
+                    yield os.path.join(directory, f)
+
+
+def sql_outside_stores():
+    """The app module (Sources/Waymark) holds no SQL but its migration runner's."""
+    problems = []
+    for file in swift_files("Sources/Waymark"):
+        rel = os.path.relpath(file, ROOT)
+        if rel.startswith("Sources/Waymark/Migrations/"):
+            continue
+        for number, line in enumerate(open(file, encoding="utf-8"), 1):
+            if not line.lstrip().startswith("//") and SQL.search(line):
+                problems.append(f"{rel}:{number}: SQL in the app module (move it into a store): {line.strip()[:80]}")
+    return problems
+
+
+DECLARATION = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s+)*(?:(?:public|private|fileprivate|internal|package|static|final|"
+                         r"override|mutating|nonisolated|convenience|required|class)\s+)*(?:func\s|init[?!]?\s*[(<])")
+STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+
+
+def function_lengths(lines):
+    """(first line, length) of each function or initializer body, found by counting braces
+    outside one-line string literals."""
+    for start, line in enumerate(lines):
+        if not DECLARATION.match(line):
+            continue
+        depth, opened = 0, False
+        for end in range(start, len(lines)):
+            code = STRING.sub('""', lines[end].split("//")[0] if '"' not in lines[end] else lines[end])
+            depth += code.count("{") - code.count("}")
+            opened = opened or "{" in code
+            if opened and depth <= 0:
+                yield start + 1, end - start + 1
+                break
+            if not opened and end > start + 8:
+                break  # a protocol requirement: no body
+
+
+def source_shape():
+    problems, sizes = [], []
+    for file in swift_files("Sources"):
+        rel = os.path.relpath(file, ROOT)
+        lines = open(file, encoding="utf-8").read().split("\n")
+        sizes.append(len(lines))
+        for start, length in function_lengths(lines):
+            if length > 80:
+                problems.append(f"{rel}:{start}: a function of {length} lines (at most 80)")
+    for file in swift_files("Sources", "Tests"):
+        rel = os.path.relpath(file, ROOT)
+        for number, line in enumerate(open(file, encoding="utf-8"), 1):
+            if len(line.rstrip("\n")) > 140:
+                problems.append(f"{rel}:{number}: a line of {len(line.rstrip())} characters (at most 140)")
+    sizes.sort()
+    median = sizes[len(sizes) // 2] if sizes else 0
+    if median >= 120:
+        problems.append(f"the median Swift file has {median} lines (under 120)")
+    print(f"architecture: {len(sizes)} source files, median {median} lines")
+    return problems
 
 
 if __name__ == "__main__":

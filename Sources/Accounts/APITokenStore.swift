@@ -53,21 +53,38 @@ public struct APITokenStore: Sendable {
         }
     }
 
-    /// Creates a token for the actor itself; returns (id, token).
+    /// Creates a token for the actor itself; returns (id, token). The only writer of new
+    /// tokens, always audited.
     public func create(for actor: Actor, name: String) throws -> (Int64, String) {
         let token = "wm_" + RandomToken.base64URL(bytes: 32)
-        let id: Int64 = try database.transaction { c in
-            let id: Int64 = try c.query(
-                """
-                INSERT INTO api_tokens (user_id, name, token_hash, prefix)
-                VALUES (\(actor.userID), \(name), \(sha256Hex(token)), \(String(token.prefix(10)))) RETURNING id
-                """
-            ).first!.decode("id")
-            try AuditLog.record(
-                c, actor: actor, action: "create", objectType: "api_token", objectID: id, new: ["name": name, "user": actor.email])
-            return id
-        }
+        let id: Int64 = try database.transaction { c in try insert(token, name: name, for: actor, on: c) }
         return (id, token)
+    }
+
+    /// Creates a token for the active user with that e-mail (`waymark token create`, which runs
+    /// as the machine's admin: audited as that user, via the CLI); returns the token.
+    public func create(email: String, name: String) throws -> String {
+        let token = "wm_" + RandomToken.base64URL(bytes: 32)
+        try database.transaction { c in
+            guard
+                let row = try c.query("SELECT id FROM users WHERE lower(email) = lower(\(email)) AND disabled_at IS NULL").first,
+                let actor = try Actor.load(userID: row.decode("id"), channel: .cli, csrfToken: nil, on: c)
+            else { throw AccountError("no active user with e-mail \(email)") }
+            _ = try insert(token, name: name, for: actor, on: c)
+        }
+        return token
+    }
+
+    private func insert(_ token: String, name: String, for actor: Actor, on c: PostgresConnection) throws -> Int64 {
+        let id: Int64 = try c.query(
+            """
+            INSERT INTO api_tokens (user_id, name, token_hash, prefix)
+            VALUES (\(actor.userID), \(name), \(sha256Hex(token)), \(String(token.prefix(10)))) RETURNING id
+            """
+        ).first!.decode("id")
+        try AuditLog.record(
+            c, actor: actor, action: "create", objectType: "api_token", objectID: id, new: ["name": name, "user": actor.email])
+        return id
     }
 
     /// Revokes a token of the actor's own (owners: anyone's). Returns false when not found.

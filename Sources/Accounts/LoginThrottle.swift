@@ -88,7 +88,8 @@ public struct LoginThrottle: Sendable {
                     UPDATE login_throttle SET
                       failures = CASE WHEN window_started_at > now() - \(fragment: window) THEN failures + 1 ELSE 1 END,
                       window_started_at = CASE WHEN window_started_at > now() - \(fragment: window) THEN window_started_at ELSE now() END,
-                      locked_until = CASE WHEN (CASE WHEN window_started_at > now() - \(fragment: window) THEN failures + 1 ELSE 1 END) >= \(lockAfter(key))
+                      locked_until = CASE WHEN (CASE WHEN window_started_at > now() - \(fragment: window) THEN failures + 1 ELSE 1 END)
+                                              >= \(lockAfter(key))
                                           THEN now() + make_interval(secs => \(Int(policy.lockFor))) ELSE locked_until END
                     WHERE key = \(key)
                     """)

@@ -78,7 +78,10 @@ public struct UserStore: Sendable {
             try c.query("UPDATE users SET role = \(role.rawValue), updated_at = now() WHERE id = \(id)")
             try c.query("DELETE FROM workspace_members WHERE user_id = \(id)")
             try c.query(
-                "INSERT INTO workspace_members (workspace_id, user_id) SELECT id, \(id) FROM workspaces WHERE id = ANY(\(workspaceIDs)::bigint[])"
+                """
+                INSERT INTO workspace_members (workspace_id, user_id)
+                SELECT id, \(id) FROM workspaces WHERE id = ANY(\(workspaceIDs)::bigint[])
+                """
             )
             try AuditLog.record(
                 c, actor: actor, action: "update", objectType: "user", objectID: id,
@@ -141,17 +144,8 @@ public struct UserStore: Sendable {
     }
 
     /// Creates an API token for the user with that e-mail; returns the token (shown once).
+    /// `APITokenStore` writes it (audited).
     public func createToken(email: String, name: String) throws -> String {
-        guard let row = try database.query("SELECT id FROM users WHERE lower(email) = lower(\(email)) AND disabled_at IS NULL").first else {
-            throw AccountError("no active user with e-mail \(email)")
-        }
-        let userID: Int64 = try row.decode("id")
-        let token = "wm_" + RandomToken.base64URL(bytes: 32)
-        try database.query(
-            """
-            INSERT INTO api_tokens (user_id, name, token_hash, prefix)
-            VALUES (\(userID), \(name), \(sha256Hex(token)), \(String(token.prefix(10))))
-            """)
-        return token
+        try APITokenStore(database: database).create(email: email, name: name)
     }
 }

@@ -99,7 +99,8 @@ public struct WorkspaceStore: Sendable {
                 row = try c.query(
                     """
                     INSERT INTO workspaces (name, timezone, currency, postback_secret)
-                    VALUES (\(input.name!.trimmingCharacters(in: .whitespaces)), \(input.timezone ?? "UTC"), \(input.currency ?? "USD"), \(secret))
+                    VALUES (\(input.name!.trimmingCharacters(in: .whitespaces)), \(input.timezone ?? "UTC"),
+                            \(input.currency ?? "USD"), \(secret))
                     RETURNING id, name, timezone, currency, postback_secret, created_at
                     """
                 ).first!

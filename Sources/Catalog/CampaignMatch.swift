@@ -21,7 +21,8 @@ public enum CampaignMatch {
             """
             SELECT DISTINCT ON (v) v, campaign_id FROM (
                 SELECT \(fragment: value) AS v, k.campaign_id, count(*) AS n FROM clicks k
-                WHERE k.traffic_source_id = \(sourceID) AND k.clicked_at >= \(fragment: since) AND \(fragment: value) = ANY(\(values)::text[])
+                WHERE k.traffic_source_id = \(sourceID) AND k.clicked_at >= \(fragment: since)
+                  AND \(fragment: value) = ANY(\(values)::text[])
                 GROUP BY 1, 2) x
             ORDER BY v, n DESC
             """)

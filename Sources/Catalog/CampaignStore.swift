@@ -20,7 +20,8 @@ public struct CampaignStore: Sendable {
         SELECT c.id, c.key, c.name, c.traffic_source_id, s.workspace_id, c.destination_url, c.fallback_url, c.status,
                c.cost_model, c.cost_amount::text AS cost_amount, c.currency, c.campaign_url, c.created_at,
                c.reporting, c.reporting_postback_url, c.reporting_integration_id, c.reporting_send,
-               c.reporting_payout_percent::text AS reporting_payout_percent, array_to_string(c.reporting_events, ',') AS reporting_events, c.reporting_reversals
+               c.reporting_payout_percent::text AS reporting_payout_percent,
+               array_to_string(c.reporting_events, ',') AS reporting_events, c.reporting_reversals
         FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id
         """
 
@@ -54,7 +55,8 @@ public struct CampaignStore: Sendable {
             """
             UPDATE campaigns SET reporting = \(r.method.rawValue), reporting_postback_url = \(r.method == .postback ? r.postbackURL : nil),
               reporting_integration_id = \(r.method == .capi ? r.integrationID : nil), reporting_send = \(r.rules.send),
-              reporting_payout_percent = \(r.payoutPercent)::numeric, reporting_events = \(r.rules.events)::text[], reporting_reversals = \(r.rules.reversals)
+              reporting_payout_percent = \(r.payoutPercent)::numeric, reporting_events = \(r.rules.events)::text[],
+                reporting_reversals = \(r.rules.reversals)
             WHERE id = \(id)
             """)
     }
@@ -102,8 +104,10 @@ public struct CampaignStore: Sendable {
             while try !c.query("SELECT 1 FROM campaigns WHERE key = \(key)").isEmpty { key = CampaignStore.newKey() }
             let row = try c.query(
                 """
-                INSERT INTO campaigns (traffic_source_id, key, name, destination_url, fallback_url, status, cost_model, cost_amount, currency, campaign_url)
-                VALUES (\(source.id), \(key), \(draft.name.trimmingCharacters(in: .whitespaces)), \(draft.destinationURL), \(draft.fallbackURL),
+                INSERT INTO campaigns (traffic_source_id, key, name, destination_url, fallback_url, status, cost_model, cost_amount,
+                  currency, campaign_url)
+                VALUES (\(source.id), \(key), \(draft.name.trimmingCharacters(in: .whitespaces)), \(draft.destinationURL),
+                        \(draft.fallbackURL),
                         \(draft.status), \(draft.costModel.rawValue), \(draft.costAmount)::numeric, \(source.costCurrency),
                         \(links.campaignURL(key: key, parameters: source.parameters)))
                 RETURNING id
@@ -194,12 +198,17 @@ public struct CampaignStore: Sendable {
     /// 12 URL-safe characters (72 random bits): short, not guessable.
     public static func newKey() -> String { RandomToken.base64URL(bytes: 9) }
 
+    /// An answer's shape as the audit log's loose JSON.
+    static func auditValue(_ value: some Encodable) -> Any {
+        (try? JSONCoding.encoder.encode(value)).flatMap { try? JSONSerialization.jsonObject(with: $0) } ?? NSNull()
+    }
+
     public static func audit(_ c: Campaign) -> [String: Any] {
         [
             "name": c.name, "key": c.key, "traffic_source_id": Int(c.trafficSourceID), "destination_url": c.destinationURL,
             "fallback_url": c.fallbackURL ?? NSNull(), "status": c.status, "cost_model": c.costModel.rawValue,
             "cost_amount": c.costAmount, "currency": c.currency, "campaign_url": c.campaignURL,
-            "conversion_reporting": c.reporting.json,
+            "conversion_reporting": CampaignStore.auditValue(c.reporting),
         ]
     }
 }

@@ -74,12 +74,21 @@ public struct ConversionReporting: Sendable, Equatable {
         return errors
     }
 
-    public var json: [String: Any] {
-        [
-            "method": method.rawValue, "postback_url": postbackURL ?? NSNull(),
-            "integration_id": integrationID.map { $0 as Any } ?? NSNull(),
-            "send": rules.send, "payout_percent": payoutPercent, "events": rules.events, "reversals": rules.reversals,
-        ]
+}
+
+/// `{method, postback_url, integration_id, send, payout_percent, events, reversals}`, nulls kept.
+extension ConversionReporting: Encodable {
+    enum CodingKeys: String, CodingKey { case method, postbackURL, integrationID, send, payoutPercent, events, reversals }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(method.rawValue, forKey: .method)
+        try c.encode(postbackURL, forKey: .postbackURL)
+        try c.encode(integrationID, forKey: .integrationID)
+        try c.encode(rules.send, forKey: .send)
+        try c.encode(payoutPercent, forKey: .payoutPercent)
+        try c.encode(rules.events, forKey: .events)
+        try c.encode(rules.reversals, forKey: .reversals)
     }
 }
 
@@ -94,11 +103,21 @@ public struct EffectiveReporting: Sendable {
     public var sourceName: String
     public var description: String
     public var warnings: [String]
+}
 
-    public var json: [String: Any] {
-        [
-            "postback_url": postbackURL ?? NSNull(), "integration_id": integrationID.map { $0 as Any } ?? NSNull(), "from": from,
-            "description": description, "warnings": warnings, "send": rules.send, "payout_percent": payoutPercent, "events": rules.events,
-        ]
+/// The API's `conversion_reporting_effective`: nulls kept, the source's name not shown.
+extension EffectiveReporting: Encodable {
+    enum CodingKeys: String, CodingKey { case postbackURL, integrationID, from, description, warnings, send, payoutPercent, events }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(postbackURL, forKey: .postbackURL)
+        try c.encode(integrationID, forKey: .integrationID)
+        try c.encode(from, forKey: .from)
+        try c.encode(description, forKey: .description)
+        try c.encode(warnings, forKey: .warnings)
+        try c.encode(rules.send, forKey: .send)
+        try c.encode(payoutPercent, forKey: .payoutPercent)
+        try c.encode(rules.events, forKey: .events)
     }
 }

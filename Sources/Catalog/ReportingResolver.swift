@@ -11,10 +11,12 @@ public enum ReportingResolver {
         guard
             let r = try c.query(
                 """
-                SELECT c.reporting, c.reporting_postback_url, c.reporting_integration_id, c.reporting_send, c.reporting_payout_percent::text AS c_percent,
+                SELECT c.reporting, c.reporting_postback_url, c.reporting_integration_id, c.reporting_send,
+                  c.reporting_payout_percent::text AS c_percent,
                        array_to_string(c.reporting_events, ',') AS c_events, c.reporting_reversals,
                        s.name AS source_name, s.postback_enabled, s.postback_url, s.capi_integration_id, s.postback_send,
-                       s.postback_payout_percent::text AS s_percent, array_to_string(s.postback_events, ',') AS s_events, s.postback_reversals
+                       s.postback_payout_percent::text AS s_percent, array_to_string(s.postback_events, ',') AS s_events,
+                         s.postback_reversals
                 FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id WHERE c.id = \(campaignID)
                 """, prepared: true
             ).first
@@ -45,7 +47,8 @@ public enum ReportingResolver {
         if let id = out.integrationID,
             let i = try c.query(
                 """
-                SELECT i.provider, i.status, s.name FROM integrations i JOIN traffic_sources s ON s.id = i.traffic_source_id WHERE i.id = \(id)
+                SELECT i.provider, i.status, s.name FROM integrations i JOIN traffic_sources s ON s.id = i.traffic_source_id
+                  WHERE i.id = \(id)
                 """
             ).first
         {
@@ -60,7 +63,8 @@ public enum ReportingResolver {
             // Events this campaign receives with no enabled mapping are not pushed.
             let unmapped = try c.query(
                 """
-                SELECT e.key FROM (SELECT DISTINCT event_key AS key FROM conversions WHERE campaign_id = \(campaignID) AND converted_at > now() - interval '30 days'
+                SELECT e.key FROM (SELECT DISTINCT event_key AS key FROM conversions WHERE campaign_id = \(campaignID)
+                  AND converted_at > now() - interval '30 days'
                                    UNION SELECT 'conversion') e
                 WHERE NOT EXISTS (SELECT 1 FROM conversion_mappings m WHERE m.integration_id = \(id) AND m.event_key = e.key AND m.enabled)
                 ORDER BY e.key
@@ -68,7 +72,8 @@ public enum ReportingResolver {
             ).compactMap { $0["key"] }
             if !unmapped.isEmpty {
                 out.warnings.append(
-                    "No enabled mapping on \(label) for the event\(unmapped.count == 1 ? "" : "s") \(unmapped.joined(separator: ", ")): those conversions are not pushed."
+                    "No enabled mapping on \(label) for the event\(unmapped.count == 1 ? "" : "s") \(unmapped.joined(separator: ", ")): "
+                        + "those conversions are not pushed."
                 )
             }
         }

@@ -11,6 +11,12 @@ public struct SendBackRules: Sendable, Equatable {
 
     public static let sendOptions = ["all", "approved", "first"]
 
+    public init(send: String, events: [String], reversals: Bool) {
+        self.send = send
+        self.events = events
+        self.reversals = reversals
+    }
+
     public func shouldSend(event: String, status: String, previousStatus: String?, recorded: Bool, firstOfClick: Bool, alreadySent: Bool)
         -> Bool
     {

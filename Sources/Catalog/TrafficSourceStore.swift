@@ -12,7 +12,8 @@ public struct TrafficSourceStore: Sendable {
     public static let columns = """
         id, workspace_id, name, template, cost_currency, click_id_param, parameters::text AS parameters,
         postback_enabled, postback_url, capi_integration_id, notes, created_at, postback_send,
-        postback_payout_percent::text AS postback_payout_percent, array_to_string(postback_events, ',') AS postback_events, postback_reversals
+        postback_payout_percent::text AS postback_payout_percent, array_to_string(postback_events, ',') AS postback_events,
+          postback_reversals
         """
 
     public static func decode(_ row: PostgresRow) throws -> TrafficSource {
@@ -62,7 +63,8 @@ public struct TrafficSourceStore: Sendable {
         guard
             let row = try database.query(
                 """
-                SELECT name, parameters::text AS p FROM traffic_sources WHERE id = \(id) AND \(fragment: actor.visibleWorkspaces("workspace_id"))
+                SELECT name, parameters::text AS p FROM traffic_sources WHERE id = \(id)
+                  AND \(fragment: actor.visibleWorkspaces("workspace_id"))
                 """
             ).first
         else { return nil }
@@ -83,7 +85,8 @@ public struct TrafficSourceStore: Sendable {
                                              postback_enabled, postback_url, capi_integration_id, notes, postback_send,
                                              postback_payout_percent, postback_events, postback_reversals)
                 VALUES (\(draft.workspaceID), \(draft.name.trimmingCharacters(in: .whitespaces)), \(draft.template), \(draft.costCurrency),
-                        \(draft.clickIDParam), \(TrafficSourceStore.json(parameters))::jsonb, \(draft.postbackEnabled), \(draft.postbackURL),
+                        \(draft.clickIDParam), \(TrafficSourceStore.json(parameters))::jsonb, \(draft.postbackEnabled),
+                          \(draft.postbackURL),
                         \(draft.capiIntegrationID), \(draft.notes), \(draft.sendBack.send), \(draft.payoutPercent)::numeric,
                         \(draft.sendBack.events)::text[], \(draft.sendBack.reversals))
                 RETURNING \(unescaped: TrafficSourceStore.columns)
@@ -112,7 +115,8 @@ public struct TrafficSourceStore: Sendable {
                   parameters = \(TrafficSourceStore.json(parameters))::jsonb, postback_enabled = \(draft.postbackEnabled),
                   postback_url = \(draft.postbackURL),
                   postback_send = \(draft.sendBack.send), postback_payout_percent = \(draft.payoutPercent)::numeric,
-                  postback_events = \(draft.sendBack.events)::text[], postback_reversals = \(draft.sendBack.reversals), capi_integration_id = \(draft.capiIntegrationID), notes = \(draft.notes), updated_at = now()
+                  postback_events = \(draft.sendBack.events)::text[], postback_reversals = \(draft.sendBack.reversals),
+                    capi_integration_id = \(draft.capiIntegrationID), notes = \(draft.notes), updated_at = now()
                 WHERE id = \(id)
                 RETURNING \(unescaped: TrafficSourceStore.columns)
                 """

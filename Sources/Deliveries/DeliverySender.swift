@@ -6,19 +6,19 @@ import Threads
 
 /// The worker's sender: claims due outbox rows one at a time (`FOR UPDATE SKIP LOCKED`, so
 /// several workers never send the same row at once), makes the call, records the try, and
-/// either marks the row delivered, schedules a retry with exponential backoff (network errors,
-/// 5xx, 408, 429), or gives up (`failed`). A worker killed mid-call leaves its row pending,
+/// either marks the row delivered, schedules a retry or gives up (`failed`), as
+/// DeliveryRetryPolicy decides. A worker killed mid-call leaves its row pending,
 /// so the next worker sends it again: at least once; receivers de-duplicate by delivery id.
 public final class DeliverySender: Sendable {
     public struct Policy: Sendable {
-        public var backoffSeconds: Double
-        public var maxBackoffSeconds: Double = 6 * 3600
+        /// Backoff and give-up (WAYMARK_DELIVERY_BACKOFF, ×2 per try, capped at 6 hours).
+        public var retry: DeliveryRetryPolicy
         public var timeout: Double
         public var maxResponseBytes = 256 << 10
         public var outbound: OutboundPolicy
 
         public init(backoffSeconds: Double, timeout: Double, outbound: OutboundPolicy) {
-            self.backoffSeconds = backoffSeconds
+            retry = DeliveryRetryPolicy(backoffSeconds: backoffSeconds)
             self.timeout = timeout
             self.outbound = outbound
         }
@@ -30,6 +30,7 @@ public final class DeliverySender: Sendable {
     public let logger: Logger
     /// Conversion-API pushes: the integration's token added now, its answer judged its way.
     public let pushes: (any PushAuthorizer)?
+    let store = OutboxStore()
 
     public init(conninfo: String, policy: Policy, workerID: String, logger: Logger, pushes: (any PushAuthorizer)? = nil) {
         self.conninfo = conninfo
@@ -62,109 +63,86 @@ public final class DeliverySender: Sendable {
     /// Sends one due delivery; false when none is due.
     public func sendNext(on c: PostgresConnection) throws -> Bool {
         try c.transaction { c in
-            guard
-                let row = try c.query(
-                    """
-                    SELECT id, kind, target_id, method, url, headers::text AS headers, body, attempts, max_attempts FROM deliveries
-                    WHERE state = 'pending' AND next_attempt_at <= now()
-                    ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
-                    """
-                ).first
-            else { return false }
-            let id: Int64 = try row.decode("id")
-            let attempt = (try row.decode("attempts", as: Int.self)) + 1
-            let maxAttempts: Int = try row.decode("max_attempts")
-            var headers: [(String, String)] = [("User-Agent", "Waymark/1.0"), ("X-Waymark-Delivery", String(id))]
-            if let object = try? JSONSerialization.jsonObject(with: Data((row["headers"] ?? "{}").utf8)) as? [String: String] {
-                headers += object.sorted { $0.key < $1.key }
-            }
-            var url: String = try row.decode("url")
-            var judge: (@Sendable (Int, String) -> ProviderFailure?)?
-            var secrets: [String] = []
-            if row["kind"] == "capi", let pushes, let integrationID = row["target_id"].flatMap({ Int64($0) }) {
-                switch pushes.plan(integrationID: integrationID, url: url) {
-                case .send(let authorizedURL, let extra, let providerJudge):
-                    url = authorizedURL
-                    headers = headers.filter { $0.0.lowercased() != "content-type" } + extra
-                    secrets = extra.map(\.1)
-                    judge = providerJudge
-                case .hold(let reason):
-                    // Paused or waiting for a reconnect: not a try; look again in a minute.
-                    try c.query(
-                        "UPDATE deliveries SET last_error = \(reason), next_attempt_at = now() + interval '1 minute', updated_at = now() WHERE id = \(id)"
-                    )
-                    return true
-                case .fail(let reason):
-                    try c.query("UPDATE deliveries SET state = 'failed', last_error = \(reason), updated_at = now() WHERE id = \(id)")
-                    return true
-                }
-            }
-            let request = HTTPRequest(
-                method: try row.decode("method"), url: url, headers: headers, body: row["body"].map { Array($0.utf8) },
-                connectTimeout: min(5, policy.timeout), timeout: policy.timeout, maxResponseBytes: policy.maxResponseBytes)
+            guard let due = try store.claimNext(on: c) else { return false }
+            guard let call = try call(for: due, on: c) else { return true }
             let started = monotonicSeconds()
-            var status: Int?
-            var excerpt: String?
+            let (status, excerpt, outcome) = send(call, due)
+            let attempt = due.attempts + 1
+            let action = policy.retry.next(after: outcome, attempt: attempt, maxAttempts: due.maxAttempts)
             var error: String?
-            var retry = false
-            do {
-                // Conversion-API pushes go to the providers' own origins (the operator's): exempt.
-                let response = try policy.outbound.send(request, exempt: row["kind"] == "capi")
-                status = response.status
-                excerpt = String(String(decoding: response.body.prefix(512), as: UTF8.self).prefix(500))
-                if let judge {
-                    // The provider's own terms: TikTok's errors come inside a 200, Google's partial failures too.
-                    if let failure = judge(response.status, response.text) {
-                        error = failure.message
-                        retry = failure.kind != .rejected
-                        if failure.kind == .authorization, let target = row["target_id"].flatMap({ Int64($0) }) {
-                            pushes?.authorizationLost(target, failure.message)
-                        }
-                    }
-                } else if !(200..<300).contains(response.status) {
-                    error = "HTTP \(response.status)"
-                    retry = response.status >= 500 || response.status == 429 || response.status == 408
-                }
-            } catch let e as HTTPClientError {
-                error = e.description
-                retry = e.code != .denied && e.code != .invalidURL && e.code != .invalidHeader
-            }
-            error = error.map { Redaction.scrub($0, secrets: secrets) }
-            excerpt = excerpt.map { Redaction.scrub($0, secrets: secrets) }
-            let milliseconds = Int((monotonicSeconds() - started) * 1000)
-            try c.query(
-                """
-                INSERT INTO delivery_attempts (delivery_id, duration_ms, http_status, response_excerpt, error, worker_id)
-                VALUES (\(id), \(milliseconds), \(status), \(excerpt), \(error), \(workerID))
-                """)
-            if error == nil {
-                try c.query(
-                    """
-                    UPDATE deliveries SET state = 'delivered', attempts = \(attempt), delivered_at = now(), last_error = NULL, updated_at = now()
-                    WHERE id = \(id)
-                    """)
-            } else if retry && attempt < maxAttempts {
-                let delay = backoff(attempt: attempt)
-                try c.query(
-                    """
-                    UPDATE deliveries SET attempts = \(attempt), last_error = \(error),
-                      next_attempt_at = now() + make_interval(secs => \(delay)), updated_at = now()
-                    WHERE id = \(id)
-                    """)
-            } else {
-                try c.query(
-                    """
-                    UPDATE deliveries SET state = 'failed', attempts = \(attempt), last_error = \(error), updated_at = now() WHERE id = \(id)
-                    """)
-                logger.warning("delivery \(id) failed after \(attempt) tries: \(error ?? "")")
-            }
+            if case .failed(let message, _) = outcome { error = message }
+            let made = OutboxStore.Try(
+                milliseconds: Int((monotonicSeconds() - started) * 1000), httpStatus: status, excerpt: excerpt, error: error,
+                workerID: workerID)
+            try store.settle(on: c, id: due.id, attempt: attempt, try: made, action: action)
+            if case .giveUp(let error) = action { logger.warning("delivery \(due.id) failed after \(attempt) tries: \(error)") }
             return true
         }
     }
 
-    /// base × 2^(attempt−1), capped, with ±20 % jitter so retries of many rows spread out.
-    public func backoff(attempt: Int) -> Double {
-        let raw = min(policy.maxBackoffSeconds, policy.backoffSeconds * pow(2, Double(attempt - 1)))
-        return raw * Double.random(in: 0.8...1.2)
+    /// A due row's request, its answer's judge and the secrets to keep out of what is stored.
+    struct Call {
+        var request: HTTPRequest
+        var judge: (@Sendable (Int, String) -> ProviderFailure?)?
+        var secrets: [String]
+    }
+
+    /// The request of a due row. A Conversion-API push gets its integration's token now, or is
+    /// held (paused, waiting for a reconnect: not a try) or failed: then nil.
+    private func call(for due: OutboxStore.Due, on c: PostgresConnection) throws -> Call? {
+        var headers: [(String, String)] = [("User-Agent", "Waymark/1.0"), ("X-Waymark-Delivery", String(due.id))]
+        headers += due.headers.sorted { $0.key < $1.key }
+        var url = due.url
+        var judge: (@Sendable (Int, String) -> ProviderFailure?)?
+        var secrets: [String] = []
+        if due.kind == "capi", let pushes, let integrationID = due.targetID {
+            switch pushes.plan(integrationID: integrationID, url: url) {
+            case .send(let authorizedURL, let extra, let providerJudge):
+                url = authorizedURL
+                headers = headers.filter { $0.0.lowercased() != "content-type" } + extra
+                secrets = extra.map(\.1)
+                judge = providerJudge
+            case .hold(let reason):
+                try store.hold(on: c, id: due.id, reason: reason)
+                return nil
+            case .fail(let reason):
+                try store.fail(on: c, id: due.id, reason: reason)
+                return nil
+            }
+        }
+        let request = HTTPRequest(
+            method: due.method, url: url, headers: headers, body: due.body.map { Array($0.utf8) },
+            connectTimeout: min(5, policy.timeout), timeout: policy.timeout, maxResponseBytes: policy.maxResponseBytes)
+        return Call(request: request, judge: judge, secrets: secrets)
+    }
+
+    /// Makes the call: the answer's status and first bytes, and how the try ended (redacted).
+    private func send(_ call: Call, _ due: OutboxStore.Due) -> (status: Int?, excerpt: String?, DeliveryRetryPolicy.Outcome) {
+        var status: Int?
+        var excerpt: String?
+        var outcome: DeliveryRetryPolicy.Outcome
+        do {
+            // Conversion-API pushes go to the providers' own origins (the operator's): exempt.
+            let response = try policy.outbound.send(call.request, exempt: due.kind == "capi")
+            status = response.status
+            excerpt = Redaction.scrub(
+                String(String(decoding: response.body.prefix(512), as: UTF8.self).prefix(500)), secrets: call.secrets)
+            outcome = judged(response, call, due)
+        } catch {
+            outcome = DeliveryRetryPolicy.outcome(error)
+        }
+        if case .failed(let message, let retryable) = outcome {
+            outcome = .failed(Redaction.scrub(message, secrets: call.secrets), retryable: retryable)
+        }
+        return (status, excerpt, outcome)
+    }
+
+    /// A push's answer on the provider's own terms (TikTok's errors come inside a 200, Google's
+    /// partial failures too); any other answer by its status.
+    private func judged(_ response: HTTPResponse, _ call: Call, _ due: OutboxStore.Due) -> DeliveryRetryPolicy.Outcome {
+        guard let judge = call.judge else { return DeliveryRetryPolicy.outcome(status: response.status) }
+        guard let failure = judge(response.status, response.text) else { return .delivered }
+        if failure.kind == .authorization, let target = due.targetID { pushes?.authorizationLost(target, failure.message) }
+        return DeliveryRetryPolicy.outcome(failure)
     }
 }

@@ -13,10 +13,15 @@ import Web
 public struct Outbox: ConversionOutbox {
     public var maxAttempts: Int
     public var pushes: (any PushQueue)?
+    let conversions: ConversionStore
+    let webhooks: WebhookStore
+    let rows = OutboxStore()
 
-    public init(maxAttempts: Int, pushes: (any PushQueue)? = nil) {
+    public init(database: PostgresPool, maxAttempts: Int, pushes: (any PushQueue)? = nil) {
         self.maxAttempts = maxAttempts
         self.pushes = pushes
+        conversions = ConversionStore(database: database)
+        webhooks = WebhookStore(database: database)
     }
 
     public func enqueue(
@@ -28,14 +33,11 @@ public struct Outbox: ConversionOutbox {
         if let reporting = try ReportingResolver.resolve(on: c, campaignID: click.campaignID, explained: false),
             reporting.postbackURL != nil || reporting.integrationID != nil
         {
-            let firstOfClick = try c.query(
-                """
-                SELECT NOT EXISTS (SELECT 1 FROM conversions WHERE click_id = \(click.id) AND id < \(conversionID)) AS first
-                """, prepared: true)[0].decode("first", as: Bool.self)
+            let firstOfClick = try conversions.isFirstOfClick(on: c, clickID: click.id, conversionID: conversionID)
             if let url = reporting.postbackURL,
                 reporting.rules.shouldSend(
                     event: input.event, status: input.status.rawValue, previousStatus: previousStatus, recorded: recorded,
-                    firstOfClick: firstOfClick, alreadySent: try sentBefore(c, conversionID))
+                    firstOfClick: firstOfClick, alreadySent: try rows.postbackSent(on: c, conversionID: conversionID))
             {
                 let payout = SendBackRules.share(input.payout, percent: reporting.payoutPercent)
                 let target = PostbackTokens.fill(
@@ -43,8 +45,7 @@ public struct Outbox: ConversionOutbox {
                 try insert(
                     c, conversionID: conversionID, click: click, kind: "postback", targetID: click.trafficSourceID,
                     targetName: reporting.from == "campaign" ? "campaign \(click.campaignID)" : reporting.sourceName, method: "GET",
-                    url: target,
-                    headers: [:], body: nil)
+                    url: target, headers: [:], body: nil)
             }
             if let integrationID = reporting.integrationID {
                 try pushes?.enqueue(
@@ -54,31 +55,20 @@ public struct Outbox: ConversionOutbox {
                     kind, targetID, targetName, url, body, skipped in
                     try insert(
                         c, conversionID: conversionID, click: click, kind: kind, targetID: targetID, targetName: targetName, method: "POST",
-                        url: url,
-                        headers: ["Content-Type": "application/json"], body: body, skipped: skipped)
+                        url: url, headers: ["Content-Type": "application/json"], body: body, skipped: skipped)
                 }
             }
         }
-        for hook in try c.query(
-            "SELECT id, url, secret FROM webhooks WHERE workspace_id = \(click.workspaceID) AND enabled ORDER BY id", prepared: true)
-        {
-            let payload: [String: Any] = [
-                "type": recorded ? "conversion.recorded" : "conversion.updated",
-                "conversion": [
-                    "id": String(conversionID), "click_id": click.id, "external_id": click.externalID ?? NSNull(),
-                    "campaign_id": click.campaignID, "traffic_source_id": click.trafficSourceID, "event": input.event,
-                    "status": input.status.rawValue, "previous_status": previousStatus ?? NSNull(), "payout": input.payout,
-                    "currency": currency, "txid": input.txid ?? NSNull(), "clicked_at": RFC3339.string(from: click.clickedAt),
-                ] as [String: Any],
-                "sent_at": RFC3339.string(from: Date()),
-            ]
-            let body = String(decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]), as: UTF8.self)
-            let secret: String = try hook.decode("secret")
+        let payload = WebhookPayload(
+            recorded: recorded, conversionID: conversionID, click: click, input: input, currency: currency,
+            previousStatus: previousStatus, sentAt: Date())
+        for hook in try webhooks.enabled(on: c, workspaceID: click.workspaceID) {
+            let body = try payload.body()
             try insert(
-                c, conversionID: conversionID, click: click, kind: "webhook", targetID: try hook.decode("id"),
-                targetName: hook["url"] ?? "",
-                method: "POST", url: try hook.decode("url"),
-                headers: ["Content-Type": "application/json", "X-Waymark-Signature": Outbox.signature(body, secret: secret)], body: body)
+                c, conversionID: conversionID, click: click, kind: "webhook", targetID: hook.id, targetName: hook.url, method: "POST",
+                url: hook.url,
+                headers: ["Content-Type": "application/json", "X-Waymark-Signature": Outbox.signature(body, secret: hook.secret)],
+                body: body)
         }
     }
 
@@ -88,25 +78,17 @@ public struct Outbox: ConversionOutbox {
         return "sha256=" + Hex.encode(Array(mac))
     }
 
-    private func sentBefore(_ c: PostgresConnection, _ conversionID: Int64) throws -> Bool {
-        try c.query(
-            """
-            SELECT EXISTS (SELECT 1 FROM deliveries WHERE conversion_id = \(conversionID) AND kind = 'postback' AND state <> 'failed') AS sent
-            """)[0].decode("sent")
-    }
-
     private func insert(
         _ c: PostgresConnection, conversionID: Int64, click: ClickForConversion, kind: String, targetID: Int64, targetName: String,
         method: String, url: String, headers: [String: String], body: String?, skipped: String? = nil
     ) throws {
-        let headerJSON = String(decoding: try JSONSerialization.data(withJSONObject: headers, options: [.sortedKeys]), as: UTF8.self)
         // A push the provider would refuse (too old, no click id) is kept, marked `skipped`.
-        try c.query(
-            """
-            INSERT INTO deliveries (workspace_id, conversion_id, click_id, kind, target_id, target_name, method, url, headers, body, max_attempts, state, last_error)
-            VALUES (\(click.workspaceID), \(conversionID), \(click.id), \(kind), \(targetID), \(targetName), \(method), \(url),
-                    \(headerJSON)::jsonb, \(body), \(maxAttempts), \(skipped == nil ? "pending" : "skipped"), \(skipped))
-            """)
+        try rows.enqueue(
+            on: c,
+            OutboxStore.NewDelivery(
+                workspaceID: click.workspaceID, conversionID: conversionID, clickID: click.id, kind: kind, targetID: targetID,
+                targetName: targetName, method: method, url: url, headers: headers, body: body, maxAttempts: maxAttempts,
+                skipped: skipped))
     }
 }
 

@@ -43,6 +43,13 @@ public struct HTTPResponse: Sendable {
     public var headers: [(String, String)]
     public var body: [UInt8]
 
+    /// `headers` names are lower-cased here, as libcurl's answers are.
+    public init(status: Int, headers: [(String, String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers.map { ($0.0.lowercased(), $0.1) }
+        self.body = body
+    }
+
     public func header(_ name: String) -> String? {
         let lower = name.lowercased()
         return headers.first { $0.0 == lower }?.1
@@ -90,7 +97,7 @@ public enum HTTPClient {
         defer { curl_easy_cleanup(handle) }
 
         let sink = ResponseSink(limit: request.maxResponseBytes)
-        let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
+        // The lists must outlive curl_easy_perform.
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer { curl_slist_free_all(headerList) }
         var resolveList: UnsafeMutablePointer<curl_slist>? = nil
@@ -98,62 +105,11 @@ public enum HTTPClient {
         let guardBox = request.isAddressDenied.map(SocketGuard.init)
         var socketGuard = wm_open_guard()
         if let guardBox {
-            for pin in try OutboundAddress.check(request.url, isDenied: guardBox.isDenied) {
-                resolveList = curl_slist_append(resolveList, pin)
-            }
-            wm_curl_setopt_slist(handle, CURLOPT_RESOLVE, resolveList)
-            socketGuard.context = Unmanaged.passUnretained(guardBox).toOpaque()
-            socketGuard.allowed = { bytes, context in
-                let box = Unmanaged<SocketGuard>.fromOpaque(context!).takeUnretainedValue()
-                return box.isDenied(Array(UnsafeBufferPointer(start: bytes, count: 16))) ? 0 : 1
-            }
+            resolveList = try pin(handle, request.url, guardBox, &socketGuard)
         }
-
-        wm_curl_setopt_string(handle, CURLOPT_URL, request.url)
-        wm_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        wm_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout * 1000))
-        wm_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000))
-        wm_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
-        wm_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
-        wm_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
-        wm_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 5)
-        wm_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
-        wm_curl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-        wm_curl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
-        if let caFile = request.caFile { wm_curl_setopt_string(handle, CURLOPT_CAINFO, caFile) }
-
-        let method = request.method.uppercased()
-        switch method {
-        case "GET": wm_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
-        case "HEAD": wm_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
-        default: wm_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
-        }
-        // The body is copied by libcurl (COPYPOSTFIELDS), so it need not outlive this call's setup.
-        if let body = request.body {
-            wm_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE_LARGE, body.count)
-            body.withUnsafeBytes { raw in
-                _ = wm_curl_setopt_pointer(
-                    handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
-            }
-            if method == "GET" || method == "HEAD" { wm_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method) }
-        }
-        // An empty Expect stops libcurl's 100-continue round trip on larger bodies.
-        for (name, value) in request.headers + [("Expect", "")] {
-            headerList = curl_slist_append(headerList, "\(name): \(value)")
-        }
-        wm_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
-
-        wm_curl_setopt_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, user in
-            let sink = Unmanaged<ResponseSink>.fromOpaque(user!).takeUnretainedValue()
-            return sink.appendBody(data, size * count) ? size * count : 0
-        }
-        wm_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, sinkPointer)
-        wm_curl_setopt_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, user in
-            let sink = Unmanaged<ResponseSink>.fromOpaque(user!).takeUnretainedValue()
-            sink.appendHeader(data, size * count)
-            return size * count
-        }
-        wm_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, sinkPointer)
+        setTransportOptions(handle, request)
+        headerList = setMethodBodyAndHeaders(handle, request)
+        collect(handle, into: sink)
 
         let code = withUnsafeMutablePointer(to: &socketGuard) { pointer in
             if guardBox != nil { wm_curl_guard_sockets(handle, pointer) }
@@ -171,6 +127,84 @@ public enum HTTPClient {
         var status = 0
         wm_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return HTTPResponse(status: status, headers: sink.headers, body: sink.body)
+    }
+
+    /// Resolves and checks the host first, pins libcurl to the checked addresses and arms the
+    /// socket check; returns the resolve list (the caller frees it after the transfer).
+    private static func pin(
+        _ handle: UnsafeMutableRawPointer, _ url: String, _ guardBox: SocketGuard, _ socketGuard: inout wm_open_guard
+    ) throws(HTTPClientError) -> UnsafeMutablePointer<curl_slist>? {
+        var resolveList: UnsafeMutablePointer<curl_slist>? = nil
+        for pin in try OutboundAddress.check(url, isDenied: guardBox.isDenied) {
+            resolveList = curl_slist_append(resolveList, pin)
+        }
+        wm_curl_setopt_slist(handle, CURLOPT_RESOLVE, resolveList)
+        socketGuard.context = Unmanaged.passUnretained(guardBox).toOpaque()
+        socketGuard.allowed = { bytes, context in
+            let box = Unmanaged<SocketGuard>.fromOpaque(context!).takeUnretainedValue()
+            return box.isDenied(Array(UnsafeBufferPointer(start: bytes, count: 16))) ? 0 : 1
+        }
+        return resolveList
+    }
+
+    /// URL, timeouts, TLS verification, redirects and protocols.
+    private static func setTransportOptions(_ handle: UnsafeMutableRawPointer, _ request: HTTPRequest) {
+        wm_curl_setopt_string(handle, CURLOPT_URL, request.url)
+        wm_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        wm_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout * 1000))
+        wm_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000))
+        wm_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
+        wm_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
+        wm_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
+        wm_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 5)
+        wm_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+        wm_curl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        wm_curl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
+        if let caFile = request.caFile { wm_curl_setopt_string(handle, CURLOPT_CAINFO, caFile) }
+    }
+
+    /// The method, the body and the headers; returns the header list (freed by the caller).
+    private static func setMethodBodyAndHeaders(_ handle: UnsafeMutableRawPointer, _ request: HTTPRequest) -> UnsafeMutablePointer<
+        curl_slist
+    >? {
+        let method = request.method.uppercased()
+        switch method {
+        case "GET": wm_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+        case "HEAD": wm_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
+        default: wm_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
+        }
+        // The body is copied by libcurl (COPYPOSTFIELDS), so it need not outlive this call's setup.
+        if let body = request.body {
+            wm_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE_LARGE, body.count)
+            body.withUnsafeBytes { raw in
+                _ = wm_curl_setopt_pointer(
+                    handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+            }
+            if method == "GET" || method == "HEAD" { wm_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method) }
+        }
+        // An empty Expect stops libcurl's 100-continue round trip on larger bodies.
+        var headerList: UnsafeMutablePointer<curl_slist>? = nil
+        for (name, value) in request.headers + [("Expect", "")] {
+            headerList = curl_slist_append(headerList, "\(name): \(value)")
+        }
+        wm_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
+        return headerList
+    }
+
+    /// Body and header callbacks into `sink` (which the caller keeps alive for the transfer).
+    private static func collect(_ handle: UnsafeMutableRawPointer, into sink: ResponseSink) {
+        let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
+        wm_curl_setopt_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, user in
+            let sink = Unmanaged<ResponseSink>.fromOpaque(user!).takeUnretainedValue()
+            return sink.appendBody(data, size * count) ? size * count : 0
+        }
+        wm_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, sinkPointer)
+        wm_curl_setopt_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, user in
+            let sink = Unmanaged<ResponseSink>.fromOpaque(user!).takeUnretainedValue()
+            sink.appendHeader(data, size * count)
+            return size * count
+        }
+        wm_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, sinkPointer)
     }
 
     private static func errorCode(_ code: CURLcode) -> HTTPClientError.Code {

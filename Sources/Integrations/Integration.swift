@@ -64,26 +64,4 @@ public struct Integration: Sendable {
             hasAPISecret: try row.decode("has_secret"),
             connectedAt: try row.decode("connected_at", as: Date?.self))
     }
-
-    /// The API's view (docs/integrations.md): never a token or secret.
-    public func json(_ provider: any Provider) -> [String: Any] {
-        func v(_ x: Any?) -> Any { x ?? NSNull() }
-        return [
-            "id": id, "traffic_source_id": sourceID, "provider": self.provider, "name": provider.name, "description": provider.summary,
-            "status": status.rawValue, "oauth": provider.usesOAuth,
-            "account": account.map { ["id": $0.id, "name": $0.name, "currency": v($0.currency)] as [String: Any] } ?? NSNull(),
-            "accounts": status == .pendingAccountSelection
-                ? accounts.map { ["id": $0.id, "name": $0.name, "currency": v($0.currency)] as [String: Any] } : [],
-            "health": [
-                "last_sync_at": v(lastSyncAt.map(RFC3339.string)), "last_success_at": v(lastSuccessAt.map(RFC3339.string)),
-                "consecutive_failures": consecutiveFailures, "last_error": v(lastError),
-                "reconnection_required": status == .error,
-            ] as [String: Any],
-            "settings": [
-                "sync_direction": direction, "sync_interval_minutes": intervalMinutes, "lookback_days": lookbackDays,
-                "campaign_param": campaignParam, "next_sync_at": v(nextSyncAt.map(RFC3339.string)),
-            ]
-            .merging(settings.mapValues { $0 as Any }) { a, _ in a },
-        ]
-    }
 }

@@ -24,23 +24,14 @@ public struct IntegrationPushes: PushQueue {
         if !reporting.rules.events.isEmpty && !reporting.rules.events.contains(input.event) { return }
         if reporting.rules.send == "first" && !firstOfClick { return }
         guard
-            let row = try c.query(
-                """
-                SELECT i.id, m.provider_action, v.converted_at
-                FROM integrations i
-                JOIN conversion_mappings m ON m.integration_id = i.id AND m.event_key = \(input.event) AND m.enabled
-                JOIN conversions v ON v.id = \(conversionID)
-                WHERE i.id = \(integrationID) AND i.status IN ('active', 'paused') AND i.sync_direction <> 'pull'
-                """
-            ).first,
-            let integration = try c.query(
-                "SELECT \(fragment: Integration.columns) FROM integrations WHERE id = \(try row.decode("id", as: Int64.self))"
-            ).first.map(Integration.decode),
-            let provider = providers[integration.provider]
+            let target = try IntegrationStore.pushTarget(
+                integrationID: integrationID, event: input.event, conversionID: conversionID, on: c),
+            let provider = providers[target.integration.provider]
         else { return }
+        let integration = target.integration
         let conversion = PushConversion(
             conversionID: conversionID, clickID: click.id, externalID: click.externalID, clickedAt: click.clickedAt,
-            convertedAt: try row.decode("converted_at"), event: input.event, providerAction: try row.decode("provider_action"),
+            convertedAt: target.convertedAt, event: input.event, providerAction: target.providerAction,
             status: input.status.rawValue, payout: SendBackRules.share(input.payout, percent: reporting.payoutPercent), currency: currency,
             txid: input.txid, ip: click.ip,
             userAgent: click.userAgent, destination: click.destination, parameters: click.parameters)

@@ -10,6 +10,8 @@ public enum IntegrationStatus: String, Sendable, CaseIterable {
     public enum Event: Sendable, Equatable {
         /// OAuth authorized (accounts fetched), or GA4's manual credentials saved.
         case authorized(manual: Bool)
+        /// A reconnect that reaches the account already chosen: straight back to work.
+        case reauthorizedSameAccount
         case accountSelected
         case pause
         case resume
@@ -23,6 +25,8 @@ public enum IntegrationStatus: String, Sendable, CaseIterable {
         switch (self, event) {
         // Connect and reconnect (Refresh Auth) from any status; a manual provider has no account step.
         case (_, .authorized(let manual)): manual ? .active : .pendingAccountSelection
+        case (.error, .reauthorizedSameAccount), (.active, .reauthorizedSameAccount): .active
+        case (.paused, .reauthorizedSameAccount): .paused
         case (.pendingAccountSelection, .accountSelected), (.active, .accountSelected), (.paused, .accountSelected):
             self == .paused ? .paused : .active
         case (.active, .pause): .paused

@@ -123,53 +123,22 @@ public struct IntegrationStore: Sendable {
         try c.query("DELETE FROM oauth_states WHERE integration_id = \(id)")
     }
 
-    // MARK: History
-
-    public func startSync(_ id: Int64, kind: String, from: String? = nil, to: String? = nil) throws -> Int64 {
-        try database.query(
-            """
-            INSERT INTO integration_syncs (integration_id, kind, window_from, window_to) VALUES (\(id), \(kind), \(from)::date, \(to)::date) RETURNING id
-            """)[0].decode("id")
-    }
-
-    public func finishSync(_ syncID: Int64, status: String, read: Int = 0, written: Int = 0, error: String? = nil) throws {
-        try database.query(
-            """
-            UPDATE integration_syncs SET finished_at = now(), status = \(status), records_read = \(read), records_written = \(written), error = \(error)
-            WHERE id = \(syncID)
-            """)
-    }
-
-    public struct SyncEntry: Sendable {
-        public var kind: String
-        public var startedAt: Date
-        public var finishedAt: Date?
-        public var status: String
-        public var window: String
-        public var read: Int
-        public var written: Int
-        public var error: String?
-    }
-
-    public func history(_ id: Int64, limit: Int = 50) throws -> [SyncEntry] {
-        try database.query(
-            """
-            SELECT kind, started_at, finished_at, status, coalesce(window_from::text || ' – ' || window_to::text, '') AS win,
-                   records_read, records_written, error
-            FROM integration_syncs WHERE integration_id = \(id) ORDER BY started_at DESC, id DESC LIMIT \(limit)
-            """
-        ).map { r in
-            SyncEntry(
-                kind: try r.decode("kind"), startedAt: try r.decode("started_at"), finishedAt: try r.decode("finished_at", as: Date?.self),
-                status: try r.decode("status"), window: r["win"] ?? "", read: try r.decode("records_read"),
-                written: try r.decode("records_written"), error: r["error"])
-        }
-    }
-
-    public struct Mapping: Sendable {
+    /// A conversion event and the provider's action it is pushed as (`{event, provider_action, enabled}`).
+    public struct Mapping: Sendable, Encodable {
         public var event: String
         public var action: String
         public var enabled: Bool
+
+        public init(event: String, action: String, enabled: Bool) {
+            self.event = event
+            self.action = action
+            self.enabled = enabled
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case event, enabled
+            case action = "provider_action"
+        }
     }
 
     public func mappings(_ id: Int64) throws -> [Mapping] {
@@ -184,7 +153,8 @@ public struct IntegrationStore: Sendable {
         for m in mappings {
             try c.query(
                 """
-                INSERT INTO conversion_mappings (integration_id, event_key, provider_action, enabled) VALUES (\(id), \(m.event), \(m.action), \(m.enabled))
+                INSERT INTO conversion_mappings (integration_id, event_key, provider_action, enabled) VALUES (\(id), \(m.event),
+                  \(m.action), \(m.enabled))
                 """)
         }
     }

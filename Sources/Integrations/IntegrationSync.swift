@@ -3,6 +3,7 @@ import Deliveries
 import Foundation
 import Logging
 import Postgres
+import Spend
 import WaymarkCore
 
 /// The worker's pulls: claims a due integration (a lease under `FOR UPDATE SKIP LOCKED`, so
@@ -38,21 +39,7 @@ public struct IntegrationSync: Sendable {
         return ran
     }
 
-    public func claim() throws -> (integration: Integration, full: Bool)? {
-        guard
-            let row = try database.query(
-                """
-                UPDATE integrations SET next_sync_at = now() + interval '15 minutes', last_sync_at = now()
-                WHERE id = (SELECT id FROM integrations WHERE status = 'active' AND sync_direction <> 'push' AND provider <> 'ga4'
-                              AND account_id IS NOT NULL AND next_sync_at <= now()
-                              AND traffic_source_id IN (SELECT id FROM traffic_sources WHERE archived_at IS NULL)
-                            ORDER BY next_sync_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-                RETURNING id, full_sync_requested
-                """
-            ).first, let integration = try store.get(try row.decode("id"))
-        else { return nil }
-        return (integration, try row.decode("full_sync_requested"))
-    }
+    public func claim() throws -> (integration: Integration, full: Bool)? { try store.claimDue() }
 
     public func sync(_ integration: Integration, full: Bool) {
         guard let provider = store.providers[integration.provider] else { return }
@@ -72,23 +59,14 @@ public struct IntegrationSync: Sendable {
             }
             let written = try land(integration, rows, from: from, to: to)
             try store.finishSync(syncID!, status: "success", read: rows.count, written: written)
-            try database.query(
-                """
-                UPDATE integrations SET last_success_at = now(), consecutive_failures = 0, last_error = NULL, full_sync_requested = false,
-                  next_sync_at = now() + make_interval(mins => sync_interval_minutes) WHERE id = \(integration.id)
-                """)
+            try store.pullSucceeded(integration.id)
             logger.info("integration \(integration.id) (\(integration.provider)) pulled \(rows.count) rows for \(from)…\(to)")
         } catch {
             let failure = error as? ProviderFailure ?? ProviderFailure(.temporary, "\(error)")
             if let syncID { try? store.finishSync(syncID, status: "failed", error: failure.message) }
             // Throttled or failing: back off (2, 4, 8 … minutes, at most the interval).
             let message = failure.kind == .authorization ? "Reconnection required: " + failure.message : failure.message
-            try? database.query(
-                """
-                UPDATE integrations SET consecutive_failures = consecutive_failures + 1, last_error = \(message),
-                  next_sync_at = now() + make_interval(mins => least(sync_interval_minutes, power(2, least(consecutive_failures + 1, 10))::int))
-                WHERE id = \(integration.id)
-                """)
+            try? store.pullFailed(integration.id, message: message)
             if failure.kind == .authorization { try? store.authorizationLost(integration.id, failure.message) }
             logger.warning("integration \(integration.id) (\(integration.provider)) sync failed: \(failure.message)")
         }
@@ -102,39 +80,16 @@ public struct IntegrationSync: Sendable {
         let campaignIDs = Array(Set(rows.filter { $0.level == "campaign" }.map(\.campaignID)))
         let matches = try match(integration, campaignIDs, from: from)
         return try database.transaction { c in
-            try c.query(
-                "DELETE FROM integration_metrics WHERE integration_id = \(integration.id) AND day BETWEEN \(from)::date AND \(to)::date")
-            for r in rows {
-                try c.query(
-                    """
-                    INSERT INTO integration_metrics (integration_id, day, level, campaign_id, campaign_name, ad_group_id, ad_group_name, ad_id, ad_name,
-                                                     keyword, impressions, clicks, cost, currency)
-                    VALUES (\(integration.id), \(r.day)::date, \(r.level), \(r.campaignID), \(r.campaignName), \(r.adGroupID), \(r.adGroupName),
-                            \(r.adID), \(r.adName), \(r.keyword), \(r.impressions), \(r.clicks), \(r.cost)::numeric, \(currency))
-                    ON CONFLICT (integration_id, day, level, campaign_id, ad_group_id, ad_id, keyword) DO UPDATE
-                      SET impressions = integration_metrics.impressions + excluded.impressions, clicks = integration_metrics.clicks + excluded.clicks,
-                          cost = integration_metrics.cost + excluded.cost
-                    """)
+            try store.replaceMetrics(integration.id, rows, currency: currency, from: from, to: to, on: c)
+            let pull = SpendStore.IntegrationPull(
+                integrationID: integration.id, workspaceID: integration.workspaceID, sourceID: integration.sourceID,
+                provider: integration.provider, currency: currency, from: from, to: to)
+            let costs = rows.filter { $0.level == "campaign" }.map { r in
+                SpendStore.IntegrationCost(
+                    day: r.day, campaignID: matches[r.campaignID], dimensions: [integration.campaignParam: r.campaignID], amount: r.cost,
+                    impressions: r.impressions)
             }
-            try c.query(
-                "DELETE FROM spend_entries WHERE integration_id = \(integration.id) AND origin = 'integration' AND day BETWEEN \(from)::date AND \(to)::date"
-            )
-            var spend = 0
-            for r in rows where r.level == "campaign" {
-                let dimensions = String(
-                    decoding: try JSONSerialization.data(withJSONObject: [integration.campaignParam: r.campaignID], options: [.sortedKeys]),
-                    as: UTF8.self)
-                try c.query(
-                    """
-                    INSERT INTO spend_entries (workspace_id, day, traffic_source_id, campaign_id, dimensions, amount, currency, origin, created_by, impressions, integration_id)
-                    VALUES (\(integration.workspaceID), \(r.day)::date, \(integration.sourceID), \(matches[r.campaignID]), \(dimensions)::jsonb,
-                            \(r.cost)::numeric, \(currency), 'integration', \(integration.provider), \(r.impressions), \(integration.id))
-                    ON CONFLICT (day, traffic_source_id, coalesce(campaign_id, 0), dimensions) DO UPDATE
-                      SET amount = excluded.amount, currency = excluded.currency, origin = 'integration', impressions = excluded.impressions,
-                          integration_id = excluded.integration_id, updated_at = now()
-                    """)
-                spend += 1
-            }
+            let spend = try SpendStore(database: database).replaceIntegrationSpend(pull, costs, on: c)
             return rows.count + spend
         }
     }

@@ -27,6 +27,23 @@ public enum Metrics {
         public var revenue: Decimal = 0
         public var cost: Decimal = 0
 
+        public init() {}
+
+        public init(
+            clicks: Decimal, botClicks: Decimal, uniqueClicks: Decimal, impressions: Decimal, conversions: Decimal,
+            pendingConversions: Decimal, declinedConversions: Decimal, revenue: Decimal, cost: Decimal
+        ) {
+            self.clicks = clicks
+            self.botClicks = botClicks
+            self.uniqueClicks = uniqueClicks
+            self.impressions = impressions
+            self.conversions = conversions
+            self.pendingConversions = pendingConversions
+            self.declinedConversions = declinedConversions
+            self.revenue = revenue
+            self.cost = cost
+        }
+
         public static func + (a: Sums, b: Sums) -> Sums {
             Sums(
                 clicks: a.clicks + b.clicks, botClicks: a.botClicks + b.botClicks, uniqueClicks: a.uniqueClicks + b.uniqueClicks,
@@ -44,7 +61,8 @@ public enum Metrics {
         Metric(
             key: "bot_clicks", label: "Bot clicks", kind: .count,
             definition:
-                "Clicks flagged as bots (crawler or headless user agents, an empty user agent, or a listed address). They still got their redirect.",
+                "Clicks flagged as bots (crawler or headless user agents, an empty user agent, or a listed address). "
+                + "They still got their redirect.",
             value: { $0.botClicks }),
         Metric(
             key: "unique_clicks", label: "Unique clicks", kind: .count,
@@ -72,7 +90,10 @@ public enum Metrics {
         Metric(
             key: "cost", label: "Cost", kind: .money,
             definition:
-                "Imported spend for the (day, source, campaign) where any exists; else the campaign's cost model: CPC amount × clicks (bots included: they were paid for), auto = the clicks' cost parameter, CPA amount × approved conversions, CPM amount × impressions ÷ 1000. Spend imported without a campaign shows as an (unassigned) row. Converted at each day's rate.",
+                "Imported spend for the (day, source, campaign) where any exists; else the campaign's cost model: "
+                + "CPC amount × clicks (bots included: they were paid for), auto = the clicks' cost parameter, "
+                + "CPA amount × approved conversions, CPM amount × impressions ÷ 1000. "
+                + "Spend imported without a campaign shows as an (unassigned) row. Converted at each day's rate.",
             value: { $0.cost }),
         Metric(key: "profit", label: "Profit", kind: .money, definition: "revenue − cost.", value: { $0.revenue - $0.cost }),
         Metric(
@@ -88,7 +109,8 @@ public enum Metrics {
             key: "epc", label: "EPC", kind: .money, definition: "revenue ÷ clicks; empty without clicks.",
             value: { ratio($0.revenue, $0.clicks) }),
         Metric(
-            key: "cpc", label: "CPC", kind: .money, definition: "cost ÷ clicks; empty without clicks.", value: { ratio($0.cost, $0.clicks) }
+            key: "cpc", label: "CPC", kind: .money, definition: "cost ÷ clicks; empty without clicks.",
+            value: { ratio($0.cost, $0.clicks) }
         ),
         Metric(
             key: "cpa", label: "CPA", kind: .money, definition: "cost ÷ conversions; empty without conversions.",
@@ -97,14 +119,31 @@ public enum Metrics {
 
     public static let byKey = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
 
-    /// A metric's value for JSON: counts as integers, money as decimal strings (4 places),
+    /// A metric's value in JSON: counts as integers, money as decimal strings (4 places),
     /// ratios as numbers rounded to 2 places, or null.
-    public static func json(_ metric: Metric, _ sums: Sums) -> Any {
-        guard let v = metric.value(sums) else { return NSNull() }
+    public enum Value: Sendable, Equatable, Encodable {
+        case count(Int64)
+        case money(String)
+        case ratio(Double)
+        case null
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .count(let v): try c.encode(v)
+            case .money(let v): try c.encode(v)
+            case .ratio(let v): try c.encode(v)
+            case .null: try c.encodeNil()
+            }
+        }
+    }
+
+    public static func value(_ metric: Metric, _ sums: Sums) -> Value {
+        guard let v = metric.value(sums) else { return .null }
         switch metric.kind {
-        case .count: return NSDecimalNumber(decimal: v).int64Value
-        case .money: return text(v, places: 4)
-        case .ratio: return Double(text(v, places: 2)) ?? 0
+        case .count: return .count(NSDecimalNumber(decimal: v).int64Value)
+        case .money: return .money(text(v, places: 4))
+        case .ratio: return .ratio(Double(text(v, places: 2)) ?? 0)
         }
     }
 

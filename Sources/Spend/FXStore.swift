@@ -43,6 +43,22 @@ public struct FXStore: Sendable {
         return out
     }
 
+    /// The latest rate of each currency, with the day and where it came from.
+    public func latest() throws -> [(rate: FXRate, source: String)] {
+        try database.query(
+            """
+            SELECT DISTINCT ON (currency) currency, day::text AS day, rate::text AS rate, source FROM fx_rates ORDER BY currency, day DESC
+            """
+        ).map { r -> (rate: FXRate, source: String) in
+            (FXRate(day: r["day"] ?? "", currency: r["currency"] ?? "", rate: r["rate"] ?? ""), r["source"] ?? "")
+        }
+    }
+
+    /// How many rates are stored.
+    public func count() throws -> Int {
+        try database.query("SELECT count(*)::int AS n FROM fx_rates")[0].decode("n")
+    }
+
     /// Why `currency` cannot be converted to `target` on `day`, or nil when it can.
     public static func problem(_ currency: String, to target: String, day: String, firstDays: [String: String]) -> String? {
         guard currency != target else { return nil }

@@ -50,7 +50,8 @@ extension SpendInput {
         guard header.count >= 5, Array(header.prefix(5)) == expected else {
             throw HTTPError.validation([
                 "file":
-                    "the header must start with date,traffic_source,campaign,amount,currency (got \(header.prefix(6).joined(separator: ",")))"
+                    "the header must start with date,traffic_source,campaign,amount,currency"
+                    + " (got \(header.prefix(6).joined(separator: ",")))"
             ])
         }
         let names = Array(header.dropFirst(5))

@@ -53,11 +53,14 @@ public final class CampaignCache: Sendable {
     private let misses = Mutex<[String: Double]>([:])
     private let conninfo: String
     private let logger: Logger
+    /// Where a key not in memory is looked up (`campaign(key:)`).
+    private let database: PostgresPool?
     public let refreshInterval: Double
 
-    public init(conninfo: String, logger: Logger, refreshInterval: Double = 60) {
+    public init(conninfo: String, logger: Logger, database: PostgresPool? = nil, refreshInterval: Double = 60) {
         self.conninfo = conninfo
         self.logger = logger
+        self.database = database
         self.refreshInterval = refreshInterval
     }
 
@@ -92,12 +95,21 @@ public final class CampaignCache: Sendable {
     /// The campaign for a key: from memory, else from the database (remembering a miss for a
     /// few seconds). While the database is down only memory answers.
     public func campaign(key: String, database: PostgresPool) -> CachedCampaign? {
+        lookup(key: key, in: database)
+    }
+
+    /// The same, looked up in the pool given at init (memory only without one).
+    public func campaign(key: String) -> CachedCampaign? {
+        lookup(key: key, in: database)
+    }
+
+    private func lookup(key: String, in database: PostgresPool?) -> CachedCampaign? {
         if let hit = byKey.read({ $0[key] }) { return hit }
         let now = monotonicSeconds()
         if let missed = misses.withLock({ $0[key] }), now - missed < 5 { return nil }
         var query = CampaignCache.query
         query.append(" AND c.key = \(key)")
-        guard let row = try? database.query(query).first, let campaign = try? CampaignCache.decode(row) else {
+        guard let row = try? database?.query(query).first, let campaign = try? CampaignCache.decode(row) else {
             misses.withLock {
                 if $0.count > 100_000 { $0.removeAll() }
                 $0[key] = now

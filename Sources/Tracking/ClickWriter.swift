@@ -17,20 +17,16 @@ public final class ClickWriter: @unchecked Sendable {
         public init(_ click: Click) { self.click = click }
     }
 
-    // `condition` guards `queue` and `stopping`.
+    // `condition` guards `queue`; `machine` and `connection` belong to the writer's thread.
     private let condition = NSCondition()
-    private var queue: [Pending] = []
-    private var stopping = false
+    private var queue = ClickBatchQueue<Pending>(maxBatch: ClickWriter.maxBatch)
+    private var machine = ClickWriterStateMachine()
     private var finished = DispatchSemaphore(value: 0)
 
     private let conninfo: String
     private var connection: PostgresConnection?
     private let spool: ClickSpool
     private let logger: Logger
-    /// Until then, batches go straight to the spool (the database just failed).
-    private var databaseRetryAt = 0.0
-    /// False once a replay left no spool file: saves a directory listing per batch.
-    private var spoolMayHavePending = true
     public static let maxBatch = 500
 
     public init(conninfo: String, spool: ClickSpool, logger: Logger) {
@@ -49,7 +45,7 @@ public final class ClickWriter: @unchecked Sendable {
         click.sanitize()
         let pending = Pending(click)
         condition.lock()
-        queue.append(pending)
+        queue.enqueue(pending)
         condition.signal()
         condition.unlock()
         pending.done.wait()
@@ -59,7 +55,7 @@ public final class ClickWriter: @unchecked Sendable {
     /// Stops after writing what is queued (the last batch of a shutdown).
     public func stop(timeout: Double = 10) {
         condition.lock()
-        stopping = true
+        queue.stop()
         condition.signal()
         condition.unlock()
         _ = finished.wait(timeout: .now() + timeout)
@@ -68,17 +64,15 @@ public final class ClickWriter: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping {
+            while queue.isIdle {
                 // Wake now and then to replay the spool once the database is back.
                 if !condition.wait(until: Date().addingTimeInterval(1)) { break }
             }
-            let batch = Array(queue.prefix(ClickWriter.maxBatch))
-            queue.removeFirst(batch.count)
-            let stop = stopping && queue.isEmpty
+            let (batch, done) = queue.takeBatch()
             condition.unlock()
 
             if batch.isEmpty {
-                replayIfDue()
+                if machine.replayDue(now: monotonicSeconds()) { machine.replayEnded(drained: replay()) }
             } else {
                 let stored = write(batch.map(\.click))
                 for p in batch {
@@ -86,44 +80,47 @@ public final class ClickWriter: @unchecked Sendable {
                     p.done.signal()
                 }
             }
-            if stop && batch.isEmpty {
+            if done {
                 finished.signal()
                 return
             }
         }
     }
 
-    /// Database first (after any spool backlog, to keep order), else the spool.
+    /// Runs the machine's actions for one batch until it is in the database or the spool.
     private func write(_ clicks: [Click]) -> Bool {
-        if monotonicSeconds() >= databaseRetryAt {
-            replayIfDue()
-            if !spoolMayHavePending, insert(clicks) { return true }
+        var action = machine.batchReady(now: monotonicSeconds())
+        while true {
+            switch action {
+            case .replaySpool: action = machine.replayEnded(drained: replay())
+            case .insert:
+                if insert(clicks) { return true }
+                action = machine.insertFailed()
+            case .appendToSpool:
+                if spool.append(clicks) { return true }
+                logger.critical("cannot store \(clicks.count) clicks: the database is unreachable and the spool cannot be written")
+                return false
+            }
         }
-        spoolMayHavePending = true
-        if spool.append(clicks) { return true }
-        logger.critical("cannot store \(clicks.count) clicks: the database is unreachable and the spool cannot be written")
-        return false
     }
 
-    private func replayIfDue() {
-        guard spoolMayHavePending, monotonicSeconds() >= databaseRetryAt else { return }
-        guard spool.hasPending else {
-            spoolMayHavePending = false
-            return
-        }
+    /// Replays the spool files oldest first; true when none is left (a failed insert keeps
+    /// its file for later).
+    private func replay() -> Bool {
+        guard spool.hasPending else { return true }
         for file in spool.rotate() {
             let (clicks, skipped) = ClickSpool.read(file)
             if skipped > 0 { logger.error("spool \(file): skipped \(skipped) damaged records") }
             var offset = 0
             while offset < clicks.count {
                 let chunk = Array(clicks[offset..<min(clicks.count, offset + ClickWriter.maxBatch)])
-                guard insert(chunk) else { return }  // still down: keep the file for later
+                guard insert(chunk) else { return false }  // still down: keep the file for later
                 offset += chunk.count
             }
             unlink(file)
             logger.notice("replayed \(clicks.count) spooled clicks from \(file)")
         }
-        spoolMayHavePending = spool.hasPending
+        return !spool.hasPending
     }
 
     /// One INSERT … ON CONFLICT DO NOTHING (a replayed click is stored once) and its COMMIT.
@@ -133,15 +130,15 @@ public final class ClickWriter: @unchecked Sendable {
             return true
         } catch let error as PostgresError where error.isConnectionError {
             connection = nil
-            databaseRetryAt = monotonicSeconds() + 1
+            machine.databaseUnreachable(now: monotonicSeconds())
             logger.warning("click writer: database unreachable, spooling: \(error.message)")
             return false
         } catch let error as PostgresError where error.sqlState == "23514" {
             // No partition for some day yet: make them and try once more.
             do {
-                let days = Set(clicks.map { Int($0.clickedAt.timeIntervalSince1970 / 86400) })
-                for day in days {
-                    try connection?.query("SELECT waymark_ensure_click_partition(date '1970-01-01' + \(day))")
+                if let connection {
+                    try ClickPartitionStore.ensure(
+                        days: Set(clicks.map { Int($0.clickedAt.timeIntervalSince1970 / 86400) }), on: connection)
                 }
                 try insertBatch(clicks)
                 return true

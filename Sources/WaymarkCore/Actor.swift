@@ -77,7 +77,8 @@ extension Actor {
         guard
             let row = try c.query(
                 """
-                SELECT u.id, u.email, u.role, coalesce(array_agg(m.workspace_id) FILTER (WHERE m.workspace_id IS NOT NULL), '{}') AS workspaces
+                SELECT u.id, u.email, u.role,
+                       coalesce(array_agg(m.workspace_id) FILTER (WHERE m.workspace_id IS NOT NULL), '{}') AS workspaces
                 FROM users u LEFT JOIN workspace_members m ON m.user_id = u.id
                 WHERE u.id = \(userID) AND u.disabled_at IS NULL
                 GROUP BY u.id

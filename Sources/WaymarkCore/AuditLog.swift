@@ -37,18 +37,6 @@ public enum AuditLog {
 
     /// Entries newest first, optionally for one object type (and id).
     public static func entries(_ database: PostgresPool, objectType: String?, objectID: String?, limit: Int = 200) throws -> [Entry] {
-        try database.query(
-            """
-            SELECT id, at, actor, via, action, object_type, object_id, old_values::text AS old, new_values::text AS new
-            FROM audit_log
-            WHERE (\(objectType)::text IS NULL OR object_type = \(objectType)) AND (\(objectID)::text IS NULL OR object_id = \(objectID))
-            ORDER BY at DESC, id DESC LIMIT \(limit)
-            """
-        ).map { row in
-            Entry(
-                id: try row.decode("id"), at: try row.decode("at"), actor: try row.decode("actor"), via: try row.decode("via"),
-                action: try row.decode("action"), objectType: try row.decode("object_type"), objectID: try row.decode("object_id"),
-                old: row["old"], new: row["new"])
-        }
+        try AuditLogStore(database: database).entries(objectType: objectType, objectID: objectID, limit: limit)
     }
 }

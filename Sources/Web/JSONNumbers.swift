@@ -57,7 +57,8 @@ public enum JSONNumbers {
             throw HTTPError(
                 400, code: "invalid_json",
                 message:
-                    "the number \(literal) has an exponent, more than \(maxDigits) digits or is a negative zero: send amounts as decimal strings (\"12.34\")"
+                    "the number \(literal) has an exponent, more than \(maxDigits) digits or is a negative zero: "
+                    + "send amounts as decimal strings (\"12.34\")"
             )
         }
     }

@@ -85,7 +85,8 @@ public enum ErrorPage {
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(htmlEscape(title))</title><link rel="stylesheet" href="/static/waymark.css"></head>
-            <body class="error-page"><main><h1>\(htmlEscape(title))</h1><p>\(htmlEscape(message))</p><p><a href="/">Waymark</a></p></main></body></html>
+            <body class="error-page"><main><h1>\(htmlEscape(title))</h1><p>\(htmlEscape(message))</p>
+            <p><a href="/">Waymark</a></p></main></body></html>
 
             """
     }

@@ -3,7 +3,7 @@ import Testing
 import WaymarkTesting
 
 /// Against the test instance's nginx.
-@Suite struct HTTPClientTests {
+@Suite(.needsStack, .timeLimit(.minutes(5))) struct HTTPClientTests {
     @Test func verifiesTLSAgainstTheGivenCA() throws {
         let ok = try HTTPClient.send(HTTPRequest(url: TestEnvironment.baseURL + "/healthz", caFile: TestEnvironment.caFile))
         #expect(ok.status == 200)

@@ -5,7 +5,7 @@ import Testing
 import WaymarkTesting
 
 /// Against the test instance's real PostgreSQL.
-@Suite struct PostgresConnectionTests {
+@Suite(.needsStack, .timeLimit(.minutes(5))) struct PostgresConnectionTests {
     @Test func valuesNeverChangeTheStatement() throws {
         let c = try TestEnvironment.connect()
         let hostile = "'; DROP TABLE users; --"

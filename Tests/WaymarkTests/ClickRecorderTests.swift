@@ -29,7 +29,8 @@ import WaymarkCore
     @Test func everyTokenIsSubstitutedAndEncoded() {
         let c = campaign(
             destination:
-                "https://o.example/p?a={clickid}&b={campaign_id}&c={campaign_key}&d={traffic_source_id}&e={external_id}&f={country}&g={zone}&h={missing}&{{keep}}",
+                "https://o.example/p?a={clickid}&b={campaign_id}&c={campaign_key}&d={traffic_source_id}&e={external_id}"
+                + "&f={country}&g={zone}&h={missing}&{{keep}}",
             parameters: [("zone", 1)], clickIDParam: "cid")
         let click = ClickRecorder(botAddresses: IPRanges("")).click(for: c, visit: visit([("zone", "a b&c=d/é"), ("cid", "X+1")]))
         #expect(

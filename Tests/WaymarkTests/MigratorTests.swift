@@ -4,7 +4,7 @@ import Testing
 import Waymark
 import WaymarkTesting
 
-@Suite struct MigratorTests {
+@Suite(.needsStack, .timeLimit(.minutes(5))) struct MigratorTests {
     func scratchDirectory(_ files: [String: String]) throws -> String {
         let dir = NSTemporaryDirectory() + "wm-migrations-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -122,11 +122,13 @@ public struct GoogleAdsProvider: Provider {
             ("ad_group", "SELECT campaign.id, campaign.name, ad_group.id, ad_group.name, \(metrics) FROM ad_group WHERE \(window)"),
             (
                 "ad",
-                "SELECT campaign.id, campaign.name, ad_group.id, ad_group.name, ad_group_ad.ad.id, ad_group_ad.ad.name, \(metrics) FROM ad_group_ad WHERE \(window)"
+                "SELECT campaign.id, campaign.name, ad_group.id, ad_group.name, ad_group_ad.ad.id, ad_group_ad.ad.name, \(metrics) "
+                    + "FROM ad_group_ad WHERE \(window)"
             ),
             (
                 "keyword",
-                "SELECT campaign.id, campaign.name, ad_group.id, ad_group.name, ad_group_criterion.criterion_id, ad_group_criterion.keyword.text, ad_group_criterion.keyword.match_type, \(metrics) FROM keyword_view WHERE \(window)"
+                "SELECT campaign.id, campaign.name, ad_group.id, ad_group.name, ad_group_criterion.criterion_id, "
+                    + "ad_group_criterion.keyword.text, ad_group_criterion.keyword.match_type, \(metrics) FROM keyword_view WHERE \(window)"
             ),
         ]
         var rows: [MetricRow] = []
@@ -148,8 +150,8 @@ public struct GoogleAdsProvider: Provider {
                 row.adName = ad["name"] as? String ?? ""
                 if level == "keyword" {
                     let keyword = criterion["keyword"] as? [String: Any] ?? [:]
-                    row.keyword =
-                        "\(keyword["text"] as? String ?? jsonText(criterion["criterionId"]) ?? "") [\(keyword["matchType"] as? String ?? "")]"
+                    let text = keyword["text"] as? String ?? jsonText(criterion["criterionId"]) ?? ""
+                    row.keyword = "\(text) [\(keyword["matchType"] as? String ?? "")]"
                 }
                 row.impressions = Int64(jsonText(m["impressions"]) ?? "0") ?? 0
                 row.clicks = Int64(jsonText(m["clicks"]) ?? "0") ?? 0

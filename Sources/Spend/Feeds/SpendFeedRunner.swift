@@ -32,6 +32,11 @@ public struct SpendFeedRunner: Sendable {
         public var entries: [SpendEntry] = []
         public var error: String?
         public var ok: Bool { error == nil }
+
+        public init(from: String, to: String) {
+            self.from = from
+            self.to = to
+        }
     }
 
     /// The window a run reads: the last `lookback_days` days up to today, in the feed's zone.
@@ -81,13 +86,14 @@ public struct SpendFeedRunner: Sendable {
         return [fill(feed.url, base)]
     }
 
-    public func run(_ feed: SpendFeed, store: Bool, deadline: Date? = nil) -> Outcome {
+    /// `sealedHeaders` reads the feed's stored headers (SpendFeedStore), before each fetch.
+    public func run(_ feed: SpendFeed, sealedHeaders: () throws -> String?, store: Bool, deadline: Date? = nil) -> Outcome {
         let (from, to) = SpendFeedRunner.window(feed)
         var outcome = Outcome(from: from, to: to)
         do {
             var rows: [(row: Int, fields: [String: String])] = []
             for url in SpendFeedRunner.urls(feed, from: from, to: to) {
-                let (status, body) = try fetch(feed, url, deadline: deadline)
+                let (status, body) = try fetch(feed, url, sealedHeaders: sealedHeaders, deadline: deadline)
                 outcome.httpStatus = status
                 guard (200..<300).contains(status) else { throw IntegrationError("HTTP \(status) from \(Redaction.withoutQuery(url))") }
                 let parsed = try feed.format == "csv" ? SpendFeedRunner.csvRows(body) : SpendFeedRunner.jsonRows(body, path: feed.jsonPath)
@@ -97,7 +103,8 @@ public struct SpendFeedRunner: Sendable {
             let actor = try database.withConnection { try Actor.load(userID: feed.createdBy, channel: .cli, csrfToken: nil, on: $0) }
             guard let actor else { throw IntegrationError("the feed's owner (user \(feed.createdBy)) is disabled or gone") }
             let (inputs, mapErrors) = try map(feed, rows)
-            let checked = try SpendChecker(database: database, actor: actor).check(inputs)
+            let checker = try SpendChecker(actor: actor, sources: TrafficSourceStore(database: database), fx: FXStore(database: database))
+            let checked = checker.check(inputs)
             outcome.rejected = mapErrors + checked.errors
             outcome.entries = checked.entries
             if !outcome.rejected.isEmpty {
@@ -114,7 +121,9 @@ public struct SpendFeedRunner: Sendable {
         return outcome
     }
 
-    public func fetch(_ feed: SpendFeed, _ url: String, deadline: Date? = nil) throws -> (Int, [UInt8]) {
+    public func fetch(_ feed: SpendFeed, _ url: String, sealedHeaders: () throws -> String?, deadline: Date? = nil) throws
+        -> (Int, [UInt8])
+    {
         var timeout = Double(feed.timeoutSeconds)
         if let deadline {
             timeout = min(timeout, deadline.timeIntervalSinceNow)
@@ -123,7 +132,7 @@ public struct SpendFeedRunner: Sendable {
             }
         }
         var headers: [(String, String)] = [("User-Agent", "Waymark/1.0 (spend feed)")]
-        if let sealed = try database.query("SELECT headers_sealed FROM spend_feeds WHERE id = \(feed.id)").first?["headers_sealed"] {
+        if let sealed = try sealedHeaders() {
             let pairs = (try? JSONSerialization.jsonObject(with: Data(try secrets.open(sealed).utf8))) as? [[String]] ?? []
             headers += pairs.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
         }

@@ -44,6 +44,11 @@ public struct SpendFeedStore: Sendable {
         return try secrets.seal(String(decoding: data, as: UTF8.self))
     }
 
+    /// The feed's headers as stored (sealed), nil without any.
+    public func headersSealed(_ feedID: Int64) throws -> String? {
+        try database.query("SELECT headers_sealed FROM spend_feeds WHERE id = \(feedID)").first?["headers_sealed"]
+    }
+
     public func mappingJSON(_ m: SpendFeed.Mapping) throws -> String { String(decoding: try JSONEncoder().encode(m), as: UTF8.self) }
 
     public func create(sourceID: Int64, _ draft: SpendFeedDraft, by actor: Actor, inputErrors: [String: String] = [:]) throws -> SpendFeed {
@@ -54,13 +59,14 @@ public struct SpendFeedStore: Sendable {
         return try database.transaction { c in
             let id: Int64 = try c.query(
                 """
-                INSERT INTO spend_feeds (traffic_source_id, workspace_id, name, url, method, headers_sealed, header_names, format, json_path, mapping,
-                                         date_format, time_zone, every_hours, daily_at, lookback_days, timeout_seconds, max_failures, status,
-                                         next_run_at, created_by)
+                INSERT INTO spend_feeds (traffic_source_id, workspace_id, name, url, method, headers_sealed, header_names, format,
+                                         json_path, mapping, date_format, time_zone, every_hours, daily_at, lookback_days,
+                                         timeout_seconds, max_failures, status, next_run_at, created_by)
                 VALUES (\(source.id), \(source.workspaceID), \(draft.name), \(draft.url), \(draft.method), \(try sealedHeaders(headers)),
-                        \(headers.map(\.0))::text[], \(draft.format), \(draft.jsonPath), \(try mappingJSON(draft.mapping))::jsonb, \(draft.dateFormat),
-                        \(draft.timeZone), \(draft.everyHours), \(draft.dailyAt), \(draft.lookbackDays), \(draft.timeoutSeconds), \(draft.maxFailures),
-                        \(draft.status), \(SpendFeedStore.nextRun(everyHours: draft.everyHours, dailyAt: draft.dailyAt, zone: draft.timeZone, after: Date(), first: true)),
+                        \(headers.map(\.0))::text[], \(draft.format), \(draft.jsonPath), \(try mappingJSON(draft.mapping))::jsonb,
+                        \(draft.dateFormat), \(draft.timeZone), \(draft.everyHours), \(draft.dailyAt), \(draft.lookbackDays),
+                        \(draft.timeoutSeconds), \(draft.maxFailures),
+                        \(draft.status), \(draft.schedule.firstRun(after: Date())),
                         \(actor.userID))
                 RETURNING id
                 """)[0].decode("id")
@@ -78,22 +84,23 @@ public struct SpendFeedStore: Sendable {
         return try database.transaction { c in
             if let headers = draft.headers {
                 try c.query(
-                    "UPDATE spend_feeds SET headers_sealed = \(try sealedHeaders(headers)), header_names = \(headers.map(\.0))::text[] WHERE id = \(feed.id)"
-                )
+                    """
+                    UPDATE spend_feeds SET headers_sealed = \(try sealedHeaders(headers)), header_names = \(headers.map(\.0))::text[]
+                    WHERE id = \(feed.id)
+                    """)
             }
-            // Resuming (or a new schedule) starts the count of failures and the schedule anew.
-            let rescheduled =
-                draft.status == "active"
-                && (feed.status != "active" || draft.everyHours != feed.everyHours || draft.dailyAt != feed.dailyAt)
+            let edit = feed.health.editing(
+                to: draft.status, scheduleChanged: draft.everyHours != feed.everyHours || draft.dailyAt != feed.dailyAt)
             try c.query(
                 """
-                UPDATE spend_feeds SET name = \(draft.name), url = \(draft.url), method = \(draft.method), format = \(draft.format), json_path = \(draft.jsonPath),
+                UPDATE spend_feeds SET name = \(draft.name), url = \(draft.url), method = \(draft.method), format = \(draft.format),
+                  json_path = \(draft.jsonPath),
                   mapping = \(try mappingJSON(draft.mapping))::jsonb, date_format = \(draft.dateFormat), time_zone = \(draft.timeZone),
                   every_hours = \(draft.everyHours), daily_at = \(draft.dailyAt), lookback_days = \(draft.lookbackDays),
                   timeout_seconds = \(draft.timeoutSeconds), max_failures = \(draft.maxFailures), status = \(draft.status),
-                  paused_reason = CASE WHEN \(draft.status) = 'active' THEN NULL ELSE paused_reason END,
-                  consecutive_failures = CASE WHEN \(rescheduled) THEN 0 ELSE consecutive_failures END,
-                  next_run_at = CASE WHEN \(rescheduled) THEN \(SpendFeedStore.nextRun(everyHours: draft.everyHours, dailyAt: draft.dailyAt, zone: draft.timeZone, after: Date(), first: true)) ELSE next_run_at END,
+                  paused_reason = CASE WHEN \(edit.clearsReason) THEN NULL ELSE paused_reason END,
+                  consecutive_failures = CASE WHEN \(edit.restarts) THEN 0 ELSE consecutive_failures END,
+                  next_run_at = CASE WHEN \(edit.restarts) THEN \(draft.schedule.firstRun(after: Date())) ELSE next_run_at END,
                   updated_at = now()
                 WHERE id = \(feed.id)
                 """)
@@ -122,7 +129,7 @@ public struct SpendFeedStore: Sendable {
 
     /// Run now: the worker runs the feed (its calls may take minutes); the caller waits up to
     /// `seconds` for the run's record (as `runs` lists it), nil while it is still running.
-    public func requestRun(_ feed: SpendFeed, wait seconds: Double) throws -> [String: Any]? {
+    public func requestRun(_ feed: SpendFeed, wait seconds: Double) throws -> SpendFeedRun? {
         let requested: Date = try database.query(
             """
             UPDATE spend_feeds SET run_requested_at = clock_timestamp() WHERE id = \(feed.id) RETURNING run_requested_at
@@ -141,30 +148,43 @@ public struct SpendFeedStore: Sendable {
     public func run(_ feed: SpendFeed, trigger: String, deadline: Date? = nil) throws -> SpendFeedRunner.Outcome {
         let runID: Int64 = try database.query(
             "INSERT INTO spend_feed_runs (feed_id, trigger) VALUES (\(feed.id), \(trigger)) RETURNING id")[0].decode("id")
-        let outcome = runner.run(feed, store: trigger != "preview", deadline: deadline)
-        let rejected = String(decoding: try JSONSerialization.data(withJSONObject: outcome.rejected.prefix(100).map(\.json)), as: UTF8.self)
+        let outcome = runner.run(feed, sealedHeaders: { try headersSealed(feed.id) }, store: trigger != "preview", deadline: deadline)
+        let rejected = String(decoding: try JSONEncoder().encode(Array(outcome.rejected.prefix(100))), as: UTF8.self)
         try database.query(
             """
             UPDATE spend_feed_runs SET finished_at = now(), window_from = \(outcome.from)::date, window_to = \(outcome.to)::date,
               http_status = \(outcome.httpStatus), rows_read = \(outcome.read), rows_imported = \(outcome.imported),
-              rows_rejected = \(outcome.rejected.count), rejected = \(rejected)::jsonb, status = \(outcome.ok ? "success" : "failed"), error = \(outcome.error)
+              rows_rejected = \(outcome.rejected.count), rejected = \(rejected)::jsonb, status = \(outcome.ok ? "success" : "failed"),
+              error = \(outcome.error)
             WHERE id = \(runID)
             """)
         guard trigger != "preview" else { return outcome }
-        if outcome.ok {
-            try database.query("UPDATE spend_feeds SET consecutive_failures = 0, last_run_at = now() WHERE id = \(feed.id)")
-        } else {
-            // A feed that keeps failing is paused, with the reason shown.
-            try database.query(
+        try record(feed.id, outcome.error.map { .failed($0) } ?? .succeeded)
+        return outcome
+    }
+
+    /// Applies the pause rule to the feed's health as stored now (locked, so a concurrent edit
+    /// or run is not lost).
+    func record(_ feedID: Int64, _ run: SpendFeedHealth.Run) throws {
+        try database.transaction { c in
+            guard
+                let row = try c.query(
+                    """
+                    SELECT status, consecutive_failures, max_failures, paused_reason FROM spend_feeds WHERE id = \(feedID) FOR UPDATE
+                    """
+                ).first
+            else { return }
+            let health = SpendFeedHealth(
+                status: try row.decode("status"), consecutiveFailures: try row.decode("consecutive_failures"),
+                maxFailures: try row.decode("max_failures"), pausedReason: row["paused_reason"]
+            ).recording(run)
+            try c.query(
                 """
-                UPDATE spend_feeds SET consecutive_failures = consecutive_failures + 1, last_run_at = now(),
-                  status = CASE WHEN consecutive_failures + 1 >= max_failures THEN 'paused' ELSE status END,
-                  paused_reason = CASE WHEN consecutive_failures + 1 >= max_failures
-                                       THEN 'paused after ' || (consecutive_failures + 1) || ' failed runs in a row: ' || \(outcome.error ?? "") ELSE paused_reason END
-                WHERE id = \(feed.id)
+                UPDATE spend_feeds SET consecutive_failures = \(health.consecutiveFailures), last_run_at = now(), status = \(health.status),
+                  paused_reason = \(health.pausedReason)
+                WHERE id = \(feedID)
                 """)
         }
-        return outcome
     }
 
     /// The worker: runs every due active feed once (a lease moves its next run first, so
@@ -177,7 +197,8 @@ public struct SpendFeedStore: Sendable {
             if let feed = try? database.query(
                 """
                 UPDATE spend_feeds SET run_requested_at = NULL
-                WHERE id = (SELECT id FROM spend_feeds WHERE run_requested_at IS NOT NULL ORDER BY run_requested_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+                WHERE id = (SELECT id FROM spend_feeds WHERE run_requested_at IS NOT NULL ORDER BY run_requested_at LIMIT 1
+                            FOR UPDATE SKIP LOCKED)
                 RETURNING \(fragment: SpendFeed.columns)
                 """
             ).first.map(SpendFeed.decode) {
@@ -197,24 +218,10 @@ public struct SpendFeedStore: Sendable {
                 ).first.map(SpendFeed.decode)
             else { break }
             _ = try? run(feed, trigger: "schedule")
-            let next = SpendFeedStore.nextRun(
-                everyHours: feed.everyHours, dailyAt: feed.dailyAt, zone: feed.timeZone, after: Date(), first: false)
-            _ = try? database.query("UPDATE spend_feeds SET next_run_at = \(next) WHERE id = \(feed.id)")
+            _ = try? database.query("UPDATE spend_feeds SET next_run_at = \(feed.schedule.nextRun(after: Date())) WHERE id = \(feed.id)")
             ran += 1
         }
         return ran
-    }
-
-    /// The next run: every N hours, or the next HH:MM in the feed's zone. A new feed's first
-    /// scheduled run comes at once for `every_hours`, at the next HH:MM otherwise.
-    public static func nextRun(everyHours: Int?, dailyAt: String?, zone: String, after: Date, first: Bool) -> Date {
-        if let hours = everyHours { return first ? after : after.addingTimeInterval(Double(hours) * 3600) }
-        let parts = (dailyAt ?? "06:00").split(separator: ":").compactMap { Int($0) }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: zone) ?? TimeZone(identifier: "UTC")!
-        return calendar.nextDate(
-            after: after, matching: DateComponents(hour: parts.first ?? 6, minute: parts.last ?? 0), matchingPolicy: .nextTime)
-            ?? after.addingTimeInterval(86400)
     }
 
     /// Spend feeds whose last runs failed, or paused, with why.
@@ -222,7 +229,8 @@ public struct SpendFeedStore: Sendable {
         let rows = try database.query(
             """
             SELECT f.id, f.traffic_source_id, f.name, f.status, f.consecutive_failures, f.paused_reason, s.name AS source_name,
-                   (SELECT error FROM spend_feed_runs r WHERE r.feed_id = f.id AND r.status = 'failed' ORDER BY r.id DESC LIMIT 1) AS last_error
+                   (SELECT error FROM spend_feed_runs r WHERE r.feed_id = f.id AND r.status = 'failed' ORDER BY r.id DESC LIMIT 1)
+                     AS last_error
             FROM spend_feeds f JOIN traffic_sources s ON s.id = f.traffic_source_id
             WHERE (f.consecutive_failures > 0 OR f.status = 'paused') AND \(fragment: actor.visibleWorkspaces("f.workspace_id"))
             ORDER BY f.consecutive_failures DESC, f.id
@@ -237,26 +245,14 @@ public struct SpendFeedStore: Sendable {
     }
 
     /// The feed's runs, newest first; with `manualSince`, only finished manual runs started then or later.
-    public func runs(_ feedID: Int64, limit: Int = 50, manualSince: Date? = nil) throws -> [[String: Any]] {
+    public func runs(_ feedID: Int64, limit: Int = 50, manualSince: Date? = nil) throws -> [SpendFeedRun] {
         try database.query(
             """
-            SELECT trigger, started_at, finished_at, window_from::text AS f, window_to::text AS t, http_status, rows_read, rows_imported, rows_rejected,
-                   rejected::text AS rejected, status, error
+            SELECT \(fragment: SpendFeedRun.columns)
             FROM spend_feed_runs WHERE feed_id = \(feedID)
               AND (\(manualSince)::timestamptz IS NULL OR (trigger = 'manual' AND started_at >= \(manualSince) AND finished_at IS NOT NULL))
             ORDER BY id DESC LIMIT \(limit)
             """
-        ).map { r in
-            [
-                "trigger": r["trigger"] ?? "", "started_at": RFC3339.string(from: try r.decode("started_at")),
-                "finished_at": (try r.decode("finished_at", as: Date?.self)).map(RFC3339.string) ?? NSNull(),
-                "window": ["from": r["f"] ?? NSNull(), "to": r["t"] ?? NSNull()] as [String: Any],
-                "http_status": r["http_status"].flatMap { Int($0) } ?? NSNull(),
-                "rows_read": Int(r["rows_read"] ?? "0") ?? 0, "rows_imported": Int(r["rows_imported"] ?? "0") ?? 0,
-                "rows_rejected": Int(r["rows_rejected"] ?? "0") ?? 0,
-                "rejected": (try? JSONSerialization.jsonObject(with: Data((r["rejected"] ?? "[]").utf8))) ?? [],
-                "status": r["status"] ?? "", "error": r["error"] ?? NSNull(),
-            ] as [String: Any]
-        }
+        ).map(SpendFeedRun.decode)
     }
 }

@@ -14,25 +14,25 @@ struct AccountRoutes {
     func register(on router: Router) {
         router.get("/login", loginPage)
         router.post("/login", login)
-        router.post(
-            "/logout",
-            shell.page { request, _ in
-                if let value = request.cookies[SessionStore.cookieName] { try sessions.delete(cookieValue: value) }
-                return Response.redirect(to: "/login").setting(cookie: .expired(SessionStore.cookieName))
-            })
-        router.get(
-            "/",
-            shell.page { request, actor in
-                let filter = shell.workspaceFilter(request, actor)
-                let list = try workspaces.list(for: actor).filter { filter == nil || $0.id == filter }
-                return try shell.render(
-                    request, actor: actor, template: "dashboard", title: "Dashboard",
-                    context: [
-                        "workspaces": list.map { ["id": $0.id, "name": $0.name, "currency": $0.currency, "timezone": $0.timezone] },
-                        "workspace_count": list.count,
-                        "has_workspaces": !list.isEmpty,
-                    ], section: "dashboard")
-            })
+        router.post("/logout", shell.page(logout))
+        router.get("/", shell.page(dashboard))
+    }
+
+    private func logout(_ request: Request, _ actor: Actor) throws -> Response {
+        if let value = request.cookies[SessionStore.cookieName] { try sessions.delete(cookieValue: value) }
+        return Response.redirect(to: "/login").setting(cookie: .expired(SessionStore.cookieName))
+    }
+
+    private func dashboard(_ request: Request, _ actor: Actor) throws -> Response {
+        let filter = shell.workspaceFilter(request, actor)
+        let list = try workspaces.list(for: actor).filter { filter == nil || $0.id == filter }
+        return try shell.render(
+            request, actor: actor, template: "dashboard", title: "Dashboard",
+            context: [
+                "workspaces": list.map { ["id": $0.id, "name": $0.name, "currency": $0.currency, "timezone": $0.timezone] },
+                "workspace_count": list.count,
+                "has_workspaces": !list.isEmpty,
+            ], section: "dashboard")
     }
 
     /// The login form. Before a session exists, CSRF is a double-submit cookie.

@@ -9,27 +9,31 @@ struct TokenRoutes {
     let tokens: APITokenStore
 
     func register(on router: Router) {
-        router.get("/tokens", shell.page { request, actor in try page(request, actor, created: nil, state: FormState()) })
-        router.post(
-            "/tokens",
-            shell.page { request, actor in
-                var state = FormState(fields: try request.form())
-                let name = state.value("name")
-                guard !name.isEmpty, name.count <= 100 else {
-                    state.errors["name"] = "give the token a name (up to 100 characters)"
-                    return try page(request, actor, created: nil, state: state, status: 422)
-                }
-                let (_, token) = try tokens.create(for: actor, name: name)
-                return try page(request, actor, created: token, state: FormState())
-            })
-        router.post(
-            "/tokens/{id}/revoke",
-            shell.page { request, actor in
-                guard try tokens.revoke(id: try request.pathID(), by: actor) else {
-                    throw HTTPError.notFound("no such token")
-                }
-                return AdminShell.redirect(to: "/tokens", flash: "Token revoked: it stopped working at once.")
-            })
+        router.get("/tokens", shell.page(list))
+        router.post("/tokens", shell.page(create))
+        router.post("/tokens/{id}/revoke", shell.page(revoke))
+    }
+
+    private func list(_ request: Request, _ actor: Actor) throws -> Response {
+        try page(request, actor, created: nil, state: FormState())
+    }
+
+    private func create(_ request: Request, _ actor: Actor) throws -> Response {
+        var state = FormState(fields: try request.form())
+        let name = state.value("name")
+        guard !name.isEmpty, name.count <= 100 else {
+            state.errors["name"] = "give the token a name (up to 100 characters)"
+            return try page(request, actor, created: nil, state: state, status: 422)
+        }
+        let (_, token) = try tokens.create(for: actor, name: name)
+        return try page(request, actor, created: token, state: FormState())
+    }
+
+    private func revoke(_ request: Request, _ actor: Actor) throws -> Response {
+        guard try tokens.revoke(id: try request.pathID(), by: actor) else {
+            throw HTTPError.notFound("no such token")
+        }
+        return AdminShell.redirect(to: "/tokens", flash: "Token revoked: it stopped working at once.")
     }
 
     private func page(_ request: Request, _ actor: Actor, created: String?, state: FormState, status: Int = 200) throws -> Response {

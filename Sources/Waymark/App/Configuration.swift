@@ -10,6 +10,8 @@ import Tracking
 public struct Configuration: Sendable {
     public var root: String
     public var varDirectory: String
+    /// Where clicks wait while the database is away (`var/spool`); one responder per directory.
+    public var spoolDirectory: String
     public var databaseURL: String
     public var databasePoolSize: Int
     public var socketPath: String
@@ -62,6 +64,7 @@ public struct Configuration: Sendable {
         let env = environment.filter { !$0.value.isEmpty }
         root = env["WAYMARK_ROOT"] ?? FileManager.default.currentDirectoryPath
         varDirectory = env["WAYMARK_VAR"] ?? root + "/var"
+        spoolDirectory = env["WAYMARK_SPOOL"] ?? varDirectory + "/spool"
         databaseURL =
             env["WAYMARK_DATABASE_URL"] ?? Configuration.readFile(varDirectory + "/database.url")
             ?? "postgresql://waymark@127.0.0.1:55432/waymark?connect_timeout=3"

@@ -34,16 +34,16 @@ public final class WaymarkApp: Sendable {
         let shell = AdminShell(views: views, sessions: sessions, tokens: tokens, workspaces: workspaces)
         let users = UserStore(database: database)
         shell.registerFilter(on: router)
-        let spool = try ClickSpool(directory: configuration.varDirectory + "/spool")
+        let spool = try ClickSpool(directory: configuration.spoolDirectory)
         clickWriter = ClickWriter(conninfo: configuration.databaseURL, spool: spool, logger: logger)
-        campaignCache = CampaignCache(conninfo: configuration.databaseURL, logger: logger)
+        campaignCache = CampaignCache(conninfo: configuration.databaseURL, logger: logger, database: database)
         HealthRoutes(database: database, spool: spool).register(on: router)
         AccountRoutes(shell: shell, users: users, sessions: sessions, throttle: LoginThrottle(database: database), workspaces: workspaces)
             .register(on: router)
         WorkspaceRoutes(shell: shell, store: workspaces).register(on: router)
         UserRoutes(shell: shell, users: users, workspaces: workspaces).register(on: router)
         TokenRoutes(shell: shell, tokens: tokens).register(on: router)
-        AuditRoutes(shell: shell, database: database).register(on: router)
+        AuditRoutes(shell: shell, audit: AuditLogStore(database: database)).register(on: router)
         let library = try TemplateLibrary(path: configuration.dataDirectory + "/templates.json")
         let links = TrackingLinks(configuration: configuration)
         let sources = TrafficSourceStore(database: database)
@@ -54,32 +54,42 @@ public final class WaymarkApp: Sendable {
         let clickRecorder = ClickRecorder(botAddresses: IPRanges(configuration.botAddresses))
         TrackingRoutes(
             shell: shell, cache: campaignCache, recorder: clickRecorder,
-            writer: clickWriter, database: database, trustedProxies: IPRanges(configuration.trustedProxies)
+            writer: clickWriter, trustedProxies: IPRanges(configuration.trustedProxies)
         ).register(on: router)
         let integrations = try IntegrationStore(configuration: configuration, database: database)
         let outboundGate = OutboundGate(slots: configuration.responderOutboundConcurrency)
         IntegrationRoutes(
             shell: shell,
             actions: IntegrationActions(store: integrations, sources: sources, database: database, publicURL: configuration.publicURL),
-            store: integrations, sources: sources, database: database, gate: outboundGate
+            store: integrations, sources: sources, gate: outboundGate
         ).register(on: router)
         let feeds = SpendFeedStore(database: database, secrets: integrations.secrets, sources: sources, outbound: configuration.outbound)
         SpendFeedRoutes(shell: shell, store: feeds, sources: sources, gate: outboundGate).register(on: router)
-        let outbox = Outbox(maxAttempts: configuration.deliveryMaxAttempts, pushes: IntegrationPushes(providers: integrations.providers))
+        let outbox = Outbox(
+            database: database, maxAttempts: configuration.deliveryMaxAttempts, pushes: IntegrationPushes(providers: integrations.providers)
+        )
         let conversions = ConversionRecorder(
             database: database, outbox: outbox, logger: logger,
             unattributedLimit: AddressRateLimiter(rate: configuration.unattributedRate))
+        let deliveries = DeliveryStore(database: database)
         ConversionRoutes(
-            shell: shell, database: database, recorder: conversions, campaigns: campaigns, workspaces: workspaces, cache: campaignCache,
-            clicks: clickRecorder, writer: clickWriter, postbackOrigin: configuration.publicHTTPURL
+            shell: shell, recorder: conversions, conversions: ConversionStore(database: database), clicks: ClickStore(database: database),
+            postbacks: PostbackStore(database: database), events: ConversionEventStore(database: database), deliveries: deliveries,
+            campaigns: campaigns, sources: sources, workspaces: workspaces, cache: campaignCache, clickRecorder: clickRecorder,
+            writer: clickWriter, postbackOrigin: configuration.publicHTTPURL
         ).register(on: router)
-        DeliveryRoutes(shell: shell, database: database, spool: spool, workspaces: workspaces, integrations: integrations, feeds: feeds)
-            .register(on: router)
+        DeliveryRoutes(
+            shell: shell, deliveries: deliveries, webhooks: WebhookStore(database: database), status: StatusStore(database: database),
+            heartbeats: WorkerHeartbeatStore(database: database), spool: spool, workspaces: workspaces, integrations: integrations,
+            feeds: feeds
+        ).register(on: router)
         ReportRoutes(shell: shell, engine: ReportEngine(database: database), workspaces: workspaces, sources: sources, campaigns: campaigns)
             .register(
                 on: router)
-        SpendRoutes(shell: shell, database: database, store: SpendStore(database: database), fx: FXStore(database: database)).register(
-            on: router)
+        SpendRoutes(
+            shell: shell, store: SpendStore(database: database), uploads: SpendUploadStore(database: database),
+            fx: FXStore(database: database), sources: sources
+        ).register(on: router)
         OpenAPIRoutes(root: configuration.root).register(on: router)
         if configuration.testRoutes { TestRoutes().register(on: router) }
         web = WebApplication(router: router, logger: logger)
@@ -92,14 +102,25 @@ public final class WaymarkApp: Sendable {
                 socketPath: configuration.socketPath, threads: configuration.threads,
                 maxBodyBytes: configuration.maxBodyBytes, socketGroup: configuration.socketGroup)
         ) { [web] request in web.handle(request) }
-        try clickWriter.start()
-        try campaignCache.startListening()
+        try startBackgroundWork()
         try server.start()
         logger.notice("serving FastCGI on \(configuration.socketPath) with \(configuration.threads) threads")
         let signal = waitForTermination()
         logger.notice("signal \(signal): stopping")
         let drained = server.shutdown(timeout: 10)
-        clickWriter.stop()
+        stopBackgroundWork()
         logger.notice(drained ? "stopped cleanly" : "stopped with requests still in flight")
+    }
+
+    /// The click writer's thread and the campaign cache's LISTEN thread, which `serve` (and the
+    /// in-process tester) run beside the handlers.
+    public func startBackgroundWork() throws {
+        try clickWriter.start()
+        try campaignCache.startListening()
+    }
+
+    /// Writes what the click writer still holds (to the database or the spool) and stops it.
+    public func stopBackgroundWork() {
+        clickWriter.stop()
     }
 }

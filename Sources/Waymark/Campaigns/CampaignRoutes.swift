@@ -14,109 +14,106 @@ struct CampaignRoutes {
     let links: TrackingLinks
 
     func register(on router: Router) {
-        router.get(
-            "/api/v1/campaigns",
-            shell.api { request, actor in
-                let paging = try Paging(request)
-                let filterSource = try request.queryValue("traffic_source_id").map { text throws(HTTPError) -> Int64 in
-                    guard let id = Int64(text) else {
-                        throw HTTPError.badRequest("traffic_source_id must be a number", field: "traffic_source_id")
-                    }
-                    return id
-                }
-                let sourcesByID = try sourceMap(actor)
-                return paging.response(try store.list(for: actor, trafficSource: filterSource), id: \.id) {
-                    campaignJSON($0, source: sourcesByID[$0.trafficSourceID], actor: actor)
-                }
-            })
-        router.post(
-            "/api/v1/campaigns",
-            shell.api { request, actor in
-                var reader = FieldReader(try request.jsonObject())
-                var draft = CampaignDraft()
-                draft.apply(&reader)
-                let (campaign, warnings) = try store.create(draft, by: actor, inputErrors: reader.errors)
-                return .jsonObject(
-                    campaignJSON(
-                        campaign, source: try sources.get(campaign.trafficSourceID, for: actor), actor: actor, warnings: warnings,
-                        detailed: true), status: 201)
-            })
-        router.get(
-            "/api/v1/campaigns/{id}",
-            shell.api { request, actor in
-                let campaign = try store.get(try request.pathID(), for: actor)
-                let source = try sources.get(campaign.trafficSourceID, for: actor)
-                return .jsonObject(
-                    campaignJSON(campaign, source: source, actor: actor, warnings: store.warnings(campaign, source: source), detailed: true)
-                )
-            })
-        router.patch(
-            "/api/v1/campaigns/{id}",
-            shell.api { request, actor in
-                let existing = try store.get(try request.pathID(), for: actor)
-                var reader = FieldReader(try request.jsonObject())
-                var draft = CampaignDraft(existing)
-                draft.apply(&reader)
-                let (campaign, warnings) = try store.update(existing.id, draft, by: actor, inputErrors: reader.errors)
-                return .jsonObject(
-                    campaignJSON(
-                        campaign, source: try sources.get(campaign.trafficSourceID, for: actor), actor: actor, warnings: warnings,
-                        detailed: true))
-            })
-        router.delete(
-            "/api/v1/campaigns/{id}",
-            shell.api { request, actor in
-                try store.delete(try request.pathID(), by: actor)
-                return Response(status: 204)
-            })
+        router.get("/api/v1/campaigns", shell.api(list))
+        router.post("/api/v1/campaigns", shell.api(create))
+        router.get("/api/v1/campaigns/{id}", shell.api(show))
+        router.patch("/api/v1/campaigns/{id}", shell.api(update))
+        router.delete("/api/v1/campaigns/{id}", shell.api(delete))
 
         router.get("/campaigns", shell.page(listPage))
-        router.get(
-            "/campaigns/new",
-            shell.page { request, actor in
-                guard actor.canWrite else { throw HTTPError.forbidden("your role (viewer) cannot change anything") }
-                var draft = CampaignDraft()
-                draft.trafficSourceID = request.queryValue("traffic_source_id").flatMap { Int64($0) }
-                return try generalPage(request, actor, campaign: nil, draft: draft, errors: [:])
-            })
-        router.post(
-            "/campaigns",
-            shell.page { request, actor in
-                let draft = try formDraft(request)
-                do {
-                    let (campaign, warnings) = try store.create(draft, by: actor)
-                    return AdminShell.redirect(
-                        to: "/campaigns/\(campaign.id)/tracking",
-                        flash: (["Campaign \(campaign.name) created."] + warnings).joined(separator: " "))
-                } catch let error as HTTPError where error.status == 422 {
-                    return try generalPage(request, actor, campaign: nil, draft: draft, errors: error.fields, status: 422)
-                }
-            })
-        router.get(
-            "/campaigns/{id}",
-            shell.page { request, actor in
-                let campaign = try store.get(try request.pathID(), for: actor)
-                return try generalPage(request, actor, campaign: campaign, draft: CampaignDraft(campaign), errors: [:])
-            })
-        router.post(
-            "/campaigns/{id}",
-            shell.page { request, actor in
-                let campaign = try store.get(try request.pathID(), for: actor)
-                let draft = try formDraft(request)
-                do {
-                    let (saved, warnings) = try store.update(campaign.id, draft, by: actor)
-                    return AdminShell.redirect(to: "/campaigns/\(saved.id)", flash: (["Campaign saved."] + warnings).joined(separator: " "))
-                } catch let error as HTTPError where error.status == 422 {
-                    return try generalPage(request, actor, campaign: campaign, draft: draft, errors: error.fields, status: 422)
-                }
-            })
+        router.get("/campaigns/new", shell.page(newPage))
+        router.post("/campaigns", shell.page(createFromForm))
+        router.get("/campaigns/{id}", shell.page(editPage))
+        router.post("/campaigns/{id}", shell.page(updateFromForm))
         router.get("/campaigns/{id}/tracking", shell.page(trackingPage))
-        router.post(
-            "/campaigns/{id}/delete",
-            shell.page { request, actor in
-                try store.delete(try request.pathID(), by: actor)
-                return AdminShell.redirect(to: "/campaigns", flash: "Campaign deleted.")
-            })
+        router.post("/campaigns/{id}/delete", shell.page(deleteFromForm))
+    }
+
+    // MARK: API
+
+    private func list(_ request: Request, _ actor: Actor) throws -> Response {
+        let paging = try Paging(request)
+        let filterSource = try request.queryValue("traffic_source_id").map { text throws(HTTPError) -> Int64 in
+            guard let id = Int64(text) else {
+                throw HTTPError.badRequest("traffic_source_id must be a number", field: "traffic_source_id")
+            }
+            return id
+        }
+        let sourcesByID = try sourceMap(actor)
+        let (page, next) = paging.slice(try store.list(for: actor, trafficSource: filterSource), id: \.id)
+        return .json(Page(data: page.map { campaignJSON($0, source: sourcesByID[$0.trafficSourceID], actor: actor) }, nextCursor: next))
+    }
+
+    private func create(_ request: Request, _ actor: Actor) throws -> Response {
+        var reader = FieldReader(try request.jsonObject())
+        var draft = CampaignDraft()
+        draft.apply(&reader)
+        let (campaign, warnings) = try store.create(draft, by: actor, inputErrors: reader.errors)
+        let source = try sources.get(campaign.trafficSourceID, for: actor)
+        return .json(campaignJSON(campaign, source: source, actor: actor, warnings: warnings, detailed: true), status: 201)
+    }
+
+    private func show(_ request: Request, _ actor: Actor) throws -> Response {
+        let campaign = try store.get(try request.pathID(), for: actor)
+        let source = try sources.get(campaign.trafficSourceID, for: actor)
+        return .json(
+            campaignJSON(campaign, source: source, actor: actor, warnings: store.warnings(campaign, source: source), detailed: true))
+    }
+
+    private func update(_ request: Request, _ actor: Actor) throws -> Response {
+        let existing = try store.get(try request.pathID(), for: actor)
+        var reader = FieldReader(try request.jsonObject())
+        var draft = CampaignDraft(existing)
+        draft.apply(&reader)
+        let (campaign, warnings) = try store.update(existing.id, draft, by: actor, inputErrors: reader.errors)
+        let source = try sources.get(campaign.trafficSourceID, for: actor)
+        return .json(campaignJSON(campaign, source: source, actor: actor, warnings: warnings, detailed: true))
+    }
+
+    private func delete(_ request: Request, _ actor: Actor) throws -> Response {
+        try store.delete(try request.pathID(), by: actor)
+        return Response(status: 204)
+    }
+
+    // MARK: forms
+
+    private func newPage(_ request: Request, _ actor: Actor) throws -> Response {
+        guard actor.canWrite else { throw HTTPError.forbidden("your role (viewer) cannot change anything") }
+        var draft = CampaignDraft()
+        draft.trafficSourceID = request.queryValue("traffic_source_id").flatMap { Int64($0) }
+        return try generalPage(request, actor, campaign: nil, draft: draft, errors: [:])
+    }
+
+    private func createFromForm(_ request: Request, _ actor: Actor) throws -> Response {
+        let draft = try formDraft(request)
+        do {
+            let (campaign, warnings) = try store.create(draft, by: actor)
+            return AdminShell.redirect(
+                to: "/campaigns/\(campaign.id)/tracking", flash: (["Campaign \(campaign.name) created."] + warnings).joined(separator: " "))
+        } catch let error as HTTPError where error.status == 422 {
+            return try generalPage(request, actor, campaign: nil, draft: draft, errors: error.fields, status: 422)
+        }
+    }
+
+    private func editPage(_ request: Request, _ actor: Actor) throws -> Response {
+        let campaign = try store.get(try request.pathID(), for: actor)
+        return try generalPage(request, actor, campaign: campaign, draft: CampaignDraft(campaign), errors: [:])
+    }
+
+    private func updateFromForm(_ request: Request, _ actor: Actor) throws -> Response {
+        let campaign = try store.get(try request.pathID(), for: actor)
+        let draft = try formDraft(request)
+        do {
+            let (saved, warnings) = try store.update(campaign.id, draft, by: actor)
+            return AdminShell.redirect(to: "/campaigns/\(saved.id)", flash: (["Campaign saved."] + warnings).joined(separator: " "))
+        } catch let error as HTTPError where error.status == 422 {
+            return try generalPage(request, actor, campaign: campaign, draft: draft, errors: error.fields, status: 422)
+        }
+    }
+
+    private func deleteFromForm(_ request: Request, _ actor: Actor) throws -> Response {
+        try store.delete(try request.pathID(), by: actor)
+        return AdminShell.redirect(to: "/campaigns", flash: "Campaign deleted.")
     }
 
     private func sourceMap(_ actor: Actor) throws -> [Int64: TrafficSource] {
@@ -132,23 +129,14 @@ struct CampaignRoutes {
             ? links.postbackURL(secret: secret) : links.postbackURL(secret: nil) + "&secret={secret}"
     }
 
-    func campaignJSON(_ c: Campaign, source: TrafficSource?, actor: Actor, warnings: [String]? = nil, detailed: Bool = false) -> [String:
-        Any]
+    func campaignJSON(_ c: Campaign, source: TrafficSource?, actor: Actor, warnings: [String]? = nil, detailed: Bool = false)
+        -> CampaignJSON
     {
-        var out: [String: Any] = [
-            "id": c.id, "key": c.key, "name": c.name, "traffic_source_id": c.trafficSourceID, "destination_url": c.destinationURL,
-            "fallback_url": c.fallbackURL ?? NSNull(), "status": c.status,
-            "cost_model": ["type": c.costModel.rawValue, "amount": c.costAmount] as [String: Any],
-            "currency": c.currency, "campaign_url": c.campaignURL,
-            "postback_url": (try? postbackURL(c.workspaceID, for: actor)) ?? links.postbackURL(secret: nil),
-            "created_at": RFC3339.string(from: c.createdAt),
-        ]
-        if let source { out["campaign_url_outdated"] = store.isOutdated(c, source: source) }
-        if let warnings { out["warnings"] = warnings }
-        out["conversion_reporting"] = c.reporting.json
-        // One campaign: what is in effect once inheritance is resolved (a query, so not in lists).
-        if detailed, let effective = try? store.effectiveReporting(c) { out["conversion_reporting_effective"] = effective.json }
-        return out
+        CampaignJSON(
+            c, postbackURL: (try? postbackURL(c.workspaceID, for: actor)) ?? links.postbackURL(secret: nil),
+            outdated: source.map { store.isOutdated(c, source: $0) }, warnings: warnings,
+            // One campaign: what is in effect once inheritance is resolved (a query, so not in lists).
+            effective: detailed ? (try? store.effectiveReporting(c)) : nil)
     }
 
     // MARK: pages

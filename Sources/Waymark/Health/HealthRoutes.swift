@@ -9,14 +9,24 @@ struct HealthRoutes {
     let spool: ClickSpool
 
     func register(on router: Router) {
-        router.get("/healthz") { _ in
-            let databaseOK = database.isReachable()
-            return .jsonObject(
-                [
-                    "status": databaseOK ? "ok" : "degraded", "database": databaseOK ? "ok" : "unavailable",
-                    "click_spool_bytes": spool.pendingBytes,
-                ],
-                status: databaseOK ? 200 : 503)
-        }
+        router.get("/healthz", health)
+    }
+
+    private func health(_ request: Request) -> Response {
+        let databaseOK = database.isReachable()
+        return .json(Health(databaseOK: databaseOK, clickSpoolBytes: spool.pendingBytes), status: databaseOK ? 200 : 503)
+    }
+}
+
+/// The `/healthz` answer.
+struct Health: Encodable {
+    var status: String
+    var database: String
+    var clickSpoolBytes: Int
+
+    init(databaseOK: Bool, clickSpoolBytes: Int) {
+        status = databaseOK ? "ok" : "degraded"
+        database = databaseOK ? "ok" : "unavailable"
+        self.clickSpoolBytes = clickSpoolBytes
     }
 }

@@ -1,7 +1,6 @@
 import Accounts
 import Catalog
 import Foundation
-import Postgres
 import Reports
 import Spend
 import WaymarkCore
@@ -17,39 +16,20 @@ struct ReportRoutes {
     let campaigns: CampaignStore
 
     func register(on router: Router) {
-        router.get(
-            "/api/v1/reports",
-            shell.api { request, actor in
-                let result = try engine.run(try reportRequest(request, actor), actor: actor)
-                var answer: [String: Any] = [
-                    "currency": result.request.currency, "tz": result.request.timeZone,
-                    "rows": result.rows.map { row in
-                        ReportRoutes.json(row.dimensions).merging(ReportRoutes.metricsJSON(row.sums)) { a, _ in a }
-                    },
-                    "totals": ReportRoutes.metricsJSON(result.totals),
-                ]
-                if !result.warnings.isEmpty { answer["warnings"] = result.warnings }
-                return .jsonObject(answer)
-            })
+        router.get("/api/v1/reports", shell.api(apiReport))
         router.get("/reports", shell.page(dashboard))
         router.get("/reports.csv", shell.page(csv))
-        router.get(
-            "/reports/definitions",
-            shell.page { request, actor in
-                try shell.render(
-                    request, actor: actor, template: "reports/definitions", title: "Metric definitions",
-                    context: [
-                        "metrics": Metrics.all.map { ["key": $0.key, "label": $0.label, "definition": $0.definition] }
-                    ], section: "reports")
-            })
+        router.get("/reports/definitions", shell.page(definitions))
     }
 
-    static func json(_ dimensions: [String: Any?]) -> [String: Any] {
-        dimensions.mapValues { $0 ?? NSNull() }
+    private func apiReport(_ request: Request, _ actor: Actor) throws -> Response {
+        .json(ReportAnswer(try engine.run(try reportRequest(request, actor), actor: actor)))
     }
 
-    static func metricsJSON(_ sums: Metrics.Sums) -> [String: Any] {
-        Dictionary(uniqueKeysWithValues: Metrics.all.map { ($0.key, Metrics.json($0, sums)) })
+    private func definitions(_ request: Request, _ actor: Actor) throws -> Response {
+        try shell.render(
+            request, actor: actor, template: "reports/definitions", title: "Metric definitions",
+            context: ["metrics": Metrics.all.map { ["key": $0.key, "label": $0.label, "definition": $0.definition] }], section: "reports")
     }
 
     /// The request with the workspace's time zone and currency as defaults.
@@ -113,121 +93,11 @@ struct ReportRoutes {
         return (r, query)
     }
 
-    private func dashboard(_ request: Request, _ actor: Actor) throws -> Response {
-        let (r, query) = try pageRequest(request, actor)
-        var result = try engine.run(r, actor: actor)
-        let sortKey = request.queryValue("sort").flatMap { Metrics.byKey[$0] != nil ? $0 : nil }
-        let descending = request.queryValue("dir") != "asc"
-        if let key = sortKey, let metric = Metrics.byKey[key] {
-            result.rows.sort { a, b in
-                let x = metric.value(a.sums) ?? -Decimal.greatestFiniteMagnitude,
-                    y = metric.value(b.sums) ?? -Decimal.greatestFiniteMagnitude
-                return descending ? x > y : x < y
-            }
-        }
-        let keep = query.filter { !["sort", "dir"].contains($0.0) }
-        func link(_ changes: [(String, String?)], drop: [String] = []) -> String {
-            var q = keep.filter { pair in !drop.contains(pair.0) && !changes.contains { $0.0 == pair.0 } }
-            for (k, v) in changes { if let v { q.append((k, v)) } }
-            return "/reports?" + URLEncoding.formString(q)
-        }
-        let drillable = r.groups.count == 1
-        let rows: [[String: Any]] = result.rows.map { row in
-            var item: [String: Any] = [
-                "label": row.labels.joined(separator: " · "), "cells": Metrics.all.map { ["value": Metrics.display($0, row.sums)] },
-            ]
-            if drillable, r.groups == [.trafficSource], let id = row.dimensions["traffic_source_id"] as? Int64 {
-                item["href"] = link([("traffic_source_id", String(id)), ("group_by", nil)], drop: ["group_by"])
-            } else if drillable, r.groups == [.campaign], let id = row.dimensions["campaign_id"] as? Int64 {
-                item["href"] = link([("campaign_id", String(id)), ("group_by", nil)], drop: ["group_by", "param"])
-            }
-            return item
-        }
-        // Breadcrumbs: all sources › source › campaign › parameter.
-        var crumbs: [[String: Any]] = [
-            ["label": "All sources", "href": link([], drop: ["traffic_source_id", "campaign_id", "param", "group_by"])]
-        ]
-        var parameterChoices: [[String: Any]] = []
-        let campaignLabel = try r.campaignID.flatMap { try campaigns.label($0, for: actor) }
-        if let sourceID = r.sourceID ?? campaignLabel?.trafficSourceID {
-            let source = try sources.label(sourceID, for: actor)
-            crumbs.append([
-                "label": source?.name ?? "Source \(sourceID)",
-                "href": link([("traffic_source_id", String(sourceID))], drop: ["campaign_id", "param", "group_by"]),
-            ])
-            if let campaignID = r.campaignID {
-                let campaign = campaignLabel?.name ?? "Campaign \(campaignID)"
-                crumbs.append(["label": campaign, "href": link([("campaign_id", String(campaignID))], drop: ["param", "group_by"])])
-                let parameters = source?.parameters ?? []
-                parameterChoices = ([("day", "by day")] + parameters.map { ($0.name, $0.name) }).map { key, label in
-                    let active = key == "day" ? r.groups == [.day] : r.groups == [.param(key)]
-                    return [
-                        "label": label,
-                        "href": key == "day" ? link([], drop: ["param", "group_by"]) : link([("param", key)], drop: ["group_by"]),
-                        "active": active,
-                    ]
-                }
-                if case .param(let p) = r.groups.first { crumbs.append(["label": p, "href": ""]) }
-            }
-        }
-        let chartMetrics = (request.queryValue("chart") ?? "clicks,conversions,cost,revenue").split(separator: ",").map(String.init).filter
-        { Metrics.byKey[$0] != nil }
-        var dayRequest = r
-        dayRequest.groups = [.day]
-        let byDay = try engine.run(dayRequest, actor: actor)
-        let charts = chartMetrics.prefix(4).map { key in
-            [
-                "label": Metrics.byKey[key]!.label,
-                "svg": ReportChart.svg(
-                    days: ReportRoutes.days(r.from, r.to),
-                    values: Dictionary(
-                        byDay.rows.map { ($0.labels[0], Metrics.byKey[key]!.value($0.sums) ?? 0) }, uniquingKeysWith: { a, _ in a })),
-            ]
-        }
-        let headers = Metrics.all.map { m -> [String: Any] in
-            let active = sortKey == m.key
-            return [
-                "label": m.label, "key": m.key, "href": link([("sort", m.key), ("dir", active && descending ? "asc" : "desc")]),
-                "arrow": active ? (descending ? "▼" : "▲") : "",
-            ]
-        }
-        let presets = [
-            ("today", "Today"), ("yesterday", "Yesterday"), ("last7", "Last 7 days"), ("last30", "Last 30 days"),
-            ("this_month", "This month"), ("last_month", "Last month"),
-        ]
-        let presetName = request.queryValue("preset") ?? (request.queryValue("from") == nil ? "last7" : "custom")
-        return try shell.render(
-            request, actor: actor, template: "reports/dashboard", title: "Reports",
-            context: [
-                "rows": rows, "headers": headers, "dimension": r.groups.map(\.key).joined(separator: " · "),
-                "totals": Metrics.all.map { ["value": Metrics.display($0, result.totals)] },
-                "from": r.from, "to": r.to, "tz": r.timeZone, "currency": r.currency,
-                "by_conversion": r.byConversionTime,
-                "presets": presets.map { ["value": $0.0, "label": $0.1, "selected": $0.0 == presetName] },
-                "custom": presetName == "custom",
-                "hidden": keep.filter { ["traffic_source_id", "campaign_id", "param", "workspace_id"].contains($0.0) }.map {
-                    ["name": $0.0, "value": $0.1]
-                },
-                "crumbs": crumbs, "parameters": parameterChoices, "has_parameters": !parameterChoices.isEmpty,
-                "charts": charts, "warnings": result.warnings,
-                "csv_href": "/reports.csv?"
-                    + URLEncoding.formString(
-                        keep + (request.queryValue("sort").map { [("sort", $0), ("dir", descending ? "desc" : "asc")] } ?? [])),
-            ], section: "reports")
-    }
-
     /// Exactly what the page shows, as CSV (dimension columns, then every metric).
     private func csv(_ request: Request, _ actor: Actor) throws -> Response {
         let (r, _) = try pageRequest(request, actor)
         var result = try engine.run(r, actor: actor)
-        if let key = request.queryValue("sort"), let metric = Metrics.byKey[key] {
-            let descending = request.queryValue("dir") != "asc"
-            result.rows.sort { a, b in
-                let x = metric.value(a.sums) ?? -Decimal.greatestFiniteMagnitude,
-                    y = metric.value(b.sums) ?? -Decimal.greatestFiniteMagnitude
-                return descending ? x > y : x < y
-            }
-        }
+        ReportRoutes.sort(&result.rows, by: request.queryValue("sort"), descending: request.queryValue("dir") != "asc")
         var lines = [(r.groups.map(\.key) + Metrics.all.map(\.key)).map(ReportRoutes.csvField).joined(separator: ",")]
         for row in result.rows {
             lines.append(
@@ -255,32 +125,13 @@ struct ReportRoutes {
             ? "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : v
     }
 
-    static func days(_ from: String, _ to: String) -> [String] {
-        guard var d = Dates.parseDay(from), let end = Dates.parseDay(to) else { return [] }
-        var out: [String] = []
-        while d <= end && out.count < 400 {
-            out.append(Dates.day(d))
-            d = d.addingTimeInterval(86400)
+    /// Rows by a metric (rows without a value last when descending); unknown keys keep the order.
+    static func sort(_ rows: inout [ReportRow], by key: String?, descending: Bool) {
+        guard let key, let metric = Metrics.byKey[key] else { return }
+        rows.sort { a, b in
+            let x = metric.value(a.sums) ?? -Decimal.greatestFiniteMagnitude,
+                y = metric.value(b.sums) ?? -Decimal.greatestFiniteMagnitude
+            return descending ? x > y : x < y
         }
-        return out
-    }
-}
-
-/// A small line chart as inline SVG (no script), one per metric.
-enum ReportChart {
-    static func svg(days: [String], values: [String: Decimal]) -> String {
-        let width = 320.0, height = 90.0, pad = 4.0
-        let series = days.map { NSDecimalNumber(decimal: values[$0] ?? 0).doubleValue }
-        let maxValue = max(series.max() ?? 0, 1e-9)
-        let minValue = min(series.min() ?? 0, 0)
-        let step = days.count > 1 ? (width - 2 * pad) / Double(days.count - 1) : 0
-        let points = series.enumerated().map { i, v in
-            String(format: "%.1f,%.1f", pad + Double(i) * step, height - pad - (v - minValue) / (maxValue - minValue) * (height - 2 * pad))
-        }.joined(separator: " ")
-        let label = "\(days.first ?? "") – \(days.last ?? ""), max \(Metrics.text(Decimal(maxValue), places: 2))"
-        return """
-            <svg viewBox="0 0 \(Int(width)) \(Int(height))" width="100%" height="\(Int(height))" role="img" aria-label="\(label)" preserveAspectRatio="none">\
-            <polyline fill="none" stroke="currentColor" stroke-width="2" points="\(points)"/></svg>
-            """
     }
 }

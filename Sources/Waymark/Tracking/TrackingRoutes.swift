@@ -1,6 +1,5 @@
 import Addresses
 import Foundation
-import Postgres
 import Tracking
 import WaymarkCore
 import Web
@@ -12,7 +11,6 @@ struct TrackingRoutes {
     let cache: CampaignCache
     let recorder: ClickRecorder
     let writer: ClickWriter
-    let database: PostgresPool
     let trustedProxies: IPRanges
     static let clickCookie = "wm_click"
 
@@ -22,7 +20,7 @@ struct TrackingRoutes {
     }
 
     private func click(_ request: Request) throws -> Response {
-        guard let key = request.parameters["key"], let campaign = cache.campaign(key: key, database: database) else {
+        guard let key = request.parameters["key"], let campaign = cache.campaign(key: key) else {
             return .html(ErrorPage.html(status: 404, message: "This link is not active."), status: 404)
         }
         guard campaign.active else {
@@ -47,7 +45,7 @@ struct TrackingRoutes {
     private func apiClick(_ request: Request, _ actor: Actor) throws -> Response {
         let input = try ClickAPIInput(json: try request.jsonObject(), remoteAddress: request.remoteAddress)
         let key = input.campaignKey
-        guard let campaign = cache.campaign(key: key, database: database), actor.canSee(workspace: campaign.workspaceID) else {
+        guard let campaign = cache.campaign(key: key), actor.canSee(workspace: campaign.workspaceID) else {
             throw HTTPError.notFound("no campaign with key \(key)")
         }
         try actor.requireEditable(workspace: campaign.workspaceID)
@@ -56,7 +54,7 @@ struct TrackingRoutes {
             for: campaign,
             visit: Visit(parameters: input.parameters, ip: input.ip, userAgent: input.userAgent, referrer: input.referrer, country: ""))
         guard writer.record(click) else { throw HTTPError.unavailable("the click could not be stored; try again") }
-        return .jsonObject(["click_id": click.id, "redirect_url": click.destination], status: 201)
+        return .json(ClickCreated(clickID: click.id, redirectURL: click.destination), status: 201)
     }
 
     /// nginx's REMOTE_ADDR, or the client before our trusted proxies in X-Forwarded-For.
@@ -68,4 +66,10 @@ struct TrackingRoutes {
         let hops = forwarded.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         return hops.last { !trustedProxies.contains($0) } ?? request.remoteAddress
     }
+}
+
+/// The `POST /api/v1/clicks` answer.
+struct ClickCreated: Encodable {
+    var clickID: String
+    var redirectURL: String
 }

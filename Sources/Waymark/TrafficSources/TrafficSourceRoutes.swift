@@ -14,126 +14,104 @@ struct TrafficSourceRoutes {
     let library: TemplateLibrary
 
     func register(on router: Router) {
-        router.get(
-            "/api/v1/templates",
-            shell.api { _, _ in
-                .jsonObject(["data": library.templates.map(templateJSON), "next_cursor": NSNull()])
-            })
-        router.get(
-            "/api/v1/traffic-sources",
-            shell.api { request, actor in
-                try Paging(request).response(try store.list(for: actor), id: \.id) { sourceJSON($0) }
-            })
-        router.post(
-            "/api/v1/traffic-sources",
-            shell.api { request, actor in
-                var reader = FieldReader(try request.jsonObject())
-                var draft = TrafficSourceDraft()
-                if let key = reader.string("template"), !key.isEmpty {
-                    guard let template = library.template(key) else {
-                        throw HTTPError.validation(["template": "is not a template key (GET /api/v1/templates)"])
-                    }
-                    draft = TrafficSourceDraft(template: template)
-                }
-                draft.apply(&reader)
-                let (source, warnings) = try store.create(draft, by: actor, inputErrors: reader.errors)
-                return .jsonObject(sourceJSON(source, warnings: warnings), status: 201)
-            })
-        router.get(
-            "/api/v1/traffic-sources/{id}",
-            shell.api { request, actor in
-                .jsonObject(sourceJSON(try store.get(try request.pathID(), for: actor)))
-            })
-        router.patch(
-            "/api/v1/traffic-sources/{id}",
-            shell.api { request, actor in
-                let existing = try store.get(try request.pathID(), for: actor)
-                var reader = FieldReader(try request.jsonObject())
-                var draft = TrafficSourceDraft(existing)
-                draft.apply(&reader)
-                let (source, warnings) = try store.update(existing.id, draft, by: actor, inputErrors: reader.errors)
-                return .jsonObject(sourceJSON(source, warnings: warnings))
-            })
-        router.delete(
-            "/api/v1/traffic-sources/{id}",
-            shell.api { request, actor in
-                try store.delete(try request.pathID(), by: actor)
-                return Response(status: 204)
-            })
+        router.get("/api/v1/templates", shell.api(templates))
+        router.get("/api/v1/traffic-sources", shell.api(list))
+        router.post("/api/v1/traffic-sources", shell.api(create))
+        router.get("/api/v1/traffic-sources/{id}", shell.api(show))
+        router.patch("/api/v1/traffic-sources/{id}", shell.api(update))
+        router.delete("/api/v1/traffic-sources/{id}", shell.api(delete))
 
         router.get("/traffic-sources", shell.page(listPage))
         router.get("/traffic-sources/new", shell.page(newPage))
-        router.post(
-            "/traffic-sources",
-            shell.page { request, actor in
-                var draft = try formDraft(request)
-                draft.template = FormState(fields: try request.form()).value("template").nilIfEmpty
-                do {
-                    let (source, warnings) = try store.create(draft, by: actor)
-                    return AdminShell.redirect(
-                        to: "/traffic-sources/\(source.id)",
-                        flash: (["Traffic source \(source.name) created."] + warnings).joined(separator: " "))
-                } catch let error as HTTPError where error.status == 422 {
-                    return try formPage(request, actor, source: nil, draft: draft, errors: error.fields, status: 422)
-                }
-            })
-        router.get(
-            "/traffic-sources/{id}",
-            shell.page { request, actor in
-                let source = try store.get(try request.pathID(), for: actor)
-                return try formPage(request, actor, source: source, draft: TrafficSourceDraft(source), errors: [:])
-            })
-        router.post(
-            "/traffic-sources/{id}",
-            shell.page { request, actor in
-                let source = try store.get(try request.pathID(), for: actor)
-                let draft = try formDraft(request)
-                do {
-                    let (saved, warnings) = try store.update(source.id, draft, by: actor)
-                    return AdminShell.redirect(
-                        to: "/traffic-sources/\(saved.id)", flash: (["Traffic source saved."] + warnings).joined(separator: " "))
-                } catch let error as HTTPError where error.status == 422 {
-                    return try formPage(request, actor, source: source, draft: draft, errors: error.fields, status: 422)
-                }
-            })
-        router.post(
-            "/traffic-sources/{id}/delete",
-            shell.page { request, actor in
-                let id = try request.pathID()
-                do {
-                    try store.delete(id, by: actor)
-                } catch let error as HTTPError where error.status == 409 {
-                    return AdminShell.redirect(to: "/traffic-sources/\(id)", flash: "Not deleted: " + error.message + ".")
-                }
-                return AdminShell.redirect(to: "/traffic-sources", flash: "Traffic source deleted.")
-            })
+        router.post("/traffic-sources", shell.page(createFromForm))
+        router.get("/traffic-sources/{id}", shell.page(editPage))
+        router.post("/traffic-sources/{id}", shell.page(updateFromForm))
+        router.post("/traffic-sources/{id}/delete", shell.page(deleteFromForm))
     }
 
-    // MARK: JSON
+    // MARK: API
 
-    func templateJSON(_ t: TemplateLibrary.Template) -> [String: Any] {
-        [
-            "key": t.key, "name": t.name, "click_id_param": t.clickIdParam ?? NSNull(),
-            "parameters": t.parameters.map { ["name": $0.name, "token": $0.token, "description": $0.description] },
-            "postback_url": t.postbackUrl ?? NSNull(), "postback_placeholders": t.postbackPlaceholders,
-            "capi": t.capi ?? NSNull(), "capi_supported": t.capi != nil, "verified": t.verified,
-        ]
+    private func templates(_ request: Request, _ actor: Actor) throws -> Response {
+        .json(Page(data: library.templates.map(TemplateJSON.init), nextCursor: nil))
     }
 
-    func sourceJSON(_ s: TrafficSource, warnings: [String]? = nil) -> [String: Any] {
-        var out: [String: Any] = [
-            "id": s.id, "name": s.name, "workspace_id": s.workspaceID.map { $0 as Any } ?? NSNull(), "template": s.template ?? NSNull(),
-            "cost_currency": s.costCurrency, "click_id_param": s.clickIDParam ?? NSNull(),
-            "parameters": s.parameters.map { ["name": $0.name, "token": $0.token] },
-            "postback": [
-                "enabled": s.postbackEnabled, "url": s.postbackURL ?? NSNull(), "send": s.sendBack.send, "events": s.sendBack.events,
-                "reversals": s.sendBack.reversals, "payout_percent": s.payoutPercent,
-            ] as [String: Any],
-            "capi_integration_id": s.capiIntegrationID.map { $0 as Any } ?? NSNull(), "notes": s.notes,
-            "created_at": RFC3339.string(from: s.createdAt),
-        ]
-        if let warnings { out["warnings"] = warnings }
-        return out
+    private func list(_ request: Request, _ actor: Actor) throws -> Response {
+        let (page, next) = try Paging(request).slice(try store.list(for: actor), id: \.id)
+        return .json(Page(data: page.map { TrafficSourceJSON($0) }, nextCursor: next))
+    }
+
+    /// A body with `template` starts from that template; the other fields apply over it.
+    private func create(_ request: Request, _ actor: Actor) throws -> Response {
+        var reader = FieldReader(try request.jsonObject())
+        var draft = TrafficSourceDraft()
+        if let key = reader.string("template"), !key.isEmpty {
+            guard let template = library.template(key) else {
+                throw HTTPError.validation(["template": "is not a template key (GET /api/v1/templates)"])
+            }
+            draft = TrafficSourceDraft(template: template)
+        }
+        draft.apply(&reader)
+        let (source, warnings) = try store.create(draft, by: actor, inputErrors: reader.errors)
+        return .json(TrafficSourceJSON(source, warnings: warnings), status: 201)
+    }
+
+    private func show(_ request: Request, _ actor: Actor) throws -> Response {
+        .json(TrafficSourceJSON(try store.get(try request.pathID(), for: actor)))
+    }
+
+    private func update(_ request: Request, _ actor: Actor) throws -> Response {
+        let existing = try store.get(try request.pathID(), for: actor)
+        var reader = FieldReader(try request.jsonObject())
+        var draft = TrafficSourceDraft(existing)
+        draft.apply(&reader)
+        let (source, warnings) = try store.update(existing.id, draft, by: actor, inputErrors: reader.errors)
+        return .json(TrafficSourceJSON(source, warnings: warnings))
+    }
+
+    private func delete(_ request: Request, _ actor: Actor) throws -> Response {
+        try store.delete(try request.pathID(), by: actor)
+        return Response(status: 204)
+    }
+
+    // MARK: forms
+
+    private func createFromForm(_ request: Request, _ actor: Actor) throws -> Response {
+        var draft = try formDraft(request)
+        draft.template = FormState(fields: try request.form()).value("template").nilIfEmpty
+        do {
+            let (source, warnings) = try store.create(draft, by: actor)
+            return AdminShell.redirect(
+                to: "/traffic-sources/\(source.id)", flash: (["Traffic source \(source.name) created."] + warnings).joined(separator: " "))
+        } catch let error as HTTPError where error.status == 422 {
+            return try formPage(request, actor, source: nil, draft: draft, errors: error.fields, status: 422)
+        }
+    }
+
+    private func editPage(_ request: Request, _ actor: Actor) throws -> Response {
+        let source = try store.get(try request.pathID(), for: actor)
+        return try formPage(request, actor, source: source, draft: TrafficSourceDraft(source), errors: [:])
+    }
+
+    private func updateFromForm(_ request: Request, _ actor: Actor) throws -> Response {
+        let source = try store.get(try request.pathID(), for: actor)
+        let draft = try formDraft(request)
+        do {
+            let (saved, warnings) = try store.update(source.id, draft, by: actor)
+            return AdminShell.redirect(
+                to: "/traffic-sources/\(saved.id)", flash: (["Traffic source saved."] + warnings).joined(separator: " "))
+        } catch let error as HTTPError where error.status == 422 {
+            return try formPage(request, actor, source: source, draft: draft, errors: error.fields, status: 422)
+        }
+    }
+
+    private func deleteFromForm(_ request: Request, _ actor: Actor) throws -> Response {
+        let id = try request.pathID()
+        do {
+            try store.delete(id, by: actor)
+        } catch let error as HTTPError where error.status == 409 {
+            return AdminShell.redirect(to: "/traffic-sources/\(id)", flash: "Not deleted: " + error.message + ".")
+        }
+        return AdminShell.redirect(to: "/traffic-sources", flash: "Traffic source deleted.")
     }
 
     // MARK: pages

@@ -1,13 +1,14 @@
 import Catalog
+import Conversions
 import Deliveries
-import FastCGI
 import Foundation
 import Integrations
 import Logging
 import Postgres
-import Reports
 import Spend
 import Threads
+import Tracking
+import WaymarkCore
 
 /// `waymark worker`: the process for everything slow or outbound. It keeps a heartbeat row
 /// (is a worker alive?), folds the click roll-ups' deltas, and keeps the click partitions
@@ -26,6 +27,10 @@ public final class Worker: @unchecked Sendable {
     let sender: DeliverySender
     let syncs: IntegrationSync
     let feeds: SpendFeedStore
+    let heartbeats: WorkerHeartbeatStore
+    let rollups: ClickRollupStore
+    let partitions: ClickPartitionStore
+    let postbacks: PostbackRetentionStore
     private var partitionsCheckedAt = -Double.infinity
 
     public init(configuration: Configuration, logger: Logger, interval: Double = 5) throws {
@@ -47,6 +52,10 @@ public final class Worker: @unchecked Sendable {
         feeds = SpendFeedStore(
             database: database, secrets: integrations.secrets, sources: TrafficSourceStore(database: database),
             outbound: configuration.outbound)
+        heartbeats = WorkerHeartbeatStore(database: database)
+        rollups = ClickRollupStore(database: database)
+        partitions = ClickPartitionStore(database: database)
+        postbacks = PostbackRetentionStore(database: database)
     }
 
     public func run() throws {
@@ -59,56 +68,39 @@ public final class Worker: @unchecked Sendable {
         let started = Date()
         logger.notice("worker \(id) started")
         while !lock.withLock({ stopping }) {
-            do {
-                try database.query(
-                    """
-                    INSERT INTO worker_heartbeats (worker_id, hostname, pid, started_at, beat_at)
-                    VALUES (\(id), \(ProcessInfo.processInfo.hostName), \(Int(getpid())), \(started), now())
-                    ON CONFLICT (worker_id) DO UPDATE SET beat_at = now()
-                    """)
-            } catch {
-                logger.warning("heartbeat failed: \(error)")
-            }
-            do {
-                let folded = try database.query("SELECT waymark_fold_click_rollups() AS n")[0].decode("n", as: Int64.self)
-                // A large fold (a spool replay, an import) leaves the deltas table full of dead
-                // rows that every report would scan until autovacuum came.
-                if folded > 10_000 { try database.query("VACUUM (ANALYZE) click_rollup_deltas") }
-                try rebuildDailyRollups()
-            } catch {
-                logger.warning("click roll-ups: \(error)")
-            }
-            do {
-                try expireUnattributedPostbacks()  // an index range: cheap every cycle
-            } catch {
-                logger.warning("unattributed postbacks: \(error)")
-            }
-            if monotonicSeconds() - partitionsCheckedAt > 3600 {
-                do {
-                    try maintainClickPartitions()
-                    partitionsCheckedAt = monotonicSeconds()
-                } catch {
-                    logger.warning("click partitions: \(error)")
-                }
-            }
+            maintain(started: started)
             let deadline = monotonicSeconds() + interval
             while monotonicSeconds() < deadline && !lock.withLock({ stopping }) { usleep(100_000) }
         }
-        try? database.query("DELETE FROM worker_heartbeats WHERE worker_id = \(id)")
+        try? heartbeats.remove(workerID: id)
         logger.notice("worker \(id) stopped")
     }
 
-    /// A workspace whose time zone changed (or is new) gets its daily roll-ups cut anew in it;
-    /// a zone with offsets that are not whole hours gets none (reports read the hourly rows).
-    func rebuildDailyRollups() throws {
-        for row in try database.query(
-            "SELECT id, timezone FROM workspaces WHERE rollup_timezone IS DISTINCT FROM timezone ORDER BY id LIMIT 20")
-        {
-            let zone: String = try row.decode("timezone")
-            let whole: Bool = try database.query(
-                ReportEngine.wholeHours(zone, from: "now() - interval '800 days'", to: "now() + interval '400 days'"))[0]
-                .decode("whole")
-            try database.query("SELECT waymark_rebuild_daily_rollups(\(try row.decode("id", as: Int64.self)), \(whole))")
+    /// One cycle of upkeep; each step logs its own failure and the others still run.
+    func maintain(started: Date) {
+        do {
+            try heartbeats.beat(workerID: id, hostname: ProcessInfo.processInfo.hostName, pid: Int(getpid()), startedAt: started)
+        } catch {
+            logger.warning("heartbeat failed: \(error)")
+        }
+        do {
+            try rollups.fold()
+            try rollups.rebuildDailyRollups()
+        } catch {
+            logger.warning("click roll-ups: \(error)")
+        }
+        do {
+            try postbacks.expire(olderThanDays: unattributedRetentionDays)  // an index range: cheap every cycle
+        } catch {
+            logger.warning("unattributed postbacks: \(error)")
+        }
+        if monotonicSeconds() - partitionsCheckedAt > 3600 {
+            do {
+                try maintainClickPartitions()
+                partitionsCheckedAt = monotonicSeconds()
+            } catch {
+                logger.warning("click partitions: \(error)")
+            }
         }
     }
 
@@ -133,39 +125,12 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
-    /// Postbacks that named no known click (and bad ones naming no workspace) are kept
-    /// `WAYMARK_UNATTRIBUTED_RETENTION_DAYS`: anyone can send them, so they cannot stay forever.
-    func expireUnattributedPostbacks() throws {
-        guard unattributedRetentionDays > 0 else { return }
-        let cutoff: PostgresQuery = "now() - make_interval(days => \(unattributedRetentionDays))"
-        try database.query("DELETE FROM postbacks WHERE outcome = 'unattributed' AND received_at < \(fragment: cutoff)")
-        try database.query("DELETE FROM postbacks WHERE outcome = 'invalid' AND workspace_id IS NULL AND received_at < \(fragment: cutoff)")
-    }
-
     /// Creates the next week's click partitions and drops those past the retention, with their
     /// roll-ups (reports then agree with the raw clicks for every period).
     func maintainClickPartitions() throws {
-        try database.query("SELECT waymark_ensure_click_partition((now() AT TIME ZONE 'UTC')::date + d) FROM generate_series(-1, 7) AS d")
+        try partitions.ensureComingWeek()
         guard retentionDays > 0 else { return }
-        let old = try database.query(
-            """
-            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-            WHERE p.relname = 'clicks' AND c.relname ~ '^clicks_[0-9]{8}$'
-              AND to_date(substr(c.relname, 8), 'YYYYMMDD') < (now() AT TIME ZONE 'UTC')::date - \(retentionDays)::int
-            """)
-        for row in old {
-            let name: String = try row.decode("relname")
-            // The name matched ^clicks_[0-9]{8}$ above, so it is safe as an identifier.
-            let start: PostgresQuery = "(to_date(\(String(name.dropFirst(7))), 'YYYYMMDD')::timestamp AT TIME ZONE 'UTC')"
-            try database.transaction { c in
-                try c.query(PostgresQuery(unescaped: "DROP TABLE IF EXISTS \(name)"))
-                try c.query("DELETE FROM click_rollups WHERE hour >= \(fragment: start) AND hour < \(fragment: start) + interval '1 day'")
-                try c.query(
-                    "DELETE FROM click_rollup_deltas WHERE hour >= \(fragment: start) AND hour < \(fragment: start) + interval '1 day'")
-                // A workspace's days straddle UTC days: the edge day of the retention may keep or
-                // lose the hours of it that fall in the next UTC day.
-                try c.query("DELETE FROM click_rollups_daily WHERE day <= (\(fragment: start) AT TIME ZONE 'UTC')::date")
-            }
+        for name in try partitions.dropExpired(retentionDays: retentionDays) {
             logger.notice("dropped click partition \(name) (retention \(retentionDays) days)")
         }
     }

@@ -10,57 +10,60 @@ struct WorkspaceRoutes {
 
     func register(on router: Router) {
         router.get("/workspaces", shell.page(list))
-        router.get(
-            "/workspaces/new",
-            shell.page { request, actor in
-                try actor.requireAdmin()
-                return try form(request, actor, workspace: nil, state: FormState(values: ["timezone": "UTC", "currency": "USD"]))
-            })
+        router.get("/workspaces/new", shell.page(new))
         router.post("/workspaces", shell.page(create))
-        router.get(
-            "/workspaces/{id}",
-            shell.page { request, actor in
-                let workspace = try store.get(try request.pathID(), for: actor)
-                return try form(request, actor, workspace: workspace, state: FormState(values: values(workspace, for: actor)))
-            })
+        router.get("/workspaces/{id}", shell.page(edit))
         router.post("/workspaces/{id}", shell.page(update))
-        router.post(
-            "/workspaces/{id}/members",
-            shell.page { request, actor in
-                let id = try request.pathID()
-                let form = FormState(fields: try request.form())
-                let adding = form.value("action") != "remove"
-                do {
-                    try store.setMembership(id, email: form.value("email"), member: adding, by: actor)
-                } catch let error as HTTPError where error.status == 422 {
-                    return AdminShell.redirect(to: "/workspaces/\(id)", flash: "No user has the e-mail \(form.value("email")).")
-                }
-                return AdminShell.redirect(to: "/workspaces/\(id)", flash: adding ? "Member added." : "Member removed.")
-            })
-
-        router.get(
-            "/api/v1/workspaces",
-            shell.api { request, actor in
-                let (page, next) = try Paging(request).slice(try store.list(for: actor), id: \.id)
-                return .json(Page(data: page.map(WorkspaceJSON.init), nextCursor: next))
-            })
-        router.post(
-            "/api/v1/workspaces",
-            shell.api { request, actor in
-                let workspace = try store.create(try request.decodeJSON(WorkspaceInput.self), by: actor)
-                return .json(WorkspaceJSON(workspace), status: 201)
-            })
-        router.get(
-            "/api/v1/workspaces/{id}",
-            shell.api { request, actor in
-                .json(WorkspaceJSON(try store.get(try request.pathID(), for: actor)))
-            })
-        router.patch(
-            "/api/v1/workspaces/{id}",
-            shell.api { request, actor in
-                .json(WorkspaceJSON(try store.update(try request.pathID(), try request.decodeJSON(WorkspaceInput.self), by: actor)))
-            })
+        router.post("/workspaces/{id}/members", shell.page(setMembership))
+        router.get("/api/v1/workspaces", shell.api(apiList))
+        router.post("/api/v1/workspaces", shell.api(apiCreate))
+        router.get("/api/v1/workspaces/{id}", shell.api(apiGet))
+        router.patch("/api/v1/workspaces/{id}", shell.api(apiUpdate))
     }
+
+    private func new(_ request: Request, _ actor: Actor) throws -> Response {
+        try actor.requireAdmin()
+        return try form(request, actor, workspace: nil, state: FormState(values: ["timezone": "UTC", "currency": "USD"]))
+    }
+
+    private func edit(_ request: Request, _ actor: Actor) throws -> Response {
+        let workspace = try store.get(try request.pathID(), for: actor)
+        return try form(request, actor, workspace: workspace, state: FormState(values: values(workspace, for: actor)))
+    }
+
+    private func setMembership(_ request: Request, _ actor: Actor) throws -> Response {
+        let id = try request.pathID()
+        let form = FormState(fields: try request.form())
+        let adding = form.value("action") != "remove"
+        do {
+            try store.setMembership(id, email: form.value("email"), member: adding, by: actor)
+        } catch let error as HTTPError where error.status == 422 {
+            return AdminShell.redirect(to: "/workspaces/\(id)", flash: "No user has the e-mail \(form.value("email")).")
+        }
+        return AdminShell.redirect(to: "/workspaces/\(id)", flash: adding ? "Member added." : "Member removed.")
+    }
+
+    // MARK: API
+
+    private func apiList(_ request: Request, _ actor: Actor) throws -> Response {
+        let (page, next) = try Paging(request).slice(try store.list(for: actor), id: \.id)
+        return .json(Page(data: page.map(WorkspaceJSON.init), nextCursor: next))
+    }
+
+    private func apiCreate(_ request: Request, _ actor: Actor) throws -> Response {
+        let workspace = try store.create(try request.decodeJSON(WorkspaceInput.self), by: actor)
+        return .json(WorkspaceJSON(workspace), status: 201)
+    }
+
+    private func apiGet(_ request: Request, _ actor: Actor) throws -> Response {
+        .json(WorkspaceJSON(try store.get(try request.pathID(), for: actor)))
+    }
+
+    private func apiUpdate(_ request: Request, _ actor: Actor) throws -> Response {
+        .json(WorkspaceJSON(try store.update(try request.pathID(), try request.decodeJSON(WorkspaceInput.self), by: actor)))
+    }
+
+    // MARK: pages
 
     /// The form's values; the postback secret only for those who may change it.
     private func values(_ w: Workspace, for actor: Actor) -> [String: String] {

@@ -1,0 +1,81 @@
+import Catalog
+import Foundation
+import Postgres
+import WaymarkCore
+import Web
+
+/// Stored clicks as conversions read them (Tracking's ClickWriter writes them): found by id
+/// within the second the id names, so a lookup touches one day's partition.
+public struct ClickStore: Sendable {
+    public let database: PostgresPool
+
+    public init(database: PostgresPool) { self.database = database }
+
+    /// One click the actor may see, or 404.
+    public func get(_ id: String, for actor: Actor) throws -> ClickRow {
+        guard let second = ClickID.time(of: id) else { throw HTTPError.notFound("no click \(id)") }
+        guard
+            let r = try database.query(
+                """
+                SELECT k.id, k.clicked_at, k.campaign_id, c.name AS campaign_name, k.traffic_source_id, s.name AS source_name,
+                       k.workspace_id, k.ip, k.user_agent, k.referrer, k.external_id, k.cost::text AS cost, k.is_bot, k.is_unique,
+                       k.country, k.device, k.os, k.browser, k.destination, k.extra::text AS extra,
+                       s.parameters::text AS source_parameters, \(unescaped: ClickStore.slotColumns)
+                FROM clicks k JOIN campaigns c ON c.id = k.campaign_id JOIN traffic_sources s ON s.id = k.traffic_source_id
+                WHERE k.id = \(id) AND k.clicked_at >= \(second) AND k.clicked_at < \(second.addingTimeInterval(1))
+                """
+            ).first
+        else { throw HTTPError.notFound("no click \(id)") }
+        let workspaceID = try r.decode("workspace_id", as: Int64?.self)
+        try actor.requireVisible(workspace: workspaceID)
+        return ClickRow(
+            id: try r.decode("id"), clickedAt: try r.decode("clicked_at"), campaignID: try r.decode("campaign_id"),
+            campaignName: r["campaign_name"] ?? "", sourceID: try r.decode("traffic_source_id"), sourceName: r["source_name"] ?? "",
+            workspaceID: workspaceID, ip: try r.decode("ip"), userAgent: try r.decode("user_agent"), referrer: try r.decode("referrer"),
+            externalID: try r.decode("external_id", as: String?.self), cost: Money.trim(try r.decode("cost")),
+            isBot: try r.decode("is_bot"), isUnique: try r.decode("is_unique"), country: try r.decode("country"),
+            device: try r.decode("device"), os: try r.decode("os"), browser: try r.decode("browser"),
+            destination: try r.decode("destination"), parameters: ClickStore.parameters(r))
+    }
+
+    /// The click a postback names, in the recording transaction. Prepared: the lookup's plan is
+    /// cached per connection (planning it cost about as much as running it).
+    public func forConversion(_ id: String, on c: PostgresConnection) throws -> ClickForConversion? {
+        guard let second = ClickID.time(of: id) else { return nil }
+        let rows = try c.query(
+            """
+            SELECT k.id, k.clicked_at, k.campaign_id, k.traffic_source_id, k.workspace_id, k.external_id, k.extra::text AS extra,
+                   k.ip, k.user_agent, k.destination,
+                   \(unescaped: ClickStore.slotColumns), c.currency, w.postback_secret, s.parameters::text AS source_parameters
+            FROM clicks k
+            JOIN campaigns c ON c.id = k.campaign_id
+            JOIN traffic_sources s ON s.id = k.traffic_source_id
+            LEFT JOIN workspaces w ON w.id = k.workspace_id
+            WHERE k.id = \(id) AND k.clicked_at >= \(second) AND k.clicked_at < \(second.addingTimeInterval(1))
+            """, prepared: true)
+        guard let row = rows.first else { return nil }
+        return ClickForConversion(
+            id: try row.decode("id"), clickedAt: try row.decode("clicked_at"), campaignID: try row.decode("campaign_id"),
+            trafficSourceID: try row.decode("traffic_source_id"), workspaceID: try row.decode("workspace_id", as: Int64?.self),
+            externalID: try row.decode("external_id", as: String?.self), campaignCurrency: try row.decode("currency"),
+            workspaceSecret: try row.decode("postback_secret", as: String?.self), parameters: ClickStore.parameters(row),
+            ip: row["ip"] ?? "", userAgent: row["user_agent"] ?? "", destination: row["destination"] ?? "")
+    }
+
+    /// `k.p1, …, k.p30` for a query on `clicks k`.
+    static let slotColumns = (1...TrafficSource.maxParameters).map { "k.p\($0)" }.joined(separator: ", ")
+
+    /// A click's parameters by name from a row with `extra`, `source_parameters` and the slots.
+    static func parameters(_ row: PostgresRow) -> [String: String] {
+        var parameters: [String: String] = [:]
+        if let extra = row["extra"], let object = try? JSONSerialization.jsonObject(with: Data(extra.utf8)) as? [String: String] {
+            parameters = object
+        }
+        let declared =
+            (try? JSONDecoder().decode([TrafficSource.Parameter].self, from: Data((row["source_parameters"] ?? "[]").utf8))) ?? []
+        for p in declared {
+            if let v = row["p\(p.slot)"] { parameters[p.name] = v }
+        }
+        return parameters
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Postgres
+import WaymarkCore
+
+/// The `conversions` table: the lists of the pages and the API, and (in the recording
+/// transaction) the upsert on a click's de-duplication key. Its only writer.
+public struct ConversionStore: Sendable {
+    public let database: PostgresPool
+
+    public init(database: PostgresPool) { self.database = database }
+
+    static let select = """
+        SELECT v.id, v.click_id, v.campaign_id, c.name AS campaign_name, v.traffic_source_id, s.name AS source_name, v.event_key, v.txid,
+               v.status, v.payout::text AS payout, v.currency, v.converted_at, v.updated_at, v.clicked_at
+        FROM conversions v JOIN campaigns c ON c.id = v.campaign_id JOIN traffic_sources s ON s.id = v.traffic_source_id
+        """
+
+    static func decode(_ r: PostgresRow) throws -> ConversionRow {
+        ConversionRow(
+            id: try r.decode("id"), clickID: try r.decode("click_id"), campaignID: try r.decode("campaign_id"),
+            campaignName: r["campaign_name"] ?? "", sourceID: try r.decode("traffic_source_id"), sourceName: r["source_name"] ?? "",
+            event: try r.decode("event_key"), txid: try r.decode("txid", as: String?.self), status: try r.decode("status"),
+            payout: Money.trim(try r.decode("payout")), currency: try r.decode("currency"), convertedAt: try r.decode("converted_at"),
+            updatedAt: try r.decode("updated_at"), clickedAt: try r.decode("clicked_at"))
+    }
+
+    /// Newest first for pages (`after` nil); by id after the cursor for the API (its first page
+    /// too: `after` 0), so that following `next_cursor` lists every row once.
+    public func list(filter: ConversionFilter, for actor: Actor, after: Int64?, limit: Int) throws -> [ConversionRow] {
+        try database.query(
+            """
+            \(unescaped: ConversionStore.select)
+            WHERE \(fragment: actor.visibleWorkspaces("v.workspace_id"))
+              AND v.converted_at >= \(filter.from)::date AND v.converted_at < \(filter.to)::date + 1
+              AND (\(filter.campaignID)::bigint IS NULL OR v.campaign_id = \(filter.campaignID))
+              AND (\(filter.sourceID)::bigint IS NULL OR v.traffic_source_id = \(filter.sourceID))
+              AND (\(filter.status)::text IS NULL OR v.status = \(filter.status))
+              AND (\(filter.event)::text IS NULL OR v.event_key = \(filter.event))
+              AND v.id > \(after ?? 0)
+            ORDER BY \(unescaped: after != nil ? "v.id" : "v.converted_at DESC, v.id DESC") LIMIT \(limit)
+            """
+        ).map(ConversionStore.decode)
+    }
+
+    /// A click's conversions, oldest first.
+    public func forClick(_ clickID: String) throws -> [ConversionRow] {
+        try database.query("\(unescaped: ConversionStore.select) WHERE v.click_id = \(clickID) ORDER BY v.id").map(ConversionStore.decode)
+    }
+
+    /// The stored conversion of a de-duplication key, locked for the recording transaction.
+    struct Existing: Sendable {
+        var id: Int64
+        var status: String
+        var samePayout: Bool
+        var currency: String
+        var event: String
+    }
+
+    /// A new conversion for the click's key; nil when the key has one already (perhaps
+    /// concurrently: the insert waits for the other transaction's commit).
+    func insert(on c: PostgresConnection, click: ClickForConversion, input: PostbackInput, currency: String) throws -> Int64? {
+        try c.query(
+            """
+            INSERT INTO conversions (workspace_id, click_id, clicked_at, campaign_id, traffic_source_id, event_key, txid, dedupe_key,
+                                     status, payout, currency)
+            VALUES (\(click.workspaceID), \(click.id), \(click.clickedAt), \(click.campaignID), \(click.trafficSourceID), \(input.event),
+                    \(input.txid), \(input.dedupeKey), \(input.status.rawValue), \(input.payout)::numeric, \(currency))
+            ON CONFLICT (click_id, dedupe_key) DO NOTHING
+            RETURNING id
+            """, prepared: true
+        ).first?.decode("id", as: Int64.self)
+    }
+
+    func existing(on c: PostgresConnection, clickID: String, input: PostbackInput) throws -> Existing {
+        let row = try c.query(
+            """
+            SELECT id, status, payout = \(input.payout)::numeric AS same_payout, currency, event_key
+            FROM conversions WHERE click_id = \(clickID) AND dedupe_key = \(input.dedupeKey) FOR UPDATE
+            """)[0]
+        return Existing(
+            id: try row.decode("id"), status: try row.decode("status"), samePayout: try row.decode("same_payout"),
+            currency: try row.decode("currency"), event: try row.decode("event_key"))
+    }
+
+    func update(on c: PostgresConnection, id: Int64, input: PostbackInput, currency: String) throws {
+        try c.query(
+            """
+            UPDATE conversions SET status = \(input.status.rawValue), payout = \(input.payout)::numeric, currency = \(currency),
+              event_key = \(input.event), updated_at = now()
+            WHERE id = \(id)
+            """)
+    }
+
+    /// Whether the conversion is its click's first (send-back rules can ask for first only).
+    public func isFirstOfClick(on c: PostgresConnection, clickID: String, conversionID: Int64) throws -> Bool {
+        try c.query(
+            """
+            SELECT NOT EXISTS (SELECT 1 FROM conversions WHERE click_id = \(clickID) AND id < \(conversionID)) AS first
+            """, prepared: true)[0].decode("first", as: Bool.self)
+    }
+}

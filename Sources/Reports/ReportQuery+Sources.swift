@@ -1,0 +1,163 @@
+import Postgres
+import WaymarkCore
+
+extension ReportQuery {
+    /// Clicks: counts, and the model cost of CPC and auto campaigns (their stored cost).
+    var clicks: PostgresQuery {
+        """
+        SELECT d_day, d_source, d_campaign\(unescaped: extraList),
+               sum(clicks)::bigint AS clicks, sum(bot_clicks)::bigint AS bot_clicks, sum(unique_clicks)::bigint AS unique_clicks,
+               0::bigint AS conversions, 0::bigint AS pending, 0::bigint AS declined, 0::numeric AS revenue, 0::numeric AS spend,
+               (CASE WHEN currency = \(request.currency) THEN sum(cost)
+                     ELSE waymark_convert(sum(cost), currency, \(request.currency), d_day) END) AS model_cost,
+               (sum(cost) <> 0
+                AND (CASE WHEN currency = \(request.currency) THEN 1
+                          ELSE waymark_convert(1, currency, \(request.currency), d_day) END) IS NULL)::int AS missing,
+               0::bigint AS impressions
+        FROM (
+            SELECT coalesce(k.day, (k.clicked_at AT TIME ZONE \(request.timeZone))::date) AS d_day,
+                   k.traffic_source_id AS d_source, k.campaign_id AS d_campaign
+                   \(fragment: dimensions { $0 == .event ? "NULL::text AS d_event" : clickDimension($0, "k.clicked_at", k: "k") }),
+                   k.clicks, k.bot_clicks, k.unique_clicks, k.cost, c.currency
+            FROM \(fragment: clickRows) k JOIN campaigns c ON c.id = k.campaign_id
+            WHERE \(fragment: filters("k"))
+        ) x
+        GROUP BY d_day, d_source, d_campaign\(unescaped: extraList), currency
+        """
+    }
+
+    /// Below campaign level (parameters, country, device) the click table by (campaign, time);
+    /// else the daily roll-ups for the workspaces cut in this zone, the hourly ones and their
+    /// not-yet-folded deltas for the others.
+    var clickRows: PostgresQuery {
+        guard plan.useRollups else {
+            return """
+                (SELECT *, NULL::date AS day, (NOT is_bot)::int AS clicks, is_bot::int AS bot_clicks,
+                        (is_unique AND NOT is_bot)::int AS unique_clicks
+                 FROM clicks WHERE clicked_at >= \(fragment: fromTs) AND clicked_at < \(fragment: toTs))
+                """
+        }
+        let hourly: PostgresQuery = "hour >= \(fragment: fromTs) AND hour < \(fragment: toTs)"
+        let daily = plan.dailyWorkspaces
+        return """
+            (SELECT day, NULL::timestamptz AS clicked_at, campaign_id, traffic_source_id, workspace_id,
+                    clicks, bot_clicks, unique_clicks, cost
+             FROM click_rollups_daily
+             WHERE day BETWEEN \(request.from)::date AND \(request.to)::date AND coalesce(workspace_id, 0) = ANY(\(daily)::bigint[])
+             UNION ALL
+             SELECT NULL::date, hour, campaign_id, traffic_source_id, workspace_id, clicks, bot_clicks, unique_clicks, cost
+             FROM click_rollups
+             WHERE \(fragment: hourly) AND NOT \(plan.onlyDaily) AND NOT coalesce(workspace_id, 0) = ANY(\(daily)::bigint[])
+             UNION ALL
+             SELECT NULL::date, hour, campaign_id, traffic_source_id, workspace_id, clicks, bot_clicks, unique_clicks, cost
+             FROM click_rollup_deltas WHERE \(fragment: hourly))
+            """
+    }
+
+    /// Conversions on their click's time or their own; the CPA model cost.
+    var conversions: PostgresQuery {
+        let time = request.byConversionTime ? "v.converted_at" : "v.clicked_at"
+        let needsClick = request.groups.contains { if case .param = $0 { true } else { $0 == .country || $0 == .device } }
+        let currency = request.currency
+        let approved = "count(*) FILTER (WHERE status = 'approved' AND counts)"
+        let payout = "sum(payout) FILTER (WHERE status = 'approved' AND revenue)"
+        return """
+            SELECT d_day, d_source, d_campaign\(unescaped: extraList),
+                   0::bigint, 0::bigint, 0::bigint,
+                   \(unescaped: approved) AS conversions,
+                   count(*) FILTER (WHERE status = 'pending' AND counts) AS pending,
+                   count(*) FILTER (WHERE status = 'declined' AND counts) AS declined,
+                   coalesce((CASE WHEN payout_currency = \(currency) THEN \(unescaped: payout)
+                                  ELSE waymark_convert(\(unescaped: payout), payout_currency, \(currency), d_day) END), 0),
+                   0::numeric,
+                   CASE WHEN cost_model = 'cpa'
+                        THEN (CASE WHEN campaign_currency = \(currency) THEN cost_amount * \(unescaped: approved)
+                                   ELSE waymark_convert(cost_amount * \(unescaped: approved), campaign_currency, \(currency), d_day) END)
+                        ELSE 0 END,
+                   ((coalesce(\(unescaped: payout), 0) <> 0
+                     AND (CASE WHEN payout_currency = \(currency) THEN 1
+                               ELSE waymark_convert(1, payout_currency, \(currency), d_day) END) IS NULL)
+                    OR (cost_model = 'cpa'
+                        AND (CASE WHEN campaign_currency = \(currency) THEN 1
+                                  ELSE waymark_convert(1, campaign_currency, \(currency), d_day) END) IS NULL))::int,
+                   0::bigint
+            FROM (
+                SELECT (\(unescaped: time) AT TIME ZONE \(request.timeZone))::date AS d_day, v.traffic_source_id AS d_source,
+                       v.campaign_id AS d_campaign
+                       \(fragment: dimensions { g in g == .event ? "v.event_key AS d_event" : clickDimension(g, time, k: "k") }),
+                       v.status, v.payout, v.currency AS payout_currency, c.currency AS campaign_currency, c.cost_model, c.cost_amount,
+                       coalesce(ev.counts_as_conversion, true) AS counts, coalesce(ev.counts_as_revenue, true) AS revenue
+                FROM conversions v JOIN campaigns c ON c.id = v.campaign_id
+                LEFT JOIN conversion_events ev ON coalesce(ev.workspace_id, 0) = coalesce(v.workspace_id, 0) AND ev.key = v.event_key
+                \(unescaped: needsClick ? "LEFT JOIN clicks k ON k.id = v.click_id AND k.clicked_at = v.clicked_at" : "")
+                WHERE \(unescaped: time) >= \(fragment: fromTs) AND \(unescaped: time) < \(fragment: toTs) AND \(fragment: filters("v"))
+            ) x
+            GROUP BY d_day, d_source, d_campaign\(unescaped: extraList), payout_currency, campaign_currency, cost_model, cost_amount
+            """
+    }
+
+    /// Imported spend (and impressions) by day.
+    var spend: PostgresQuery {
+        """
+        SELECT d_day, d_source, d_campaign\(unescaped: extraList),
+               0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::numeric,
+               coalesce((CASE WHEN currency = \(request.currency) THEN sum(amount)
+                              ELSE waymark_convert(sum(amount), currency, \(request.currency), d_day) END), 0), 0::numeric,
+               ((CASE WHEN currency = \(request.currency) THEN 1
+                      ELSE waymark_convert(1, currency, \(request.currency), d_day) END) IS NULL)::int,
+               coalesce(sum(impressions), 0)::bigint
+        FROM (
+            SELECT e.day AS d_day, e.traffic_source_id AS d_source, e.campaign_id AS d_campaign \(fragment: dimensions(spendDimension)),
+                   e.amount, e.currency, e.impressions
+            FROM spend_entries e
+            WHERE e.day BETWEEN \(request.from)::date AND \(request.to)::date AND \(fragment: filters("e"))
+        ) x
+        GROUP BY d_day, d_source, d_campaign\(unescaped: extraList), currency
+        """
+    }
+
+    /// Columns of the first grouping step beyond (day, source, campaign).
+    public static func extraColumns(_ groups: [ReportRequest.Group]) -> [String] {
+        var out: [String] = []
+        var p = 0
+        for g in groups {
+            switch g {
+            case .hour: out += ["d_hour", "d_offset"]
+            case .param:
+                out.append("d_p\(p)")
+                p += 1
+            case .country: out.append("d_country")
+            case .device: out.append("d_device")
+            case .event: out.append("d_event")
+            default: break
+            }
+        }
+        return out
+    }
+
+    /// The outer query's grouping columns, in group order.
+    public static func requestedColumns(_ groups: [ReportRequest.Group], params: [String]) -> [String] {
+        groups.flatMap { g -> [String] in
+            switch g {
+            case .day: ["u.d_day"]
+            case .hour: ["u.d_hour", "u.d_offset"]
+            case .trafficSource: ["u.d_source"]
+            case .campaign: ["u.d_campaign"]
+            case .param(let name): ["u.d_p\(params.firstIndex(of: name)!)"]
+            case .country: ["u.d_country"]
+            case .device: ["u.d_device"]
+            case .event: ["u.d_event"]
+            }
+        }
+    }
+
+    /// A parameter's value in click rows: the slot it has in each source, else the extras.
+    public static func paramExpression(_ name: String, slots: [Int64: [String: Int]], k: String) -> PostgresQuery {
+        var cases = ""
+        for (source, map) in slots.sorted(by: { $0.key < $1.key }) {
+            if let slot = map[name] { cases += " WHEN \(source) THEN \(k).p\(slot)" }
+        }
+        if cases.isEmpty { return "(\(unescaped: k).extra ->> \(name))" }
+        return "(CASE \(unescaped: k).traffic_source_id\(unescaped: cases) ELSE \(unescaped: k).extra ->> \(name) END)"
+    }
+}

@@ -1,0 +1,108 @@
+import Postgres
+import WaymarkCore
+
+/// A report's SQL, built without a database. Clicks, conversions and spend are each grouped at
+/// (day in the report's zone, source, campaign, the other dimensions) first, so FX conversion
+/// happens at each day's rate and imported spend can replace the model cost of its (day,
+/// source, campaign); the outer query sums them to the requested dimensions.
+public struct ReportQuery {
+    public let request: ReportRequest
+    public let plan: ReportPlan
+    public let actor: Actor
+
+    public init(_ request: ReportRequest, plan: ReportPlan, actor: Actor) {
+        self.request = request
+        self.plan = plan
+        self.actor = actor
+    }
+
+    private var r: ReportRequest { request }
+
+    /// The whole query: the three sources, and the sums per requested dimension.
+    public var sql: PostgresQuery {
+        let requested = ReportQuery.requestedColumns(r.groups, params: plan.params)
+        let select = requested.isEmpty ? "" : requested.joined(separator: ", ") + ", "
+        let groupBy = requested.isEmpty ? "" : "GROUP BY " + requested.joined(separator: ", ")
+        return """
+            WITH u AS (
+            \(fragment: clicks)
+            UNION ALL
+            \(fragment: conversions)
+            UNION ALL
+            \(fragment: spend)
+            ), spent AS (
+                SELECT DISTINCT d_day, d_source, d_campaign FROM u WHERE spend <> 0 AND d_campaign IS NOT NULL
+            )
+            SELECT \(unescaped: select)
+                   sum(u.clicks)::bigint AS clicks, sum(u.bot_clicks)::bigint AS bot_clicks, sum(u.unique_clicks)::bigint AS unique_clicks,
+                   sum(u.conversions)::bigint AS conversions, sum(u.pending)::bigint AS pending, sum(u.declined)::bigint AS declined,
+                   coalesce(sum(u.revenue), 0)::text AS revenue,
+                   (coalesce(sum(u.spend), 0) + coalesce(sum(u.model_cost) FILTER (WHERE s.d_day IS NULL), 0))::text AS cost,
+                   coalesce(sum(u.missing), 0)::int AS missing, sum(u.impressions)::bigint AS impressions
+            FROM u LEFT JOIN spent s ON s.d_day = u.d_day AND s.d_source = u.d_source AND s.d_campaign = u.d_campaign
+            \(unescaped: groupBy)
+            """
+    }
+
+    // MARK: the parts
+
+    /// Columns of the first grouping step beyond (day, source, campaign), as one list.
+    var extraList: String {
+        let extra = ReportQuery.extraColumns(r.groups)
+        return extra.isEmpty ? "" : ", " + extra.joined(separator: ", ")
+    }
+
+    var fromTs: PostgresQuery { "(\(r.from)::date::timestamp AT TIME ZONE \(r.timeZone))" }
+    var toTs: PostgresQuery { "((\(r.to)::date + 1)::timestamp AT TIME ZONE \(r.timeZone))" }
+
+    /// The actor's visibility and the request's filters on a table alias.
+    func filters(_ alias: String) -> PostgresQuery {
+        """
+        \(fragment: actor.visibleWorkspaces(alias + ".workspace_id"))
+          AND (\(r.workspaceID)::bigint IS NULL OR \(unescaped: alias).workspace_id = \(r.workspaceID))
+          AND (\(r.sourceID)::bigint IS NULL OR \(unescaped: alias).traffic_source_id = \(r.sourceID))
+          AND (\(r.campaignID)::bigint IS NULL OR \(unescaped: alias).campaign_id = \(r.campaignID))
+        """
+    }
+
+    /// The grouped dimensions' select items (each with its leading comma).
+    func dimensions(_ make: (ReportRequest.Group) -> PostgresQuery) -> PostgresQuery {
+        var q: PostgresQuery = ""
+        for g in r.groups {
+            let part = make(g)
+            if !part.sql.isEmpty {
+                q.append(", ")
+                q.append(part)
+            }
+        }
+        return q
+    }
+
+    /// A dimension from a click row `k` at time column `t`.
+    func clickDimension(_ g: ReportRequest.Group, _ t: String, k: String) -> PostgresQuery {
+        switch g {
+        case .hour:
+            return """
+                date_trunc('hour', \(unescaped: t) AT TIME ZONE \(r.timeZone)) AS d_hour, \
+                extract(epoch FROM (\(unescaped: t) AT TIME ZONE \(r.timeZone)) - (\(unescaped: t) AT TIME ZONE 'UTC'))::int AS d_offset
+                """
+        case .param(let name):
+            return "\(fragment: ReportQuery.paramExpression(name, slots: plan.slots, k: k)) AS \(unescaped: plan.paramColumn(name))"
+        case .country: return "\(unescaped: k).country AS d_country"
+        case .device: return "\(unescaped: k).device AS d_device"
+        default: return ""
+        }
+    }
+
+    /// Imported spend is daily, so no hour; parameter-level entries carry their dimension.
+    func spendDimension(_ g: ReportRequest.Group) -> PostgresQuery {
+        switch g {
+        case .hour: return "NULL::timestamp AS d_hour, NULL::int AS d_offset"
+        case .param(let name): return "e.dimensions ->> \(name) AS \(unescaped: plan.paramColumn(name))"
+        case .country: return "NULL::text AS d_country"
+        case .device: return "NULL::text AS d_device"
+        case .event: return "NULL::text AS d_event"
+        default: return ""
+        }
+    }
+}
