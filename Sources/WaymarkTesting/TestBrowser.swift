@@ -39,9 +39,8 @@ public final class TestBrowser: @unchecked Sendable {
         for (name, value) in fields + [("csrf_token", lastCSRF)] {
             body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
         }
-        body += Array(
-            "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\nContent-Type: text/csv\r\n\r\n"
-                .utf8)
+        let head = "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\n"
+        body += Array((head + "Content-Type: text/csv\r\n\r\n").utf8)
         body += file.data + Array("\r\n--\(boundary)--\r\n".utf8)
         let response = try http.send(
             "POST", path, headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")] + cookieHeader(), body: body)

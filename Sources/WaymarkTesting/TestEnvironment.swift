@@ -4,11 +4,19 @@ import HTTPClient
 import Postgres
 
 /// What the integration tests talk to: the test instance started by `make test`
-/// (scripts/test.sh exports these variables). Missing variables are a setup error, not a skip.
+/// (scripts/test.sh exports these variables). Suites that need it carry `.needsStack`, so a
+/// plain `swift test` skips them with a message instead of reaching `require`.
 public enum TestEnvironment {
+    /// The variables scripts/test.sh exports are all there.
+    public static var isAvailable: Bool {
+        ["WAYMARK_TEST_BASE_URL", "WAYMARK_TEST_HTTP_URL", "WAYMARK_TEST_CA", "WAYMARK_DATABASE_URL", "WAYMARK_TEST_SCRIPTS"].allSatisfy {
+            !(ProcessInfo.processInfo.environment[$0] ?? "").isEmpty
+        }
+    }
+
     static func require(_ name: String) -> String {
         guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
-            fatalError("\(name) is not set: run the tests with `make test`")
+            fatalError("\(name) is not set: this test needs `.needsStack`; run it with `make test`")
         }
         return value
     }
@@ -75,18 +83,25 @@ public struct TestSetupError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// A small HTTP client for tests, over the project's libcurl layer.
+/// A small HTTP client for tests, over the project's libcurl layer, or straight into the
+/// in-process app (`TestApp`) when made without a base inside an `.inProcess` suite.
 public struct TestHTTP: Sendable {
     public var base: String
     public var headers: [(String, String)] = []
+    public var transport: TestTransport
 
-    public init(base: String = TestEnvironment.baseURL) { self.base = base }
+    /// No `base`: the HTTPS origin, reached as the running suite says (`TestTransport.current`).
+    public init(base: String? = nil) {
+        self.base = base ?? TestEnvironment.baseURL
+        transport = base == nil ? TestTransport.current : .network
+    }
 
     public func send(
         _ method: String, _ path: String, headers extra: [(String, String)] = [], body: [UInt8]? = nil,
         timeout: Double = 30
     ) throws -> HTTPResponse {
-        try HTTPClient.send(
+        if transport == .inProcess { return try TestApp.send(method, path, headers: headers + extra, body: body ?? []) }
+        return try HTTPClient.send(
             HTTPRequest(
                 method: method, url: base + path, headers: headers + extra, body: body, timeout: timeout,
                 maxResponseBytes: 64 << 20, caFile: TestEnvironment.caFile))

@@ -9,7 +9,7 @@ import WaymarkTesting
 
 /// What schemathesis (scripts/schemathesis.sh) found against docs/openapi.json, kept as tests:
 /// lists whose cursor skipped rows, and NUL characters that PostgreSQL cannot keep.
-@Suite(.serialized) struct APIContractIntegrationTests {
+@Suite(.needsStack, .inProcess, .timeLimit(.minutes(5)), .serialized) struct APIContractIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
 
     /// An admin's token, and a new source in a new workspace with the parameter `zone`.

@@ -8,7 +8,7 @@ import WaymarkCore
 import WaymarkTesting
 
 /// People, sessions, roles and workspaces through nginx and PostgreSQL.
-@Suite struct AccountsIntegrationTests {
+@Suite(.needsStack, .inProcess, .timeLimit(.minutes(5))) struct AccountsIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
     var users: UserStore { UserStore(database: database) }
     let password = "correct-horse-42"
@@ -80,7 +80,10 @@ import WaymarkTesting
                 #expect(soon.status == 429 && soon.header("Retry-After") != nil && soon.text.contains("wait"))
             }
             try database.query(
-                "UPDATE login_throttle SET last_failure_at = now() - interval '1 minute' WHERE key LIKE \("%" + user.email.lowercased() + "%")"
+                """
+                UPDATE login_throttle SET last_failure_at = now() - interval '1 minute' WHERE key LIKE
+                \("%" + user.email.lowercased() + "%")
+                """
             )
         }
         // Locked now: even the right password is refused, with a clear message.

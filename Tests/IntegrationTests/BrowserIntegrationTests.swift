@@ -8,7 +8,7 @@ import WaymarkCore
 import WaymarkTesting
 
 /// A real browser: Debian's headless Chromium, driven over WebDriver by Tests/Browser/*.py.
-@Suite struct BrowserIntegrationTests {
+@Suite(.needsStack, .timeLimit(.minutes(5))) struct BrowserIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 1)
     let root = TestEnvironment.scripts + "/.."
 
@@ -33,7 +33,10 @@ import WaymarkTesting
         let run = try runScript("admin_workspace.py", as: .owner)
         #expect(run.status == 0, "see var/test-artifacts/workspaces-failure.png")
         let count: Int = try database.query(
-            "SELECT count(*)::int AS n FROM workspaces w JOIN audit_log a ON a.object_id = w.id::text AND a.object_type = 'workspace' WHERE a.actor = \(run.email)"
+            """
+            SELECT count(*)::int AS n FROM workspaces w JOIN audit_log a ON a.object_id = w.id::text AND a.object_type = 'workspace'
+            WHERE a.actor = \(run.email)
+            """
         ).first!.decode("n")
         #expect(count == 1)
     }

@@ -12,7 +12,7 @@ import WaymarkTesting
 /// Campaign-level conversion reporting through nginx, PostgreSQL, the worker, a local
 /// listener (the S2S postback receiver) and the Meta fake: inherit the source's method, or
 /// override it with the campaign's own postback URL, Conversion-API integration, or none.
-@Suite(.serialized) struct CampaignReportingIntegrationTests {
+@Suite(.needsStack, .inProcess, .timeLimit(.minutes(5)), .serialized) struct CampaignReportingIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
     let tracking = TestHTTP.tracking()
 

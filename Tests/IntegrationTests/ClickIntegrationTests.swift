@@ -10,7 +10,7 @@ import WaymarkCore
 import WaymarkTesting
 
 /// The click redirect through the real nginx and PostgreSQL: durability, outage, crash.
-@Suite struct ClickIntegrationTests {
+@Suite(.needsStack, .timeLimit(.minutes(5))) struct ClickIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
 
     /// An admin's API client and a campaign on a Facebook-template source.
@@ -90,7 +90,8 @@ import WaymarkTesting
         let row = try #require(
             try database.query(
                 """
-                SELECT campaign_id, cost::text AS cost, external_id, p1, p3, extra::text AS extra, referrer, device, os, is_bot, is_unique, ip,
+                SELECT campaign_id, cost::text AS cost, external_id, p1, p3, extra::text AS extra, referrer, device, os, is_bot,
+                is_unique, ip,
                        clicked_at FROM clicks WHERE id = \(stored)
                 """
             ).first)
@@ -209,7 +210,7 @@ import WaymarkTesting
 }
 
 /// The worker's click partition upkeep: days ahead are made, days past the retention dropped.
-@Suite struct ClickPartitionIntegrationTests {
+@Suite(.needsStack, .timeLimit(.minutes(5))) struct ClickPartitionIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 1)
 
     func partitionExists(_ name: String) throws -> Bool {

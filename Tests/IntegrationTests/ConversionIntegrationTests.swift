@@ -12,7 +12,7 @@ import WaymarkCore
 import WaymarkTesting
 
 /// Postbacks through the real nginx and PostgreSQL, and the worker sending what they queue.
-@Suite(.serialized) struct ConversionIntegrationTests {
+@Suite(.needsStack, .inProcess, .timeLimit(.minutes(5)), .serialized) struct ConversionIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
     let tracking = TestHTTP(base: TestEnvironment.httpURL)
 
@@ -212,7 +212,8 @@ import WaymarkTesting
         let tiktokClick = try click(tiktok.key, "ttclid=E.CP%2Fabc&adgroup_id=AG%201&campaign_id=CMP")
         #expect(try postback("clickid=\(tiktokClick)&payout=4.20&currency=usd&txid=o%261").json["status"] as? String == "recorded")
         let taboolaURL =
-            "https://trc.taboola.com/actions-handler/log/3/s2s-action?click-id={external_id}&name={event}&revenue={payout}&currency={currency}&orderid={txid}"
+            ("https://trc.taboola.com/actions-handler/log/3/s2s-action?click-id={external_id}&name={event}&revenue={payout}"
+            + "&currency={currency}&orderid={txid}")
             .replacingOccurrences(of: "https://trc.taboola.com", with: platform.url)
         let taboola = try setUp(template: "taboola", postback: ["enabled": true, "url": taboolaURL, "payout_percent": "50"])
         let taboolaClick = try click(taboola.key, "click_id=GiD-xyz_1&site=news")

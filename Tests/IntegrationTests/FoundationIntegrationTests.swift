@@ -6,10 +6,10 @@ import Testing
 import WaymarkTesting
 
 /// The real nginx in front of the real responder and the real PostgreSQL (`make test`).
-@Suite struct FoundationIntegrationTests {
+@Suite(.needsStack, .inProcess, .timeLimit(.minutes(5))) struct FoundationIntegrationTests {
     let https = TestHTTP()
 
-    @Test func healthzThroughNginx() throws {
+    @Test(.throughNginx) func healthzThroughNginx() throws {
         let response = try https.get("/healthz")
         #expect(response.status == 200)
         #expect(response.json["status"] as? String == "ok")
@@ -27,7 +27,7 @@ import WaymarkTesting
         #expect(page.text.contains("404 Not Found"))
     }
 
-    @Test func oversizedBodiesAre413() throws {
+    @Test(.throughNginx) func oversizedBodiesAre413() throws {
         let big = [UInt8](repeating: UInt8(ascii: "a"), count: 21 << 20)
         let api = try https.send("POST", "/api/v1/spend", headers: [("Content-Type", "text/csv")], body: big)
         #expect(api.status == 413)
@@ -36,7 +36,7 @@ import WaymarkTesting
         #expect(page.status == 413)
     }
 
-    @Test func staticFilesComeFromNginx() throws {
+    @Test(.throughNginx) func staticFilesComeFromNginx() throws {
         let css = try https.get("/static/waymark.css")
         #expect(css.status == 200)
         #expect(css.header("Content-Type") == "text/css")
@@ -47,7 +47,7 @@ import WaymarkTesting
         #expect(css.text == onDisk)
     }
 
-    @Test func plainHTTPServesTrackingOnlyAndRedirectsTheRest() throws {
+    @Test(.throughNginx) func plainHTTPServesTrackingOnlyAndRedirectsTheRest() throws {
         let http = TestHTTP(base: TestEnvironment.httpURL)
         let moved = try http.get("/api/v1/workspaces?x=1")
         #expect(moved.status == 301)
@@ -58,7 +58,7 @@ import WaymarkTesting
         #expect(click.status == 404)
     }
 
-    @Test func securityHeadersOnPages() throws {
+    @Test(.throughNginx) func securityHeadersOnPages() throws {
         let page = try https.get("/healthz")
         #expect(page.header("X-Content-Type-Options") == "nosniff")
         #expect(page.header("X-Frame-Options") == "DENY")
@@ -91,7 +91,7 @@ import WaymarkTesting
         #expect(parts.last?["text"] as? String == csv)
     }
 
-    @Test func aThrowingHandlerAnswers500AndTheThreadGoesOn() throws {
+    @Test(.throughNginx) func aThrowingHandlerAnswers500AndTheThreadGoesOn() throws {
         for _ in 0..<3 {
             let failed = try https.get("/__test/fail")
             #expect(failed.status == 500)
@@ -100,7 +100,7 @@ import WaymarkTesting
         #expect(try https.get("/healthz").status == 200)
     }
 
-    @Test func concurrentRequestsUseManyThreads() throws {
+    @Test(.throughNginx) func concurrentRequestsUseManyThreads() throws {
         let count = 48
         let results = Mutex<[(Int, Int)]>([])
         let group = DispatchGroup()

@@ -13,7 +13,7 @@ import WaymarkTesting
 /// (Tests/Fakes): connect → account selection → active → sync (spend and impressions in
 /// reports) → conversion pushed → authorization lost → error → reconnect → pause (nothing
 /// pushed) → resume → disconnect (tokens gone).
-@Suite(.serialized) struct IntegrationLifecycleIntegrationTests {
+@Suite(.needsStack, .inProcess, .timeLimit(.minutes(5)), .serialized) struct IntegrationLifecycleIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
     let tracking = TestHTTP.tracking()
 
@@ -146,7 +146,10 @@ import WaymarkTesting
                 { $0["status"] as? String == "success" && ($0["type"] as? String)?.hasSuffix("pull") == true }.count ?? 0 >= 2
             })
         let again = try database.query(
-            "SELECT coalesce(sum(amount), 0)::text AS amount FROM spend_entries WHERE traffic_source_id = \(source) AND origin = 'integration'"
+            """
+            SELECT coalesce(sum(amount), 0)::text AS amount FROM spend_entries WHERE traffic_source_id = \(source) AND origin =
+            'integration'
+            """
         )[0]
         #expect(again["amount"] == spent["amount"])
 
@@ -189,7 +192,10 @@ import WaymarkTesting
         // No token is stored in the outbox.
         #expect(
             try database.query(
-                "SELECT url, body FROM deliveries WHERE kind = 'capi' AND target_id = (SELECT id FROM integrations WHERE traffic_source_id = \(source) AND provider = \(p.key))"
+                """
+                SELECT url, body FROM deliveries WHERE kind = 'capi' AND target_id = (SELECT id FROM integrations WHERE
+                traffic_source_id = \(source) AND provider = \(p.key))
+                """
             )
             .allSatisfy { !($0["url"] ?? "").contains("access_token") })
 
@@ -296,7 +302,9 @@ import WaymarkTesting
         } else {
             url =
                 TestFake(fake).base + path
-                + "?advertiser_id=7000000000000000001&report_type=BASIC&data_level=AUCTION_CAMPAIGN&dimensions=%5B%22campaign_id%22%2C%22stat_time_day%22%5D&metrics=%5B%22spend%22%5D&start_date=\(today)&end_date=\(today)&page=1&page_size=10"
+                + "?advertiser_id=7000000000000000001&report_type=BASIC&data_level=AUCTION_CAMPAIGN"
+                + "&dimensions=%5B%22campaign_id%22%2C%22stat_time_day%22%5D&metrics=%5B%22spend%22%5D"
+                + "&start_date=\(today)&end_date=\(today)&page=1&page_size=10"
         }
         let r = try HTTPClient.send(
             HTTPRequest(url: url, headers: fake == "tiktok" ? [("Access-Token", "fake-tiktok-events-token")] : [], timeout: 10))

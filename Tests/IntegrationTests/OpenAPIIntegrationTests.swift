@@ -5,7 +5,7 @@ import WaymarkTesting
 
 /// `GET /api/v1/openapi.json` against the routes the responder really serves: a route with no
 /// path in the document, or a documented operation with no route, fails.
-@Suite struct OpenAPIIntegrationTests {
+@Suite(.needsStack, .timeLimit(.minutes(5))) struct OpenAPIIntegrationTests {
     /// `/api/v1/campaigns/{id}` and `/api/v1/campaigns/{campaign_id}` are one path.
     static func shape(_ path: String) -> String {
         path.split(separator: "/", omittingEmptySubsequences: false).map { $0.hasPrefix("{") ? "{}" : String($0) }.joined(separator: "/")

@@ -12,7 +12,7 @@ import WaymarkCore
 import WaymarkTesting
 
 /// Reports reconciled with the raw clicks, conversions and spend they come from.
-@Suite(.serialized) struct ReportIntegrationTests {
+@Suite(.needsStack, .inProcess, .timeLimit(.minutes(5)), .serialized) struct ReportIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
 
     struct Click {
@@ -115,8 +115,10 @@ import WaymarkTesting
         for (n, v) in history.conversions.enumerated() {
             try database.query(
                 """
-                INSERT INTO conversions (workspace_id, click_id, clicked_at, campaign_id, traffic_source_id, event_key, dedupe_key, status, payout, currency, converted_at)
-                VALUES (\(workspaceID), \(v.click.id), to_timestamp(\(v.click.at.timeIntervalSince1970)), \(v.click.campaign), \(v.click.source), \(v.event),
+                INSERT INTO conversions (workspace_id, click_id, clicked_at, campaign_id, traffic_source_id, event_key, dedupe_key,
+                status, payout, currency, converted_at)
+                VALUES (\(workspaceID), \(v.click.id), to_timestamp(\(v.click.at.timeIntervalSince1970)), \(v.click.campaign),
+                \(v.click.source), \(v.event),
                         \("t:\(n)"), \(v.status), \("\(v.payout)")::numeric, 'USD', to_timestamp(\(v.at.timeIntervalSince1970)))
                 """)
         }
@@ -194,7 +196,8 @@ import WaymarkTesting
             let grouping = ["traffic_source", "campaign", "day", "param:zone"][round % 4]
             let filterSource = round % 5 == 4 ? h.sources[0] : nil
             var query =
-                "/api/v1/reports?from=\(from)&to=\(to)&tz=\(tz)&group_by=\(grouping)&workspace_id=\(h.workspaceID)&attribution=\(byConversion ? "conversion" : "click")"
+                ("/api/v1/reports?from=\(from)&to=\(to)&tz=\(tz)&group_by=\(grouping)&workspace_id=\(h.workspaceID)"
+                    + "&attribution=\(byConversion ? "conversion" : "click")")
             if let filterSource { query += "&traffic_source_id=\(filterSource)" }
             let answer = try h.api.get(query)
             #expect(answer.status == 200, "\(answer.text)")
@@ -294,7 +297,8 @@ import WaymarkTesting
         try database.query(
             """
             INSERT INTO clicks (id, clicked_at, campaign_id, traffic_source_id, workspace_id, is_bot, is_unique, cost)
-            VALUES (\(ClickID.make(at: lateAt)), to_timestamp(\(lateAt.timeIntervalSince1970)), \(late.campaign), \(late.source), \(h.workspaceID), false, false, 0.25)
+            VALUES (\(ClickID.make(at: lateAt)), to_timestamp(\(lateAt.timeIntervalSince1970)), \(late.campaign), \(late.source),
+            \(h.workspaceID), false, false, 0.25)
             """)
         let after = try byHourAndCampaign("hour,campaign")
         #expect(after.values.reduce(0) { $0 + $1[0] } == raw.values.reduce(0) { $0 + $1[0] } + 1)
@@ -335,7 +339,10 @@ import WaymarkTesting
         #expect((after?["declined_conversions"] as? Int ?? 0) >= 1)
         // In EUR at a known rate: 1 EUR = 2 USD on that day.
         try database.query(
-            "INSERT INTO fx_rates (currency, day, rate) VALUES ('USD', \(String(day))::date, 2) ON CONFLICT (currency, day) DO UPDATE SET rate = 2"
+            """
+            INSERT INTO fx_rates (currency, day, rate) VALUES ('USD', \(String(day))::date, 2) ON CONFLICT (currency, day) DO UPDATE SET
+            rate = 2
+            """
         )
         let eur = try h.api.get(query + "&currency=EUR").json
         #expect(eur["currency"] as? String == "EUR")

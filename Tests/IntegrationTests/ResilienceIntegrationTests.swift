@@ -6,7 +6,7 @@ import WaymarkTesting
 
 /// Stopping PostgreSQL and killing the responder under the real nginx. These change the
 /// shared stack, so `make test` runs tests one at a time (`--no-parallel`).
-@Suite struct ResilienceIntegrationTests {
+@Suite(.needsStack, .timeLimit(.minutes(5))) struct ResilienceIntegrationTests {
     let https = TestHTTP()
 
     @Test func healthzIs503WhilePostgreSQLIsDownAndRecovers() throws {

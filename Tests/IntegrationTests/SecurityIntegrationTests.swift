@@ -11,7 +11,7 @@ import WaymarkCore
 import WaymarkTesting
 
 /// Issue 16: each attack reproduced against the stack, through nginx and PostgreSQL, refused.
-@Suite(.serialized) struct SecurityIntegrationTests {
+@Suite(.needsStack, .inProcess, .timeLimit(.minutes(5)), .serialized) struct SecurityIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
     let tracking = TestHTTP(base: TestEnvironment.httpURL)
     let password = "correct-horse-42"
@@ -215,14 +215,16 @@ import WaymarkTesting
         #expect(moved.status == 200, "\(moved.text)")
         let left = try count(
             """
-            SELECT (SELECT count(*) FROM spend_feeds WHERE traffic_source_id = \(Int64(f.sourceID)) AND workspace_id IS DISTINCT FROM \(Int64(other)))
-                 + (SELECT count(*) FROM integrations WHERE traffic_source_id = \(Int64(f.sourceID)) AND workspace_id IS DISTINCT FROM \(Int64(other))) AS n
+            SELECT (SELECT count(*) FROM spend_feeds WHERE traffic_source_id = \(Int64(f.sourceID)) AND workspace_id IS DISTINCT FROM
+            \(Int64(other)))
+                 + (SELECT count(*) FROM integrations WHERE traffic_source_id = \(Int64(f.sourceID)) AND workspace_id IS DISTINCT FROM
+                 \(Int64(other))) AS n
             """)
         #expect(left == 0)
         #expect(try count("SELECT count(*)::int AS n FROM spend_feeds WHERE traffic_source_id = \(Int64(f.sourceID))") == 1)
     }
 
-    @Test func previewsAndTestsTakeFewResponderThreadsAndRunNowIsTheWorkers() throws {
+    @Test(.throughNginx) func previewsAndTestsTakeFewResponderThreadsAndRunNowIsTheWorkers() throws {
         let slow = try TestListener { _ in (200, "date,campaign,cost\n", 4) }
         let f = try setUp()
         let feed = try f.api.postJSON(
@@ -248,7 +250,10 @@ import WaymarkTesting
         #expect(
             waitUntil(seconds: 30) {
                 ((try? count(
-                    "SELECT count(*)::int AS n FROM spend_feed_runs WHERE feed_id = \(Int64(feedID)) AND trigger = 'manual' AND finished_at IS NOT NULL"
+                    """
+                    SELECT count(*)::int AS n FROM spend_feed_runs WHERE feed_id = \(Int64(feedID)) AND trigger = 'manual' AND
+                    finished_at IS NOT NULL
+                    """
                 )) ?? 0) == 1
             })
         slow.stop()
@@ -329,7 +334,7 @@ import WaymarkTesting
         sleep(11)  // the bucket refills before the next test sends postbacks from this address
     }
 
-    @Test func parallelLoginAttemptsDoNotOvershootTheLock() throws {
+    @Test(.throughNginx) func parallelLoginAttemptsDoNotOvershootTheLock() throws {
         let email = "sec-par-\(uniqueSuffix())@example.test"
         _ = try UserStore(database: database).create(email: email, password: password, role: .viewer)
         defer { _ = try? database.query("DELETE FROM login_throttle WHERE key LIKE 'ip:%' OR key LIKE \("%" + email + "%")") }
@@ -340,7 +345,7 @@ import WaymarkTesting
         #expect(all.allSatisfy { [401, 429, 403, 503].contains($0) }, "\(all)")
     }
 
-    @Test func theThrottleLocksAnAddressNotTheAccount() throws {
+    @Test(.throughNginx) func theThrottleLocksAnAddressNotTheAccount() throws {
         let throttle = LoginThrottle(database: database)
         let email = "sec-owner-\(uniqueSuffix())@example.test"
         defer { _ = try? database.query("DELETE FROM login_throttle WHERE key LIKE \("%" + email + "%") OR key LIKE 'ip:198.51.100.%'") }
@@ -366,14 +371,15 @@ import WaymarkTesting
         }
     }
 
-    @Test func theResponderSocketIsNotWorldWritable() throws {
+    @Test(.throughNginx) func theResponderSocketIsNotWorldWritable() throws {
         var info = stat()
         let path = TestEnvironment.varDirectory + "/run/waymark.sock"
         #expect(stat(path, &info) == 0)
         #expect(info.st_mode & 0o007 == 0, "mode \(String(info.st_mode & 0o777, radix: 8))")
         // Another local user cannot speak FastCGI to it (and so cannot forge REMOTE_ADDR).
         let probe =
-            "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n s.connect(sys.argv[1]); print('connected')\nexcept OSError as e:\n print('refused', e.errno)"
+            ("import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n s.connect(sys.argv[1]); print('connected')\n"
+                + "except OSError as e:\n print('refused', e.errno)")
         if getuid() == 0 {
             let status = try runProgram("/usr/sbin/runuser", ["-u", "nobody", "--", "python3", "-c", probe, path])
             #expect(status == 0)

@@ -12,7 +12,7 @@ import WaymarkTesting
 
 /// Spend feeds through nginx, PostgreSQL and the worker, against a local HTTP server standing
 /// in for a push network's CSV link and a JSON stats endpoint.
-@Suite(.serialized) struct SpendFeedIntegrationTests {
+@Suite(.needsStack, .inProcess, .timeLimit(.minutes(5)), .serialized) struct SpendFeedIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
     let tracking = TestHTTP.tracking()
 
@@ -133,7 +133,8 @@ import WaymarkTesting
         // Reports show the imported cost beside the clicks (it replaces the CPC model cost).
         #expect(try tracking.get("/c/\(s.key)?zone=z-2").status == 302)
         let report = try s.api.get(
-            "/api/v1/reports?from=\(yesterday)&to=\(today)&tz=UTC&group_by=campaign&workspace_id=\(s.workspace)&traffic_source_id=\(s.source)"
+            ("/api/v1/reports?from=\(yesterday)&to=\(today)&tz=UTC&group_by=campaign&workspace_id=\(s.workspace)"
+                + "&traffic_source_id=\(s.source)")
         ).json
         let totals = try #require(report["totals"] as? [String: Any])
         #expect(totals["cost"] as? String == "17.7500", "\(totals)")
@@ -152,13 +153,15 @@ import WaymarkTesting
             if received.target.hasPrefix("/nested") {
                 return (
                     200,
-                    "{\"status\":\"ok\",\"data\":{\"rows\":[{\"date\":\"\(today.replacingOccurrences(of: "-", with: ""))\",\"cid\":\"NC-7\",\"cost\":3.5,\"cur\":\"EUR\"}]}}",
+                    ("{\"status\":\"ok\",\"data\":{\"rows\":[{\"date\":\"\(today.replacingOccurrences(of: "-", with: ""))\","
+                        + "\"cid\":\"NC-7\",\"cost\":3.5,\"cur\":\"EUR\"}]}}"),
                     0
                 )
             }
             return (
                 200,
-                "[{\"d\":\"\(yesterday)\",\"campaign\":\"\(s.key)\",\"spend\":\"1.25\"},{\"d\":\"\(SpendFeedIntegrationTests.day(-2)) 00:00:00\",\"campaign\":\"\(s.key)\",\"spend\":0}]",
+                ("[{\"d\":\"\(yesterday)\",\"campaign\":\"\(s.key)\",\"spend\":\"1.25\"},{\"d\":\"\(SpendFeedIntegrationTests.day(-2)) "
+                    + "00:00:00\",\"campaign\":\"\(s.key)\",\"spend\":0}]"),
                 0
             )
         }

@@ -9,7 +9,7 @@ import WaymarkCore
 import WaymarkTesting
 
 /// Spend by JSON, CSV (API and upload page) and by hand, and the FX rates it converts with.
-@Suite(.serialized) struct SpendIntegrationTests {
+@Suite(.needsStack, .inProcess, .timeLimit(.minutes(5)), .serialized) struct SpendIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
 
     struct Fixture {
@@ -225,7 +225,8 @@ import WaymarkTesting
         _ = try browser.login(f.email, "correct-horse-42")
         _ = try browser.get("/spend/upload")
         let bad =
-            "date,traffic_source,campaign,amount,currency\n2026-11-20,\(f.sourceID),,10,EUR\n2026-11-20,nope,,10,EUR\n2026-11-21,\(f.sourceID),,ten,EUR\n"
+            ("date,traffic_source,campaign,amount,currency\n2026-11-20,\(f.sourceID),,10,EUR\n2026-11-20,nope,,10,EUR\n"
+                + "2026-11-21,\(f.sourceID),,ten,EUR\n")
         let preview = try browser.upload("/spend/upload", file: ("file", "push.csv", Array(bad.utf8)))
         #expect(preview.status == 200)
         #expect(preview.text.contains("3 rows, 1 accepted, 2 rejected"))

@@ -8,7 +8,7 @@ import WaymarkCore
 import WaymarkTesting
 
 /// Traffic sources, the template library and campaigns, through nginx and PostgreSQL.
-@Suite struct TrafficSourceIntegrationTests {
+@Suite(.needsStack, .inProcess, .timeLimit(.minutes(5))) struct TrafficSourceIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
     let password = "correct-horse-42"
 
@@ -72,7 +72,8 @@ import WaymarkTesting
         #expect(key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
         #expect(
             campaign.json["campaign_url"] as? String == TestEnvironment.baseURL
-                + "/c/\(key)?campaign_id={{campaign.id}}&adset_id={{adset.id}}&ad_id={{ad.id}}&campaign_name={{campaign.name}}&adset_name={{adset.name}}&ad_name={{ad.name}}&placement={{placement}}&site_source_name={{site_source_name}}"
+                + "/c/\(key)?campaign_id={{campaign.id}}&adset_id={{adset.id}}&ad_id={{ad.id}}&campaign_name={{campaign.name}}"
+                + "&adset_name={{adset.name}}&ad_name={{ad.name}}&placement={{placement}}&site_source_name={{site_source_name}}"
         )
         #expect((campaign.json["warnings"] as? [String])?.isEmpty == true)
         #expect(
