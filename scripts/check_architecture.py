@@ -10,6 +10,10 @@
 - the graph has no cycle (SwiftPM refuses one too; checked here so the message is ours);
 - no SQL in the app module (routes, pages, the worker call the capabilities' stores), except
   the migration runner;
+- in the capability modules, SQL only in stores (`*Store*.swift`) and pure builders
+  (`*Query*.swift`); Google Ads' GAQL (a SELECT that is not SQL) is allowed in its folder;
+- one writer per table: every INSERT INTO / UPDATE … SET / DELETE FROM of a table is in files
+  of one store type (`<Name>Store.swift`, `<Name>Store+<Concern>.swift`);
 - the source shape (README, Source layout): no function over 80 lines, the median file under
   120 lines, no line over 140 characters (string literals included: swift format cannot wrap them).
 """
@@ -95,7 +99,7 @@ def main():
                         problems.append(f"{rel} imports FastCGI (threads and clocks are in Threads)")
                     elif module not in deps[name] and module != name:
                         problems.append(f"{rel} imports {module}, which {name} does not declare")
-    problems += sql_outside_stores() + source_shape()
+    problems += sql_outside_stores() + capability_sql_outside_stores() + one_writer_per_table() + source_shape()
     for p in problems:
         print("architecture:", p)
     print(f"architecture: {len(deps)} targets checked, {len(problems)} problem(s)")
@@ -125,6 +129,50 @@ def sql_outside_stores():
             if not line.lstrip().startswith("//") and SQL.search(line):
                 problems.append(f"{rel}:{number}: SQL in the app module (move it into a store): {line.strip()[:80]}")
     return problems
+
+
+
+CAPABILITY_FOLDERS = [f"Sources/{name}" for name in sorted(CAPABILITIES)]
+CAPABILITY_SQL = re.compile(r"\.(?:query|transaction)\(|\b(?:SELECT|INSERT INTO|DELETE FROM|UPDATE [a-z_]+(?: [a-z])? SET)\b|"
+                            r"\bWITH [a-z_]+ AS \(")
+# Google Ads' query language reads like SQL; in its folder a SELECT is GAQL, not SQL.
+GAQL_FOLDER = "Sources/Integrations/GoogleAds/"
+GAQL_SELECT = re.compile(r"\bSELECT\b")
+
+
+def capability_sql_outside_stores():
+    """In the capability modules SQL lives in stores and pure query builders only."""
+    problems = []
+    for file in swift_files(*CAPABILITY_FOLDERS):
+        rel = os.path.relpath(file, ROOT)
+        name = os.path.basename(file)
+        if "Store" in name or "Query" in name:
+            continue
+        for number, line in enumerate(open(file, encoding="utf-8"), 1):
+            if line.lstrip().startswith("//"):
+                continue
+            code = GAQL_SELECT.sub("", line) if rel.startswith(GAQL_FOLDER) else line
+            if CAPABILITY_SQL.search(code):
+                problems.append(f"{rel}:{number}: SQL outside a store (move it into a *Store type): {line.strip()[:80]}")
+    return problems
+
+
+WRITE = re.compile(r"\b(?:INSERT INTO|DELETE FROM)\s+([a-z_]+)\b|\bUPDATE\s+([a-z_]+)\s+(?:[a-z]\s+)?SET\b")
+STORE_FILE = re.compile(r"^(\w+Store)(?:\+[\w-]+)?\.swift$")
+
+
+def one_writer_per_table():
+    """Each table is written (INSERT, UPDATE, DELETE) by one store type; others call it."""
+    writers = {}
+    for file in swift_files(*CAPABILITY_FOLDERS):
+        name = os.path.basename(file)
+        m = STORE_FILE.match(name)
+        owner = m.group(1) if m else name
+        for w in WRITE.finditer(open(file, encoding="utf-8").read()):
+            table = w.group(1) or w.group(2)
+            writers.setdefault(table, {}).setdefault(owner, os.path.relpath(file, ROOT))
+    return [f"table {table} has {len(owners)} writers ({', '.join(sorted(owners.values()))}): make one store its only writer"
+            for table, owners in sorted(writers.items()) if len(owners) > 1]
 
 
 DECLARATION = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s+)*(?:(?:public|private|fileprivate|internal|package|static|final|"

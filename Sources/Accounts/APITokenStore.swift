@@ -21,7 +21,7 @@ public struct APITokenStore: Sendable {
                     """, prepared: true
                 ).first
             else { return nil }
-            return try Actor.load(userID: row.decode("user_id"), channel: .token, csrfToken: nil, on: c)
+            return try ActorStore.load(userID: row.decode("user_id"), channel: .token, csrfToken: nil, on: c)
         }
     }
 
@@ -68,7 +68,7 @@ public struct APITokenStore: Sendable {
         try database.transaction { c in
             guard
                 let row = try c.query("SELECT id FROM users WHERE lower(email) = lower(\(email)) AND disabled_at IS NULL").first,
-                let actor = try Actor.load(userID: row.decode("id"), channel: .cli, csrfToken: nil, on: c)
+                let actor = try ActorStore.load(userID: row.decode("id"), channel: .cli, csrfToken: nil, on: c)
             else { throw AccountError("no active user with e-mail \(email)") }
             _ = try insert(token, name: name, for: actor, on: c)
         }

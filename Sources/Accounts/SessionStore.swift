@@ -46,7 +46,7 @@ public struct SessionStore: Sendable {
                     """, prepared: true
                 ).first
             else { return nil }
-            return try Actor.load(userID: row.decode("user_id"), channel: .session, csrfToken: row.decode("csrf_token"), on: c)
+            return try ActorStore.load(userID: row.decode("user_id"), channel: .session, csrfToken: row.decode("csrf_token"), on: c)
         }
     }
 

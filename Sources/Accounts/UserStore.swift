@@ -76,13 +76,7 @@ public struct UserStore: Sendable {
         if old.id == actor.userID && role != .owner { throw HTTPError.validation(["role": "you cannot take the owner role from yourself"]) }
         try database.transaction { c in
             try c.query("UPDATE users SET role = \(role.rawValue), updated_at = now() WHERE id = \(id)")
-            try c.query("DELETE FROM workspace_members WHERE user_id = \(id)")
-            try c.query(
-                """
-                INSERT INTO workspace_members (workspace_id, user_id)
-                SELECT id, \(id) FROM workspaces WHERE id = ANY(\(workspaceIDs)::bigint[])
-                """
-            )
+            try WorkspaceStore.setMemberships(id, to: workspaceIDs, on: c)
             try AuditLog.record(
                 c, actor: actor, action: "update", objectType: "user", objectID: id,
                 old: ["role": old.role.rawValue, "workspaces": old.workspaceIDs.map { Int($0) }],
@@ -131,9 +125,7 @@ public struct UserStore: Sendable {
             } catch let error as PostgresError where error.isUniqueViolation {
                 throw AccountError("a user with e-mail \(email) exists already")
             }
-            for workspaceID in workspaceIDs {
-                try c.query("INSERT INTO workspace_members (workspace_id, user_id) VALUES (\(workspaceID), \(id))")
-            }
+            try WorkspaceStore.addNewMember(id, to: workspaceIDs, on: c)
             if let actor {
                 try AuditLog.record(
                     c, actor: actor, action: "create", objectType: "user", objectID: id,

@@ -172,9 +172,9 @@ public struct WorkspaceStore: Sendable {
             }
             let userID: Int64 = try user.decode("id")
             if member {
-                try c.query("INSERT INTO workspace_members (workspace_id, user_id) VALUES (\(id), \(userID)) ON CONFLICT DO NOTHING")
+                try WorkspaceStore.addMember(id, userID: userID, on: c)
             } else {
-                try c.query("DELETE FROM workspace_members WHERE workspace_id = \(id) AND user_id = \(userID)")
+                try WorkspaceStore.removeMember(id, userID: userID, on: c)
             }
             try AuditLog.record(
                 c, actor: actor, action: member ? "add_member" : "remove_member", objectType: "workspace", objectID: id, workspaceID: id,

@@ -1,4 +1,5 @@
 import Foundation
+import Web
 
 /// The API's view of a campaign (docs/api.md); what needs the actor or a query (the postback
 /// URL, whether the URL is outdated, the effective reporting) comes from the caller.

@@ -47,7 +47,7 @@ public struct CampaignStore: Sendable {
 
     /// The campaign's conversion reporting once inheritance is resolved, with its warnings.
     public func effectiveReporting(_ campaign: Campaign) throws -> EffectiveReporting? {
-        try database.withConnection { try ReportingResolver.resolve(on: $0, campaignID: campaign.id) }
+        try database.withConnection { try CampaignStore.reporting(on: $0, campaignID: campaign.id) }
     }
 
     public func saveReporting(_ id: Int64, _ r: ConversionReporting, on c: PostgresConnection) throws {

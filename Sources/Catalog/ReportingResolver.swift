@@ -3,73 +3,62 @@ import Postgres
 
 /// Resolves a campaign's conversion reporting: its own setting, or its traffic source's as the
 /// source is now (so a change of the source reaches every inheriting campaign at once, for new
-/// conversions; queued deliveries keep what they were rendered with).
+/// conversions; queued deliveries keep what they were rendered with). The rows come from
+/// `CampaignStore.reporting(on:campaignID:explained:)`.
 public enum ReportingResolver {
-    /// `explained`: also the description and warnings the pages show (two more queries; the
-    /// postback path does without).
-    public static func resolve(on c: PostgresConnection, campaignID: Int64, explained: Bool = true) throws -> EffectiveReporting? {
-        guard
-            let r = try c.query(
-                """
-                SELECT c.reporting, c.reporting_postback_url, c.reporting_integration_id, c.reporting_send,
-                  c.reporting_payout_percent::text AS c_percent,
-                       array_to_string(c.reporting_events, ',') AS c_events, c.reporting_reversals,
-                       s.name AS source_name, s.postback_enabled, s.postback_url, s.capi_integration_id, s.postback_send,
-                       s.postback_payout_percent::text AS s_percent, array_to_string(s.postback_events, ',') AS s_events,
-                         s.postback_reversals
-                FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id WHERE c.id = \(campaignID)
-                """, prepared: true
-            ).first
-        else { return nil }
+    /// The Conversion-API integration a campaign reports to, as the explanation needs it.
+    public struct PushIntegration: Sendable {
+        public var provider: String
+        public var status: String
+        public var sourceName: String
+        /// Events the campaign receives with no enabled mapping (so not pushed).
+        public var unmappedEvents: [String]
+
+        public init(provider: String, status: String, sourceName: String, unmappedEvents: [String]) {
+            self.provider = provider
+            self.status = status
+            self.sourceName = sourceName
+            self.unmappedEvents = unmappedEvents
+        }
+    }
+
+    /// The effective reporting from the campaign-and-source row (no description yet).
+    public static func resolve(_ r: PostgresRow) throws -> EffectiveReporting {
         func events(_ column: String) -> [String] { (r[column] ?? "").split(separator: ",").map(String.init) }
         let sourceName = r["source_name"] ?? ""
-        var out: EffectiveReporting
         switch ConversionReporting.Method(rawValue: r["reporting"] ?? "source") ?? .source {
         case .source:
             let postback = try r.decode("postback_enabled", as: Bool.self) ? r["postback_url"].flatMap { $0.isEmpty ? nil : $0 } : nil
-            out = EffectiveReporting(
+            return EffectiveReporting(
                 postbackURL: postback, integrationID: try r.decode("capi_integration_id", as: Int64?.self),
                 rules: SendBackRules(
                     send: r["postback_send"] ?? "all", events: events("s_events"), reversals: try r.decode("postback_reversals")),
                 payoutPercent: r["s_percent"] ?? "100", from: "traffic_source", sourceName: sourceName, description: "", warnings: [])
         case .postback:
-            out = own(r, events: events("c_events"), postback: r["reporting_postback_url"], integration: nil, sourceName: sourceName)
+            return own(r, events: events("c_events"), postback: r["reporting_postback_url"], integration: nil, sourceName: sourceName)
         case .capi:
-            out = own(
+            return own(
                 r, events: events("c_events"), postback: nil, integration: try r.decode("reporting_integration_id", as: Int64?.self),
                 sourceName: sourceName)
         case .none:
-            out = own(r, events: [], postback: nil, integration: nil, sourceName: sourceName)
+            return own(r, events: [], postback: nil, integration: nil, sourceName: sourceName)
         }
-        guard explained else { return out }
+    }
+
+    /// The description and warnings the pages show.
+    public static func explain(_ out: inout EffectiveReporting, integration: PushIntegration?) {
         var parts: [String] = []
         if let url = out.postbackURL { parts.append("S2S postback to \(url)") }
-        if let id = out.integrationID,
-            let i = try c.query(
-                """
-                SELECT i.provider, i.status, s.name FROM integrations i JOIN traffic_sources s ON s.id = i.traffic_source_id
-                  WHERE i.id = \(id)
-                """
-            ).first
-        {
-            let label = "\(i["provider"] ?? "") on \(i["name"] ?? "")"
+        if let i = integration {
+            let label = "\(i.provider) on \(i.sourceName)"
             parts.append("Conversion API (\(label))")
-            switch i["status"] ?? "" {
+            switch i.status {
             case "paused": out.warnings.append("The Conversion-API integration \(label) is paused: nothing is pushed until it resumes.")
             case "error": out.warnings.append("The Conversion-API integration \(label) needs reconnecting: nothing is pushed meanwhile.")
             case "active": break
             default: out.warnings.append("The Conversion-API integration \(label) is not connected: nothing is pushed.")
             }
-            // Events this campaign receives with no enabled mapping are not pushed.
-            let unmapped = try c.query(
-                """
-                SELECT e.key FROM (SELECT DISTINCT event_key AS key FROM conversions WHERE campaign_id = \(campaignID)
-                  AND converted_at > now() - interval '30 days'
-                                   UNION SELECT 'conversion') e
-                WHERE NOT EXISTS (SELECT 1 FROM conversion_mappings m WHERE m.integration_id = \(id) AND m.event_key = e.key AND m.enabled)
-                ORDER BY e.key
-                """
-            ).compactMap { $0["key"] }
+            let unmapped = i.unmappedEvents
             if !unmapped.isEmpty {
                 out.warnings.append(
                     "No enabled mapping on \(label) for the event\(unmapped.count == 1 ? "" : "s") \(unmapped.joined(separator: ", ")): "
@@ -79,8 +68,8 @@ public enum ReportingResolver {
         }
         let what = parts.isEmpty ? "nothing is reported back" : parts.joined(separator: " and ")
         out.description =
-            out.from == "traffic_source" ? "From traffic source \(sourceName): \(what)." : "This campaign's own setting: \(what)."
-        return out
+            out.from == "traffic_source"
+            ? "From traffic source \(out.sourceName): \(what)." : "This campaign's own setting: \(what)."
     }
 
     private static func own(_ r: PostgresRow, events: [String], postback: String?, integration: Int64?, sourceName: String)

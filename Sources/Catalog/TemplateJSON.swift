@@ -1,3 +1,5 @@
+import Web
+
 /// The API's view of a template of the library (docs/api.md, `GET /api/v1/templates`).
 public struct TemplateJSON: Encodable, Sendable {
     public var key: String

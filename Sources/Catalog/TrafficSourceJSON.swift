@@ -1,4 +1,5 @@
 import Foundation
+import Web
 
 /// The API's view of a traffic source (docs/api.md).
 public struct TrafficSourceJSON: Encodable, Sendable {

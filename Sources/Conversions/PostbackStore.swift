@@ -3,7 +3,7 @@ import Postgres
 import Web
 
 /// The postback ledger (`postbacks`): every postback as received, with its outcome. Its
-/// writer (PostbackRetentionStore only deletes the old ones no workspace owns).
+/// only writer (`PostbackStore+Retention` deletes the old ones no workspace owns).
 public struct PostbackStore: Sendable {
     public let database: PostgresPool
 

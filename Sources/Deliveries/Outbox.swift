@@ -30,7 +30,7 @@ public struct Outbox: ConversionOutbox {
     ) throws {
         let recorded = previousStatus == nil
         // Resolved now: a change of the source reaches every inheriting campaign's next conversion.
-        if let reporting = try ReportingResolver.resolve(on: c, campaignID: click.campaignID, explained: false),
+        if let reporting = try CampaignStore.reporting(on: c, campaignID: click.campaignID, explained: false),
             reporting.postbackURL != nil || reporting.integrationID != nil
         {
             let firstOfClick = try conversions.isFirstOfClick(on: c, clickID: click.id, conversionID: conversionID)

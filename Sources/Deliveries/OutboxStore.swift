@@ -3,8 +3,10 @@ import Postgres
 
 /// The outbox's rows (`deliveries`) and their tries (`delivery_attempts`), always in the
 /// caller's transaction: the Outbox queues rows, the sender claims and settles them, a retry
-/// queues a failed one again. The only writer of both tables but for Integrations' nudge.
-struct OutboxStore: Sendable {
+/// queues a failed one again, Integrations' resume sends held pushes now. The only writer of both tables.
+public struct OutboxStore: Sendable {
+    public init() {}
+
     /// A row to queue, rendered already.
     struct NewDelivery: Sendable {
         var workspaceID: Int64?
@@ -135,5 +137,12 @@ struct OutboxStore: Sendable {
             UPDATE deliveries SET state = 'pending', next_attempt_at = now(), max_attempts = attempts + 1, updated_at = now()
             WHERE id = \(id) AND state = 'failed'
             """)
+    }
+
+    /// The pending pushes to one integration due now (after a resume), and the sender woken:
+    /// only their due time changes, the sender does the rest.
+    public func sendPendingPushesNow(integrationID id: Int64, on c: PostgresConnection) throws {
+        try c.query("UPDATE deliveries SET next_attempt_at = now() WHERE kind = 'capi' AND target_id = \(id) AND state = 'pending'")
+        try c.query("SELECT pg_notify('waymark_deliveries', '')")
     }
 }

@@ -1,5 +1,6 @@
 import Catalog
 import Foundation
+import Web
 
 /// The API's view of an integration (docs/integrations.md): never a token or secret.
 public struct IntegrationJSON: Encodable, Sendable {

@@ -1,4 +1,5 @@
 import Catalog
+import Deliveries
 import Foundation
 import Postgres
 
@@ -72,9 +73,7 @@ extension IntegrationStore {
     /// After a resume: the next sync due now, and the pushes held while paused sent now.
     public func resumeWork(_ id: Int64, on c: PostgresConnection) throws {
         try c.query("UPDATE integrations SET next_sync_at = now() WHERE id = \(id)")
-        // The outbox's rows: only their due time changes, the sender does the rest.
-        try c.query("UPDATE deliveries SET next_attempt_at = now() WHERE kind = 'capi' AND target_id = \(id) AND state = 'pending'")
-        try c.query("SELECT pg_notify('waymark_deliveries', '')")
+        try OutboxStore().sendPendingPushesNow(integrationID: id, on: c)
     }
 
     // MARK: Settings

@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import Postgres
+import Web
 
 /// An integration's history: its syncs and tests, and the conversions pushed through it.
 extension IntegrationStore {

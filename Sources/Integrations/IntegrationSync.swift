@@ -97,7 +97,7 @@ public struct IntegrationSync: Sendable {
     /// Platform campaign id → the Waymark campaign whose clicks carry it most (the last 30 days
     /// before the window too, as ads run before their cost is pulled).
     public func match(_ integration: Integration, _ ids: [String], from: String) throws -> [String: Int64] {
-        try CampaignMatch.byParameter(
+        try CampaignStore.byParameter(
             database, sourceID: integration.sourceID, name: integration.campaignParam, values: ids,
             since: "(\(from)::date - 30)::timestamptz")
     }

@@ -12,10 +12,12 @@ public struct ReportEngine: Sendable {
 
     public init(database: PostgresPool) { self.database = database }
 
+    var store: ReportStore { ReportStore(database: database) }
+
     public func run(_ r: ReportRequest, actor: Actor) throws -> ReportResult {
         let plan = try plan(r, actor: actor)
-        let rows = try execute(ReportQuery(r, plan: plan, actor: actor).sql)
-        let names = try nameMaps(actor)
+        let rows = try store.execute(ReportQuery(r, plan: plan, actor: actor).sql)
+        let names = try store.names(for: actor)
         let decoder = ReportRowDecoder(groups: r.groups, plan: plan, sourceNames: names.sources, campaignNames: names.campaigns)
         var out: [ReportRow] = []
         var totals = Metrics.Sums()
@@ -41,10 +43,7 @@ public struct ReportEngine: Sendable {
     func plan(_ r: ReportRequest, actor: Actor) throws -> ReportPlan {
         var plan = ReportPlan(r, wholeHours: try wholeHours(r), slots: try slotMap(actor))
         if plan.readsDailyRollups(r) {
-            let cut: [Int64] = try database.query(
-                "SELECT id FROM workspaces WHERE rollup_daily AND rollup_timezone = \(r.timeZone)"
-            ).map { try $0.decode("id") }
-            plan.setDailyWorkspaces(cut, for: r)
+            plan.setDailyWorkspaces(try store.dailyRollupWorkspaces(zone: r.timeZone), for: r)
         }
         return plan
     }
@@ -52,70 +51,34 @@ public struct ReportEngine: Sendable {
     /// PostgreSQL refuses an unknown zone (22023); pg_timezone_names would cost ~50 ms a call.
     func wholeHours(_ r: ReportRequest) throws -> Bool {
         do {
-            let query = ZoneOffsets.wholeHoursQuery(
-                r.timeZone, from: "(\(r.from)::date - 1)::timestamptz", to: "(\(r.to)::date + 2)::timestamptz")
-            return try database.query(query).first?.decode("whole") ?? false
+            return try store.wholeHours(r.timeZone, from: "(\(r.from)::date - 1)::timestamptz", to: "(\(r.to)::date + 2)::timestamptz")
         } catch let error as PostgresError where error.sqlState == "22023" {
             throw HTTPError.badRequest("tz is not a time zone name (e.g. Europe/Berlin)", field: "tz")
-        }
-    }
-
-    /// JIT compiling this plan costs more (~150 ms) than running it; the sorts fit in memory.
-    func execute(_ query: PostgresQuery) throws -> PostgresRows {
-        try database.transaction { c in
-            try c.query("SET LOCAL jit = off")
-            try c.query("SET LOCAL work_mem = '64MB'")
-            return try c.query(query)
         }
     }
 
     /// The dashboard's empty rows: sources (or a source's campaigns) without data.
     func padding(_ r: ReportRequest, rows: [ReportRow], actor: Actor, campaignNames: [Int64: String]) throws -> [ReportRow] {
         if ReportPadding.padsSources(r) {
-            let all = try database.query(
-                """
-                SELECT id, name FROM traffic_sources WHERE archived_at IS NULL AND \(fragment: actor.visibleWorkspaces("workspace_id"))
-                  AND (\(r.workspaceID)::bigint IS NULL OR workspace_id = \(r.workspaceID))
-                """)
-            return ReportPadding.sourceRows(missingFrom: rows, all: try all.map { (try $0.decode("id"), $0["name"] ?? "") })
+            return ReportPadding.sourceRows(missingFrom: rows, all: try store.liveSources(for: actor, workspaceID: r.workspaceID))
         }
         if ReportPadding.padsCampaigns(r), let sourceID = r.sourceID {
-            let all = try database.query("SELECT id, name FROM campaigns WHERE archived_at IS NULL AND traffic_source_id = \(sourceID)")
-            return ReportPadding.campaignRows(
-                missingFrom: rows, all: try all.map { (try $0.decode("id"), $0["name"] ?? "") }, visible: campaignNames)
+            return ReportPadding.campaignRows(missingFrom: rows, all: try store.liveCampaigns(sourceID: sourceID), visible: campaignNames)
         }
         return []
     }
 
     /// Today's date (`YYYY-MM-DD`) in `zone`, by PostgreSQL's zone rules.
     public func today(in zone: String) throws -> String {
-        try database.query("SELECT (now() AT TIME ZONE \(zone))::date::text AS d").first?["d"] ?? Dates.day(Date())
+        try store.today(in: zone)
     }
 
     private func slotMap(_ actor: Actor) throws -> [Int64: [String: Int]] {
         var out: [Int64: [String: Int]] = [:]
-        for row in try database.query(
-            "SELECT id, parameters::text AS parameters FROM traffic_sources WHERE \(fragment: actor.visibleWorkspaces("workspace_id"))")
-        {
-            let parameters = (try? JSONDecoder().decode([TrafficSource.Parameter].self, from: Data((row["parameters"] ?? "[]").utf8))) ?? []
-            out[try row.decode("id")] = Dictionary(parameters.map { ($0.name, $0.slot) }, uniquingKeysWith: { a, _ in a })
+        for row in try store.sourceParameters(for: actor) {
+            let parameters = (try? JSONDecoder().decode([TrafficSource.Parameter].self, from: Data(row.parameters.utf8))) ?? []
+            out[row.id] = Dictionary(parameters.map { ($0.name, $0.slot) }, uniquingKeysWith: { a, _ in a })
         }
         return out
-    }
-
-    private func nameMaps(_ actor: Actor) throws -> (sources: [Int64: String], campaigns: [Int64: String]) {
-        var sources: [Int64: String] = [:], campaigns: [Int64: String] = [:]
-        for r in try database.query("SELECT id, name FROM traffic_sources WHERE \(fragment: actor.visibleWorkspaces("workspace_id"))") {
-            sources[try r.decode("id")] = r["name"]
-        }
-        for r in try database.query(
-            """
-            SELECT c.id, c.name FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id
-            WHERE \(fragment: actor.visibleWorkspaces("s.workspace_id"))
-            """)
-        {
-            campaigns[try r.decode("id")] = r["name"]
-        }
-        return (sources, campaigns)
     }
 }

@@ -71,8 +71,11 @@ public struct SpendChecker: Sendable {
         } else if date > today || date < "2000-01-01" {
             fail("date", "is out of range")
         }
-        let source = resolveSource(input.source.trimmingCharacters(in: .whitespaces), fail: { fail("traffic_source", $0) })
-        let campaignID = source.flatMap { resolveCampaign(input.campaign.trimmingCharacters(in: .whitespaces), of: $0, fail: fail) }
+        let source = resolveSource(
+            input.source.trimmingCharacters(in: .whitespaces), byName: !input.idsOnly, fail: { fail("traffic_source", $0) })
+        let campaignID = source.flatMap {
+            resolveCampaign(input.campaign.trimmingCharacters(in: .whitespaces), of: $0, byName: !input.idsOnly, fail: fail)
+        }
         let amount = input.amount.trimmingCharacters(in: .whitespaces)
         if amount.hasPrefix("-") {
             fail("amount", "must not be negative")
@@ -95,13 +98,13 @@ public struct SpendChecker: Sendable {
         return (entry, [])
     }
 
-    private func resolveSource(_ text: String, fail: (String) -> Void) -> Source? {
+    private func resolveSource(_ text: String, byName: Bool, fail: (String) -> Void) -> Source? {
         if text.isEmpty {
             fail("is required")
             return nil
         }
         if let id = Int64(text), let s = sourcesByID[id] { return s }
-        let named = sources.filter { $0.name.lowercased() == text.lowercased() }
+        let named = byName ? sources.filter { $0.name.lowercased() == text.lowercased() } : []
         if named.count == 1 { return named[0] }
         fail(
             named.isEmpty
@@ -110,9 +113,11 @@ public struct SpendChecker: Sendable {
     }
 
     /// Empty text: spend at source level (nil, no problem).
-    private func resolveCampaign(_ text: String, of source: Source, fail: (String, String) -> Void) -> Int64? {
+    private func resolveCampaign(_ text: String, of source: Source, byName: Bool, fail: (String, String) -> Void) -> Int64? {
         guard !text.isEmpty else { return nil }
-        let matches = campaigns.filter { $0.sourceID == source.id && (String($0.id) == text || $0.key == text || $0.name == text) }
+        let matches = campaigns.filter {
+            $0.sourceID == source.id && (String($0.id) == text || (byName && ($0.key == text || $0.name == text)))
+        }
         if matches.count == 1 { return matches[0].id }
         if matches.isEmpty {
             fail("campaign", "no campaign \"\(text)\" on traffic source \(source.name)")

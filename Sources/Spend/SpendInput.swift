@@ -9,10 +9,14 @@ public struct SpendInput: Sendable {
     public var date: String
     /// An id (JSON) or an id / exact name (CSV).
     public var source: String
+    /// An id (JSON) or an id / key / exact name (CSV).
     public var campaign: String
     public var amount: String
     public var currency: String
     public var dimensions: [String: String]
+    /// JSON rows name sources and campaigns by id only: `"traffic_source_id": 0` is no id, even
+    /// when a source happens to be called "0".
+    public var idsOnly = false
 
     public init(row: Int, date: String, source: String, campaign: String, amount: String, currency: String, dimensions: [String: String]) {
         self.row = row
@@ -86,9 +90,11 @@ extension SpendInput {
             let e = item as? [String: Any] ?? [:]
             var dimensions: [String: String] = [:]
             for (k, v) in e["dimensions"] as? [String: Any] ?? [:] { dimensions[k] = text(v) }
-            return SpendInput(
+            var input = SpendInput(
                 row: i + 1, date: text(e["date"]), source: text(e["traffic_source_id"]), campaign: text(e["campaign_id"]),
                 amount: text(e["amount"]), currency: text(e["currency"]), dimensions: dimensions)
+            input.idsOnly = true
+            return input
         }
     }
 }

@@ -64,28 +64,9 @@ public final class CampaignCache: Sendable {
         self.refreshInterval = refreshInterval
     }
 
-    public static let query: PostgresQuery = """
-        SELECT c.id, c.key, c.status, c.destination_url, c.fallback_url, c.cost_model, c.cost_amount::text AS cost_amount,
-               c.traffic_source_id, s.workspace_id, s.click_id_param, s.parameters::text AS parameters
-        FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id
-        WHERE c.archived_at IS NULL
-        """
-
-    public static func decode(_ row: PostgresRow) throws -> CachedCampaign {
-        CachedCampaign(
-            id: try row.decode("id"), key: try row.decode("key"), active: try row.decode("status", as: String.self) == "active",
-            destinationURL: try row.decode("destination_url"), fallbackURL: try row.decode("fallback_url", as: String?.self),
-            costModel: Campaign.CostModel(rawValue: try row.decode("cost_model")) ?? .none,
-            costAmount: Decimal(string: try row.decode("cost_amount", as: String.self)) ?? 0,
-            trafficSourceID: try row.decode("traffic_source_id"), workspaceID: try row.decode("workspace_id", as: Int64?.self),
-            clickIDParam: try row.decode("click_id_param", as: String?.self),
-            parameters: (try? JSONDecoder().decode([TrafficSource.Parameter].self, from: Data((row["parameters"] ?? "[]").utf8))) ?? [])
-    }
-
     public func reload(_ c: PostgresConnection) throws {
         var fresh: [String: CachedCampaign] = [:]
-        for row in try c.query(CampaignCache.query) {
-            let campaign = try CampaignCache.decode(row)
+        for campaign in try CachedCampaignStore.all(on: c) {
             fresh[campaign.key] = campaign
         }
         byKey.write { $0 = fresh }
@@ -107,9 +88,7 @@ public final class CampaignCache: Sendable {
         if let hit = byKey.read({ $0[key] }) { return hit }
         let now = monotonicSeconds()
         if let missed = misses.withLock({ $0[key] }), now - missed < 5 { return nil }
-        var query = CampaignCache.query
-        query.append(" AND c.key = \(key)")
-        guard let row = try? database?.query(query).first, let campaign = try? CampaignCache.decode(row) else {
+        guard let database, let campaign = try? CachedCampaignStore.campaign(key: key, in: database) else {
             misses.withLock {
                 if $0.count > 100_000 { $0.removeAll() }
                 $0[key] = now

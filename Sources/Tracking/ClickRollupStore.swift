@@ -26,7 +26,7 @@ public struct ClickRollupStore: Sendable {
         {
             let zone: String = try row.decode("timezone")
             let whole: Bool = try database.query(
-                ZoneOffsets.wholeHoursQuery(zone, from: "now() - interval '800 days'", to: "now() + interval '400 days'"))[0]
+                ZoneOffsetsQuery.wholeHours(zone, from: "now() - interval '800 days'", to: "now() + interval '400 days'"))[0]
                 .decode("whole")
             try database.query("SELECT waymark_rebuild_daily_rollups(\(try row.decode("id", as: Int64.self)), \(whole))")
         }

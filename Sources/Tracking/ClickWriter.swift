@@ -17,20 +17,19 @@ public final class ClickWriter: @unchecked Sendable {
         public init(_ click: Click) { self.click = click }
     }
 
-    // `condition` guards `queue`; `machine` and `connection` belong to the writer's thread.
+    // `condition` guards `queue`; `machine` and `store` (its connection) belong to the writer's thread.
     private let condition = NSCondition()
     private var queue = ClickBatchQueue<Pending>(maxBatch: ClickWriter.maxBatch)
     private var machine = ClickWriterStateMachine()
     private var finished = DispatchSemaphore(value: 0)
 
-    private let conninfo: String
-    private var connection: PostgresConnection?
+    private let store: ClickInsertStore
     private let spool: ClickSpool
     private let logger: Logger
     public static let maxBatch = 500
 
     public init(conninfo: String, spool: ClickSpool, logger: Logger) {
-        self.conninfo = conninfo
+        self.store = ClickInsertStore(conninfo: conninfo)
         self.spool = spool
         self.logger = logger
     }
@@ -126,21 +125,18 @@ public final class ClickWriter: @unchecked Sendable {
     /// One INSERT … ON CONFLICT DO NOTHING (a replayed click is stored once) and its COMMIT.
     private func insert(_ clicks: [Click]) -> Bool {
         do {
-            try insertBatch(clicks)
+            try store.insert(clicks)
             return true
         } catch let error as PostgresError where error.isConnectionError {
-            connection = nil
+            store.disconnect()
             machine.databaseUnreachable(now: monotonicSeconds())
             logger.warning("click writer: database unreachable, spooling: \(error.message)")
             return false
         } catch let error as PostgresError where error.sqlState == "23514" {
             // No partition for some day yet: make them and try once more.
             do {
-                if let connection {
-                    try ClickPartitionStore.ensure(
-                        days: Set(clicks.map { Int($0.clickedAt.timeIntervalSince1970 / 86400) }), on: connection)
-                }
-                try insertBatch(clicks)
+                try store.ensurePartitions(for: clicks)
+                try store.insert(clicks)
                 return true
             } catch {
                 logger.error("click writer: \(error)")
@@ -154,47 +150,5 @@ public final class ClickWriter: @unchecked Sendable {
             for click in clicks where !insert([click]) { all = false }
             return all
         }
-    }
-
-    /// One statement for any batch size: each column travels as one array parameter and
-    /// `unnest` turns them back into rows, so the statement is prepared once per connection.
-    private func insertBatch(_ clicks: [Click]) throws {
-        if connection == nil { connection = try PostgresConnection(conninfo: conninfo) }
-        var columns = [[String?]](repeating: [], count: ClickWriter.columnTypes.count)
-        for i in columns.indices { columns[i].reserveCapacity(clicks.count) }
-        for c in clicks {
-            let fixed: [String?] = [
-                c.id, String(c.clickedAt.timeIntervalSince1970), String(c.campaignID), String(c.trafficSourceID),
-                c.workspaceID.map { String($0) },
-                c.ip, c.userAgent, c.referrer, c.externalID, c.cost, c.isBot ? "t" : "f", c.isUnique ? "t" : "f", c.country, c.device,
-                c.os, c.browser, c.destination, c.extra.isEmpty ? nil : ClickWriter.json(c.extra),
-            ]
-            for (i, value) in fixed.enumerated() { columns[i].append(value) }
-            for slot in 1...TrafficSource.maxParameters { columns[fixed.count + slot - 1].append(c.slots[slot]) }
-        }
-        let query = PostgresQuery(unescaped: ClickWriter.insertSQL, binds: columns.map { PostgresArrayLiteral.encode($0) })
-        try connection!.query(query, prepared: true)
-    }
-
-    public static let columnNames =
-        [
-            "id", "clicked_at", "campaign_id", "traffic_source_id", "workspace_id", "ip", "user_agent", "referrer",
-            "external_id", "cost", "is_bot", "is_unique", "country", "device", "os", "browser", "destination", "extra",
-        ]
-        + (1...TrafficSource.maxParameters).map { "p\($0)" }
-    public static let columnTypes =
-        [
-            "text", "float8", "bigint", "bigint", "bigint", "text", "text", "text", "text", "numeric", "bool", "bool",
-            "text", "text", "text", "text", "text", "jsonb",
-        ] + Array(repeating: "text", count: TrafficSource.maxParameters)
-    public static let insertSQL: String = {
-        let arrays = columnTypes.enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }.joined(separator: ", ")
-        let select = columnNames.map { $0 == "clicked_at" ? "to_timestamp(u.clicked_at)" : "u." + $0 }.joined(separator: ", ")
-        return "INSERT INTO clicks (\(columnNames.joined(separator: ", "))) SELECT \(select) FROM unnest(\(arrays)) AS u("
-            + columnNames.joined(separator: ", ") + ") ON CONFLICT DO NOTHING"
-    }()
-
-    public static func json(_ values: [String: String]) -> String {
-        String(decoding: (try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
     }
 }

@@ -8,12 +8,9 @@ public enum AuditLog {
         _ c: PostgresConnection, actor: Actor, action: String, objectType: String, objectID: some CustomStringConvertible,
         workspaceID: Int64? = nil, old: [String: Any]? = nil, new: [String: Any]? = nil
     ) throws {
-        try c.query(
-            """
-            INSERT INTO audit_log (user_id, actor, via, action, object_type, object_id, workspace_id, old_values, new_values)
-            VALUES (\(actor.userID), \(actor.auditLabel), \(actor.channel.rawValue), \(action), \(objectType), \(objectID.description),
-                    \(workspaceID), \(json(old))::jsonb, \(json(new))::jsonb)
-            """)
+        try AuditLogStore.insert(
+            c, actor: actor, action: action, objectType: objectType, objectID: objectID.description, workspaceID: workspaceID,
+            old: json(old), new: json(new))
     }
 
     public static func json(_ values: [String: Any]?) -> String? {

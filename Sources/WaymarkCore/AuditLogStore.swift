@@ -1,8 +1,8 @@
 import Foundation
 import Postgres
 
-/// Reading the audit log (the `/audit` page); `AuditLog.record` writes it inside each change's
-/// transaction.
+/// The audit log's only writer (`AuditLog.record`, inside each change's transaction) and its
+/// reader (the `/audit` page).
 public struct AuditLogStore: Sendable {
     public let database: PostgresPool
 
@@ -23,5 +23,18 @@ public struct AuditLogStore: Sendable {
                 action: try row.decode("action"), objectType: try row.decode("object_type"), objectID: try row.decode("object_id"),
                 old: row["old"], new: row["new"])
         }
+    }
+
+    /// One entry, on the change's own connection (values as JSON text).
+    static func insert(
+        _ c: PostgresConnection, actor: Actor, action: String, objectType: String, objectID: String, workspaceID: Int64?,
+        old: String?, new: String?
+    ) throws {
+        try c.query(
+            """
+            INSERT INTO audit_log (user_id, actor, via, action, object_type, object_id, workspace_id, old_values, new_values)
+            VALUES (\(actor.userID), \(actor.auditLabel), \(actor.channel.rawValue), \(action), \(objectType), \(objectID),
+                    \(workspaceID), \(old)::jsonb, \(new)::jsonb)
+            """)
     }
 }

@@ -56,6 +56,22 @@ import Web
         #expect(checker.check([input(source: "2")], now: now).errors.isEmpty)
     }
 
+    /// The JSON API names sources and campaigns by id (docs/api.md); only CSV rows match names.
+    /// Found by the hostile suite: `"traffic_source_id": 0` stored spend on a source named "0".
+    @Test func jsonRowsNameSourcesAndCampaignsByIDOnly() throws {
+        let json = try SpendInput.fromJSON([
+            "entries": [
+                ["date": "2026-11-01", "traffic_source_id": "Email", "amount": "1", "currency": "USD"],
+                ["date": "2026-11-01", "traffic_source_id": 1, "campaign_id": "k10", "amount": "1", "currency": "USD"],
+                ["date": "2026-11-01", "traffic_source_id": 1, "campaign_id": 10, "amount": "1", "currency": "USD"],
+            ]
+        ])
+        let (entries, errors) = checker.check(json, now: now)
+        #expect(errors.map(\.field) == ["traffic_source", "campaign"])
+        #expect(entries.map(\.row) == [3] && entries.first?.campaignID == 10)
+        #expect(checker.check([input(source: "Push network", campaign: "k10")], now: now).entries.first?.campaignID == 10)
+    }
+
     @Test func aCurrencyWithoutRatesOnTheDayIsRefused() {
         let (_, errors) = checker.check([input(date: "2019-06-01", currency: "USD")], now: now)
         #expect(errors.map(\.message) == ["no FX rate for USD on or before 2019-06-01"])

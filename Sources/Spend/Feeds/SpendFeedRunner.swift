@@ -100,7 +100,7 @@ public struct SpendFeedRunner: Sendable {
                 for p in parsed { rows.append((rows.count + 1, p)) }
             }
             outcome.read = rows.count
-            let actor = try database.withConnection { try Actor.load(userID: feed.createdBy, channel: .cli, csrfToken: nil, on: $0) }
+            let actor = try database.withConnection { try ActorStore.load(userID: feed.createdBy, channel: .cli, csrfToken: nil, on: $0) }
             guard let actor else { throw IntegrationError("the feed's owner (user \(feed.createdBy)) is disabled or gone") }
             let (inputs, mapErrors) = try map(feed, rows)
             let checker = try SpendChecker(actor: actor, sources: TrafficSourceStore(database: database), fx: FXStore(database: database))
@@ -194,7 +194,7 @@ public struct SpendFeedRunner: Sendable {
         let m = feed.mapping
         var byParam: [String: String] = [:]
         if m.campaignMatch.hasPrefix("param:"), let column = m.campaign {
-            byParam = try CampaignMatch.byParameter(
+            byParam = try CampaignStore.byParameter(
                 database, sourceID: feed.sourceID, name: String(m.campaignMatch.dropFirst(6)),
                 values: Array(Set(rows.compactMap { $0.fields[column] })), since: "now() - interval '90 days'"
             )

@@ -37,7 +37,7 @@ public final class WaymarkApp: Sendable {
         let spool = try ClickSpool(directory: configuration.spoolDirectory)
         clickWriter = ClickWriter(conninfo: configuration.databaseURL, spool: spool, logger: logger)
         campaignCache = CampaignCache(conninfo: configuration.databaseURL, logger: logger, database: database)
-        HealthRoutes(database: database, spool: spool).register(on: router)
+        HealthRoutes(store: HealthStore(database: database), spool: spool).register(on: router)
         AccountRoutes(shell: shell, users: users, sessions: sessions, throttle: LoginThrottle(database: database), workspaces: workspaces)
             .register(on: router)
         WorkspaceRoutes(shell: shell, store: workspaces).register(on: router)

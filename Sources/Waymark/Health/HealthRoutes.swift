@@ -1,11 +1,11 @@
-import Postgres
 import Tracking
+import WaymarkCore
 import Web
 
 /// `GET /healthz`: 200 with the database reachable, 503 while it is not; also the bytes of
 /// clicks waiting in the spool for the database.
 struct HealthRoutes {
-    let database: PostgresPool
+    let store: HealthStore
     let spool: ClickSpool
 
     func register(on router: Router) {
@@ -13,7 +13,7 @@ struct HealthRoutes {
     }
 
     private func health(_ request: Request) -> Response {
-        let databaseOK = database.isReachable()
+        let databaseOK = store.isDatabaseReachable()
         return .json(Health(databaseOK: databaseOK, clickSpoolBytes: spool.pendingBytes), status: databaseOK ? 200 : 503)
     }
 }

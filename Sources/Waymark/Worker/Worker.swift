@@ -30,7 +30,7 @@ public final class Worker: @unchecked Sendable {
     let heartbeats: WorkerHeartbeatStore
     let rollups: ClickRollupStore
     let partitions: ClickPartitionStore
-    let postbacks: PostbackRetentionStore
+    let postbacks: PostbackStore
     private var partitionsCheckedAt = -Double.infinity
 
     public init(configuration: Configuration, logger: Logger, interval: Double = 5) throws {
@@ -55,7 +55,7 @@ public final class Worker: @unchecked Sendable {
         heartbeats = WorkerHeartbeatStore(database: database)
         rollups = ClickRollupStore(database: database)
         partitions = ClickPartitionStore(database: database)
-        postbacks = PostbackRetentionStore(database: database)
+        postbacks = PostbackStore(database: database)
     }
 
     public func run() throws {

@@ -1,10 +1,9 @@
 import Foundation
 import Postgres
-import Web
 
-/// Finds Waymark campaigns by a value their clicks carry in a tracking parameter (a
+/// Finding Waymark campaigns by a value their clicks carry in a tracking parameter (a
 /// platform's or a network's campaign id): how pulled and fed spend lands on campaigns.
-public enum CampaignMatch {
+extension CampaignStore {
     /// Value → the source's campaign whose clicks since `since` carry it most.
     public static func byParameter(_ database: PostgresPool, sourceID: Int64, name: String, values: [String], since: PostgresQuery) throws
         -> [String: Int64]

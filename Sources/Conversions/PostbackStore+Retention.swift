@@ -2,11 +2,7 @@ import Postgres
 
 /// The retention of postbacks no workspace owns: unattributed ones (naming no known click) and
 /// invalid ones naming no workspace. Anyone can send them, so they cannot stay forever.
-public struct PostbackRetentionStore: Sendable {
-    public let database: PostgresPool
-
-    public init(database: PostgresPool) { self.database = database }
-
+extension PostbackStore {
     /// Deletes those received more than `days` ago (an index range: cheap every worker cycle).
     public func expire(olderThanDays days: Int) throws {
         guard days > 0 else { return }

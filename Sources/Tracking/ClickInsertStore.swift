@@ -1,0 +1,64 @@
+import Catalog
+import Foundation
+import Postgres
+
+/// The click writer's own connection and its one INSERT of `clicks` (… ON CONFLICT DO NOTHING: a
+/// replayed click is stored once). Not Sendable: it belongs to the writer's thread.
+public final class ClickInsertStore {
+    private let conninfo: String
+    private var connection: PostgresConnection?
+
+    public init(conninfo: String) { self.conninfo = conninfo }
+
+    /// Forgets a broken connection; the next insert opens a new one.
+    public func disconnect() { connection = nil }
+
+    /// Makes the daily partitions the clicks need (the insert failed with 23514), on the open connection.
+    public func ensurePartitions(for clicks: [Click]) throws {
+        if let connection {
+            try ClickPartitionStore.ensure(days: Set(clicks.map { Int($0.clickedAt.timeIntervalSince1970 / 86400) }), on: connection)
+        }
+    }
+
+    /// One statement for any batch size: each column travels as one array parameter and
+    /// `unnest` turns them back into rows, so the statement is prepared once per connection.
+    public func insert(_ clicks: [Click]) throws {
+        if connection == nil { connection = try PostgresConnection(conninfo: conninfo) }
+        var columns = [[String?]](repeating: [], count: ClickInsertStore.columnTypes.count)
+        for i in columns.indices { columns[i].reserveCapacity(clicks.count) }
+        for c in clicks {
+            let fixed: [String?] = [
+                c.id, String(c.clickedAt.timeIntervalSince1970), String(c.campaignID), String(c.trafficSourceID),
+                c.workspaceID.map { String($0) },
+                c.ip, c.userAgent, c.referrer, c.externalID, c.cost, c.isBot ? "t" : "f", c.isUnique ? "t" : "f", c.country, c.device,
+                c.os, c.browser, c.destination, c.extra.isEmpty ? nil : ClickInsertStore.json(c.extra),
+            ]
+            for (i, value) in fixed.enumerated() { columns[i].append(value) }
+            for slot in 1...TrafficSource.maxParameters { columns[fixed.count + slot - 1].append(c.slots[slot]) }
+        }
+        let query = PostgresQuery(unescaped: ClickInsertStore.insertSQL, binds: columns.map { PostgresArrayLiteral.encode($0) })
+        try connection!.query(query, prepared: true)
+    }
+
+    public static let columnNames =
+        [
+            "id", "clicked_at", "campaign_id", "traffic_source_id", "workspace_id", "ip", "user_agent", "referrer",
+            "external_id", "cost", "is_bot", "is_unique", "country", "device", "os", "browser", "destination", "extra",
+        ]
+        + (1...TrafficSource.maxParameters).map { "p\($0)" }
+    public static let columnTypes =
+        [
+            "text", "float8", "bigint", "bigint", "bigint", "text", "text", "text", "text", "numeric", "bool", "bool",
+            "text", "text", "text", "text", "text", "jsonb",
+        ] + Array(repeating: "text", count: TrafficSource.maxParameters)
+    public static let insertSQL: String = {
+        let arrays = columnTypes.enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }.joined(separator: ", ")
+        let select = columnNames.map { $0 == "clicked_at" ? "to_timestamp(u.clicked_at)" : "u." + $0 }.joined(separator: ", ")
+        return "INSERT INTO clicks (\(columnNames.joined(separator: ", "))) SELECT \(select) FROM unnest(\(arrays)) AS u("
+            + columnNames.joined(separator: ", ") + ") ON CONFLICT DO NOTHING"
+    }()
+
+    public static func json(_ values: [String: String]) -> String {
+        String(decoding: (try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
