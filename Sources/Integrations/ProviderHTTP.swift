@@ -5,13 +5,21 @@ import Foundation
 import HTTPClient
 import Web
 
-/// A provider's answer: status, the JSON body when there is one, the raw text.
+/// A provider's answer: status and the raw text, read into the provider's answer types.
 public struct ProviderAnswer {
     public var status: Int
-    public var json: Any?
     public var text: String
 
-    public var object: [String: Any] { json as? [String: Any] ?? [:] }
+    public init(status: Int, text: String) {
+        self.status = status
+        self.text = text
+    }
+
+    /// The body as that shape, or nil when it is not JSON of that shape.
+    public func decode<T: Decodable>(_ type: T.Type) -> T? { ProviderJSON.decode(type, from: text) }
+
+    /// The body as that shape, or the empty one.
+    public func shape<T: LenientDecodable>(_ type: T.Type) -> T { ProviderJSON.shape(type, from: text) }
 }
 
 /// Every provider call goes through here: the origin map, then the outbound policy (a URL the
@@ -28,7 +36,10 @@ public struct ProviderHTTP: Sendable {
         self.outbound = outbound
     }
 
-    public func send(_ method: String, _ url: String, headers: [(String, String)] = [], form: [(String, String)]? = nil, json: Any? = nil)
+    public func send(
+        _ method: String, _ url: String, headers: [(String, String)] = [], form: [(String, String)]? = nil,
+        json: (any Encodable)? = nil
+    )
         throws -> ProviderAnswer
     {
         var headers = headers + [("User-Agent", "Waymark/1.0"), ("Accept", "application/json")]
@@ -38,7 +49,8 @@ public struct ProviderHTTP: Sendable {
             body = Array(URLEncoding.formString(form).utf8)
         } else if let json {
             headers.append(("Content-Type", "application/json"))
-            body = Array(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes]))
+            // The body may carry a token: the failure says nothing of it.
+            do { body = try ProviderJSON.encode(json) } catch { throw ProviderFailure(.rejected, "the request body could not be encoded") }
         }
         let target = origins.rewrite(url)
         let request = HTTPRequest(
@@ -51,8 +63,6 @@ public struct ProviderHTTP: Sendable {
             throw ProviderFailure(
                 .temporary, Redaction.scrub("\(method) \(Redaction.withoutQuery(url)): \(error)", secrets: headers.map(\.1)))
         }
-        let text = response.text
-        return ProviderAnswer(
-            status: response.status, json: text.isEmpty ? nil : try? JSONSerialization.jsonObject(with: Data(text.utf8)), text: text)
+        return ProviderAnswer(status: response.status, text: response.text)
     }
 }

@@ -36,20 +36,15 @@ public struct GA4Provider: Provider {
     }
 
     public func test(_ context: IntegrationContext) throws -> String {
-        let event: [String: Any] = [
-            "client_id": "waymark.test", "events": [["name": "waymark_connection_test", "params": ["engagement_time_msec": 1]]],
-        ]
+        let event = GA4Payload(clientID: "waymark.test", events: [.init(name: "waymark_connection_test", params: .init())])
         let answer = try http.send("POST", "https://www.google-analytics.com/debug/mp/collect?" + query(context), json: event)
         guard answer.status == 200 else {
             throw ProviderFailure(answer.status >= 500 ? .temporary : .rejected, "GA4 validation server: HTTP \(answer.status)")
         }
-        let messages = answer.object["validationMessages"] as? [[String: Any]] ?? []
+        let messages = answer.shape(GA4Validation.self).validationMessages ?? []
         guard messages.isEmpty else {
-            throw ProviderFailure(
-                .rejected,
-                "GA4 validation: "
-                    + messages.map { "\($0["validationCode"] as? String ?? ""): \($0["description"] as? String ?? "")" }.joined(
-                        separator: "; "))
+            let text = messages.map { "\($0.validationCode ?? ""): \($0.description ?? "")" }.joined(separator: "; ")
+            throw ProviderFailure(.rejected, "GA4 validation: " + text)
         }
         return "Measurement Protocol payload validated for \(context.settings["measurement_id"] ?? "")"
     }
@@ -59,22 +54,15 @@ public struct GA4Provider: Provider {
         if Date().timeIntervalSince(conversion.convertedAt) > 72 * 3600 {
             return .failure(ProviderFailure(.rejected, "older than the Measurement Protocol's 72-hour window: not sent"))
         }
-        var params: [String: Any] = [
-            "currency": conversion.currency, "transaction_id": conversion.txid ?? "wm-\(conversion.conversionID)",
-            "engagement_time_msec": 1,
-        ]
-        if let value = Double(conversion.payout) { params["value"] = value }
+        let params = GA4Payload.Params(
+            currency: conversion.currency, transactionID: conversion.txid ?? "wm-\(conversion.conversionID)",
+            value: Double(conversion.payout))
         let clientID = conversion.parameters["ga_client_id"] ?? conversion.parameters["client_id"] ?? conversion.clickID
-        let body: [String: Any] = [
-            "client_id": clientID, "timestamp_micros": Int64(conversion.convertedAt.timeIntervalSince1970 * 1_000_000),
-            "events": [["name": conversion.providerAction, "params": params]],
-        ]
-        return Result {
-            PushRequest(
-                url: "https://www.google-analytics.com/mp/collect",
-                body: String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self))
-        }
-        .mapError { ProviderFailure(.rejected, "\($0)") }
+        let body = GA4Payload(
+            clientID: clientID, timestampMicros: Int64(conversion.convertedAt.timeIntervalSince1970 * 1_000_000),
+            events: [.init(name: conversion.providerAction, params: params)])
+        return Result { PushRequest(url: "https://www.google-analytics.com/mp/collect", body: try ProviderJSON.text(body)) }
+            .mapError { ProviderFailure(.rejected, "\($0)") }
     }
 
     public func authorize(_ url: String, _ context: IntegrationContext) -> (url: String, headers: [(String, String)]) {

@@ -47,14 +47,15 @@ public struct GoogleAdsProvider: Provider {
 
     private func token(_ form: [(String, String)]) throws -> ProviderTokens {
         let answer = try http.send("POST", "https://oauth2.googleapis.com/token", form: form)
-        guard answer.status == 200, let access = answer.object["access_token"] as? String else {
-            let error = answer.object["error"] as? String ?? "HTTP \(answer.status)"
-            let text = "\(error): \(answer.object["error_description"] as? String ?? "")"
+        let tokens = answer.shape(GoogleTokenAnswer.self)
+        guard answer.status == 200, let access = tokens.accessToken else {
+            let error = tokens.error ?? "HTTP \(answer.status)"
+            let text = "\(error): \(tokens.errorDescription ?? "")"
             throw ProviderFailure(
                 error == "invalid_grant" || error == "invalid_client" ? .authorization : GoogleAdsProvider.kind(answer.status), text)
         }
-        let expires = (answer.object["expires_in"] as? NSNumber).map { Date().addingTimeInterval($0.doubleValue) }
-        return ProviderTokens(accessToken: access, refreshToken: answer.object["refresh_token"] as? String, expiresAt: expires)
+        let expires = tokens.expiresIn.map { Date().addingTimeInterval($0) }
+        return ProviderTokens(accessToken: access, refreshToken: tokens.refreshToken, expiresAt: expires)
     }
 
     public func headers(_ context: IntegrationContext) -> [(String, String)] {
@@ -73,32 +74,32 @@ public struct GoogleAdsProvider: Provider {
         }
     }
 
-    /// The answer's JSON, or the Google Ads error it carries.
-    public func checked(_ answer: ProviderAnswer) throws -> Any? {
-        guard (200..<300).contains(answer.status) else {
-            let error = answer.object["error"] as? [String: Any]
-            let detail = ((error?["details"] as? [[String: Any]])?.first?["errors"] as? [[String: Any]])?.first
-            let code =
-                (detail?["errorCode"] as? [String: Any])?.map { "\($0.key): \($0.value)" }.first ?? (error?["status"] as? String ?? "")
-            throw ProviderFailure(
-                GoogleAdsProvider.kind(answer.status),
-                "Google Ads \(answer.status) \(code) \(error?["message"] as? String ?? answer.text.prefix(200).description)")
-        }
-        return answer.json
+    /// The answer, or the Google Ads error it carries.
+    public func checked(_ answer: ProviderAnswer) throws -> ProviderAnswer {
+        guard (200..<300).contains(answer.status) else { throw GoogleAdsProvider.failure(answer) }
+        return answer
+    }
+
+    /// A Google Ads error answer as a failure: its status, first error code and message.
+    public static func failure(_ answer: ProviderAnswer) -> ProviderFailure {
+        let error = answer.shape(GoogleErrorAnswer.self).error
+        let code = error?.code ?? error?.status ?? ""
+        return ProviderFailure(
+            kind(answer.status), "Google Ads \(answer.status) \(code) \(error?.message ?? answer.text.prefix(200).description)")
     }
 
     /// Every result row of a GAQL query over searchStream (an array of batches).
-    public func search(_ customer: String, _ query: String, _ context: IntegrationContext) throws -> [[String: Any]] {
+    public func search(_ customer: String, _ query: String, _ context: IntegrationContext) throws -> [GoogleAdsRow] {
         let answer = try http.send(
             "POST", "\(GoogleAdsProvider.api)/customers/\(customer)/googleAds:searchStream", headers: headers(context),
-            json: ["query": query])
-        let batches = try checked(answer) as? [[String: Any]] ?? []
-        return batches.flatMap { $0["results"] as? [[String: Any]] ?? [] }
+            json: GoogleAdsQuery(query: query))
+        let batches = try checked(answer).decode([GoogleSearchBatch].self) ?? []
+        return batches.flatMap { $0.results ?? [] }
     }
 
     public func accounts(_ context: IntegrationContext) throws -> [ProviderAccount] {
         let answer = try http.send("GET", "\(GoogleAdsProvider.api)/customers:listAccessibleCustomers", headers: headers(context))
-        let names = (try checked(answer) as? [String: Any])?["resourceNames"] as? [String] ?? []
+        let names = try checked(answer).shape(GoogleCustomerList.self).resourceNames ?? []
         return try names.map { resource in
             let id = String(resource.dropFirst("customers/".count))
             let row = try search(
@@ -106,10 +107,9 @@ public struct GoogleAdsProvider: Provider {
                 "SELECT customer.id, customer.descriptive_name, customer.currency_code, customer.time_zone, customer.manager FROM customer",
                 context
             ).first
-            let customer = row?["customer"] as? [String: Any] ?? [:]
+            let customer = row?.customer
             return ProviderAccount(
-                id: id, name: customer["descriptiveName"] as? String ?? id, currency: customer["currencyCode"] as? String,
-                timeZone: customer["timeZone"] as? String)
+                id: id, name: customer?.descriptiveName ?? id, currency: customer?.currencyCode, timeZone: customer?.timeZone)
         }
     }
 
@@ -131,42 +131,36 @@ public struct GoogleAdsProvider: Provider {
                     + "ad_group_criterion.keyword.text, ad_group_criterion.keyword.match_type, \(metrics) FROM keyword_view WHERE \(window)"
             ),
         ]
-        var rows: [MetricRow] = []
-        for (level, query) in levels {
-            for result in try search(customer, query, context) {
-                let campaign = result["campaign"] as? [String: Any] ?? [:]
-                let group = result["adGroup"] as? [String: Any] ?? [:]
-                let ad = (result["adGroupAd"] as? [String: Any])?["ad"] as? [String: Any] ?? [:]
-                let criterion = result["adGroupCriterion"] as? [String: Any] ?? [:]
-                let m = result["metrics"] as? [String: Any] ?? [:]
-                guard let day = (result["segments"] as? [String: Any])?["date"] as? String, let campaignID = jsonText(campaign["id"]) else {
-                    continue
-                }
-                var row = MetricRow(day: day, level: level, campaignID: campaignID)
-                row.campaignName = campaign["name"] as? String ?? ""
-                row.adGroupID = jsonText(group["id"]) ?? ""
-                row.adGroupName = group["name"] as? String ?? ""
-                row.adID = jsonText(ad["id"]) ?? ""
-                row.adName = ad["name"] as? String ?? ""
-                if level == "keyword" {
-                    let keyword = criterion["keyword"] as? [String: Any] ?? [:]
-                    let text = keyword["text"] as? String ?? jsonText(criterion["criterionId"]) ?? ""
-                    row.keyword = "\(text) [\(keyword["matchType"] as? String ?? "")]"
-                }
-                row.impressions = Int64(jsonText(m["impressions"]) ?? "0") ?? 0
-                row.clicks = Int64(jsonText(m["clicks"]) ?? "0") ?? 0
-                row.cost = decimalFromMicros(jsonText(m["costMicros"]))
-                rows.append(row)
-            }
+        return try levels.flatMap { level, query in
+            try search(customer, query, context).compactMap { GoogleAdsProvider.metricRow($0, level: level) }
         }
-        return rows
+    }
+
+    /// A GAQL row as a metric row; nil without a date or a campaign id.
+    public static func metricRow(_ result: GoogleAdsRow, level: String) -> MetricRow? {
+        guard let day = result.segments?.date, let campaignID = result.campaign?.id else { return nil }
+        var row = MetricRow(day: day, level: level, campaignID: campaignID)
+        row.campaignName = result.campaign?.name ?? ""
+        row.adGroupID = result.adGroup?.id ?? ""
+        row.adGroupName = result.adGroup?.name ?? ""
+        row.adID = result.adGroupAd?.ad?.id ?? ""
+        row.adName = result.adGroupAd?.ad?.name ?? ""
+        if level == "keyword" {
+            let criterion = result.adGroupCriterion
+            let text = criterion?.keyword?.text ?? criterion?.criterionId ?? ""
+            row.keyword = "\(text) [\(criterion?.keyword?.matchType ?? "")]"
+        }
+        row.impressions = Int64(result.metrics?.impressions ?? "0") ?? 0
+        row.clicks = Int64(result.metrics?.clicks ?? "0") ?? 0
+        row.cost = decimalFromMicros(result.metrics?.costMicros)
+        return row
     }
 
     public func test(_ context: IntegrationContext) throws -> String {
         guard let customer = context.account?.id else { return "Authorized: \(try accounts(context).count) accessible customers" }
         let row = try search(customer, "SELECT customer.id, customer.descriptive_name, customer.currency_code FROM customer", context).first
-        let c = row?["customer"] as? [String: Any] ?? [:]
-        return "Connected to customer \(customer) (\(c["descriptiveName"] as? String ?? "?"), \(c["currencyCode"] as? String ?? "?"))"
+        let c = row?.customer
+        return "Connected to customer \(customer) (\(c?.descriptiveName ?? "?"), \(c?.currencyCode ?? "?"))"
     }
 
     public func push(_ conversion: PushConversion, _ context: IntegrationContext) -> Result<PushRequest, ProviderFailure> {
@@ -176,44 +170,28 @@ public struct GoogleAdsProvider: Provider {
         }
         let action = ASCII.digits(conversion.providerAction)
         let value = Double(conversion.payout) ?? 0
-        let body: [String: Any]
+        let orderID = "wm-\(conversion.conversionID)"
         let url: String
+        let body: any Encodable
         if context.settings["conversion_api"] == "data_manager" {
             url = "https://datamanager.googleapis.com/v1/events:ingest"
-            var destination: [String: Any] = [
-                "operatingAccount": ["accountType": "GOOGLE_ADS", "accountId": customer], "productDestinationId": action,
-            ]
-            if let login = context.settings["login_customer_id"], !login.isEmpty {
-                destination["loginAccount"] = ["accountType": "GOOGLE_ADS", "accountId": login]
-            }
-            body = [
-                "destinations": [destination], "validateOnly": false, "encoding": "HEX",
-                "events": [
-                    [
-                        "adIdentifiers": ["gclid": gclid], "eventTimestamp": RFC3339.string(from: conversion.convertedAt),
-                        "transactionId": "wm-\(conversion.conversionID)", "conversionValue": value, "currency": conversion.currency,
-                        "eventSource": "WEB",
-                    ]
-                ],
-            ]
+            let login = context.settings["login_customer_id"].flatMap { $0.isEmpty ? nil : $0 }
+            let destination = GoogleDataManagerIngest.Destination(
+                operatingAccount: .init(accountId: customer), loginAccount: login.map { .init(accountId: $0) },
+                productDestinationId: action)
+            let event = GoogleDataManagerIngest.Event(
+                adIdentifiers: ["gclid": gclid], eventTimestamp: RFC3339.string(from: conversion.convertedAt),
+                transactionId: orderID, conversionValue: value, currency: conversion.currency)
+            body = GoogleDataManagerIngest(destinations: [destination], events: [event])
         } else {
             url = "\(GoogleAdsProvider.api)/customers/\(customer):uploadClickConversions"
-            body = [
-                "partialFailure": true, "validateOnly": false,
-                "conversions": [
-                    [
-                        "gclid": gclid, "conversionAction": "customers/\(customer)/conversionActions/\(action)",
-                        "conversionDateTime": GoogleAdsProvider.dateTime(conversion.convertedAt), "conversionValue": value,
-                        "currencyCode": conversion.currency, "orderId": "wm-\(conversion.conversionID)",
-                    ]
-                ],
-            ]
+            let upload = GoogleClickConversionUpload.Conversion(
+                gclid: gclid, conversionAction: "customers/\(customer)/conversionActions/\(action)",
+                conversionDateTime: GoogleAdsProvider.dateTime(conversion.convertedAt), conversionValue: value,
+                currencyCode: conversion.currency, orderId: orderID)
+            body = GoogleClickConversionUpload(conversions: [upload])
         }
-        return Result {
-            PushRequest(
-                url: url, body: String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self))
-        }
-        .mapError { ProviderFailure(.rejected, "\($0)") }
+        return Result { PushRequest(url: url, body: try ProviderJSON.text(body)) }.mapError { ProviderFailure(.rejected, "\($0)") }
     }
 
     public func authorize(_ url: String, _ context: IntegrationContext) -> (url: String, headers: [(String, String)]) {
@@ -221,14 +199,12 @@ public struct GoogleAdsProvider: Provider {
     }
 
     public func judgePush(status: Int, body: String) -> ProviderFailure? {
-        let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+        let answer = ProviderJSON.shape(GoogleErrorAnswer.self, from: body)
         guard (200..<300).contains(status) else {
-            return ProviderFailure(
-                GoogleAdsProvider.kind(status),
-                "HTTP \(status): \((object["error"] as? [String: Any])?["message"] as? String ?? String(body.prefix(200)))")
+            return ProviderFailure(GoogleAdsProvider.kind(status), "HTTP \(status): \(answer.error?.message ?? String(body.prefix(200)))")
         }
-        if let partial = object["partialFailureError"] as? [String: Any] {
-            return ProviderFailure(.rejected, "partial failure: \(partial["message"] as? String ?? "")")
+        if let partial = answer.partialFailureError {
+            return ProviderFailure(.rejected, "partial failure: \(partial.message ?? "")")
         }
         return nil
     }

@@ -32,36 +32,38 @@ public struct MetaProvider: Provider {
 
     public func exchange(code: String, redirectURI: String, codeVerifier: String) throws -> ProviderTokens {
         let app = [("client_id", credentials.metaAppID ?? ""), ("client_secret", credentials.metaAppSecret ?? "")]
-        let short = try get("/oauth/access_token", app + [("redirect_uri", redirectURI), ("code", code)])
-        guard let shortToken = short["access_token"] as? String else {
+        let short = try get("/oauth/access_token", app + [("redirect_uri", redirectURI), ("code", code)], as: MetaTokenAnswer.self)
+        guard let shortToken = short.accessToken else {
             throw ProviderFailure(.rejected, "no access_token in Meta's answer")
         }
-        let long = try get("/oauth/access_token", [("grant_type", "fb_exchange_token")] + app + [("fb_exchange_token", shortToken)])
-        guard let token = long["access_token"] as? String else {
+        let long = try get(
+            "/oauth/access_token", [("grant_type", "fb_exchange_token")] + app + [("fb_exchange_token", shortToken)],
+            as: MetaTokenAnswer.self)
+        guard let token = long.accessToken else {
             throw ProviderFailure(.rejected, "no long-lived access_token in Meta's answer")
         }
         return ProviderTokens(
             accessToken: token, refreshToken: nil,
-            expiresAt: (long["expires_in"] as? NSNumber).map { Date().addingTimeInterval($0.doubleValue) })
+            expiresAt: long.expiresIn.map { Date().addingTimeInterval($0) })
     }
 
     /// A Graph GET; errors by their Graph code (190 = reconnect; 4, 17, 32, 613, 80004 = throttled).
-    public func get(_ path: String, _ query: [(String, String)]) throws -> [String: Any] {
-        try checked(try http.send("GET", MetaProvider.graph + path + "?" + URLEncoding.formString(query)))
+    public func get<T: LenientDecodable>(_ path: String, _ query: [(String, String)], as type: T.Type) throws -> T {
+        try checked(try http.send("GET", MetaProvider.graph + path + "?" + URLEncoding.formString(query)), as: type)
     }
 
-    public func checked(_ answer: ProviderAnswer) throws -> [String: Any] {
-        if let error = answer.object["error"] as? [String: Any] {
+    public func checked<T: LenientDecodable>(_ answer: ProviderAnswer, as type: T.Type) throws -> T {
+        if let error = answer.shape(MetaErrorAnswer.self).error {
             throw MetaProvider.failure(error, status: answer.status)
         }
         guard (200..<300).contains(answer.status) else {
             throw ProviderFailure(answer.status >= 500 ? .temporary : .rejected, "Meta HTTP \(answer.status)")
         }
-        return answer.object
+        return answer.shape(type)
     }
 
-    public static func failure(_ error: [String: Any], status: Int) -> ProviderFailure {
-        let code = (error["code"] as? NSNumber)?.intValue ?? 0
+    public static func failure(_ error: MetaError, status: Int) -> ProviderFailure {
+        let code = LenientNumber.int(error.code) ?? 0
         let kind: ProviderFailure.Kind =
             switch code {
             case 190, 102: .authorization
@@ -69,7 +71,7 @@ public struct MetaProvider: Provider {
             case 1, 2: .temporary
             default: status >= 500 ? .temporary : .rejected
             }
-        return ProviderFailure(kind, "Meta error \(code): \(error["message"] as? String ?? "")")
+        return ProviderFailure(kind, "Meta error \(code): \(error.message ?? "")")
     }
 
     public func accounts(_ context: IntegrationContext) throws -> [ProviderAccount] {
@@ -81,16 +83,12 @@ public struct MetaProvider: Provider {
                 ("access_token", context.accessToken),
             ]
             if let after { query.append(("after", after)) }
-            let page = try get("/me/adaccounts", query)
-            for a in page["data"] as? [[String: Any]] ?? [] {
-                guard let id = a["id"] as? String else { continue }
-                out.append(
-                    ProviderAccount(
-                        id: id, name: a["name"] as? String ?? id, currency: a["currency"] as? String,
-                        timeZone: a["timezone_name"] as? String))
+            let page = try get("/me/adaccounts", query, as: MetaPage<MetaAdAccount>.self)
+            for a in page.data ?? [] {
+                guard let id = a.id else { continue }
+                out.append(ProviderAccount(id: id, name: a.name ?? id, currency: a.currency, timeZone: a.timezoneName))
             }
-            let paging = page["paging"] as? [String: Any]
-            after = paging?["next"] == nil ? nil : (paging?["cursors"] as? [String: Any])?["after"] as? String
+            after = page.paging?.next == nil ? nil : page.paging?.cursors?.after
         } while after != nil
         return out
     }
@@ -108,37 +106,39 @@ public struct MetaProvider: Provider {
                     ("access_token", context.accessToken),
                 ])
             while let url = next {
-                let page = try checked(try http.send("GET", url))
-                for d in page["data"] as? [[String: Any]] ?? [] {
-                    guard let day = d["date_start"] as? String, let campaign = jsonText(d["campaign_id"]) else { continue }
-                    var row = MetricRow(day: day, level: level, campaignID: campaign)
-                    row.campaignName = d["campaign_name"] as? String ?? ""
-                    if level != "campaign" {
-                        row.adGroupID = jsonText(d["adset_id"]) ?? ""
-                        row.adGroupName = d["adset_name"] as? String ?? ""
-                    }
-                    if level == "ad" {
-                        row.adID = jsonText(d["ad_id"]) ?? ""
-                        row.adName = d["ad_name"] as? String ?? ""
-                    }
-                    row.impressions = Int64(jsonText(d["impressions"]) ?? "0") ?? 0
-                    row.clicks = Int64(jsonText(d["clicks"]) ?? "0") ?? 0
-                    row.cost = jsonText(d["spend"]) ?? "0"
-                    rows.append(row)
-                }
+                let page = try checked(try http.send("GET", url), as: MetaPage<MetaInsightsRow>.self)
+                rows += (page.data ?? []).compactMap { MetaProvider.metricRow($0, level: level) }
                 // paging.next is a graph.facebook.com URL; the origin map applies to it too.
-                next = (page["paging"] as? [String: Any])?["next"] as? String
+                next = page.paging?.next
             }
         }
         return rows
     }
 
+    /// An insights row as a metric row; nil without a day or a campaign id.
+    public static func metricRow(_ d: MetaInsightsRow, level: String) -> MetricRow? {
+        guard let day = d.dateStart, let campaign = d.campaignID else { return nil }
+        var row = MetricRow(day: day, level: level, campaignID: campaign)
+        row.campaignName = d.campaignName ?? ""
+        if level != "campaign" {
+            row.adGroupID = d.adsetID ?? ""
+            row.adGroupName = d.adsetName ?? ""
+        }
+        if level == "ad" {
+            row.adID = d.adID ?? ""
+            row.adName = d.adName ?? ""
+        }
+        row.impressions = Int64(d.impressions ?? "0") ?? 0
+        row.clicks = Int64(d.clicks ?? "0") ?? 0
+        row.cost = d.spend ?? "0"
+        return row
+    }
+
     public func test(_ context: IntegrationContext) throws -> String {
         let app = "\(credentials.metaAppID ?? "")|\(credentials.metaAppSecret ?? "")"
-        let debug = try get("/debug_token", [("input_token", context.accessToken), ("access_token", app)])
-        let data = debug["data"] as? [String: Any] ?? [:]
-        guard data["is_valid"] as? Bool == true else { throw ProviderFailure(.authorization, "Meta says the token is not valid") }
-        let expires = (data["expires_at"] as? NSNumber).map { RFC3339.string(from: Date(timeIntervalSince1970: $0.doubleValue)) } ?? "never"
+        let debug = try get("/debug_token", [("input_token", context.accessToken), ("access_token", app)], as: MetaDebugToken.self)
+        guard debug.data?.isValid == true else { throw ProviderFailure(.authorization, "Meta says the token is not valid") }
+        let expires = debug.data?.expiresAt.map { RFC3339.string(from: Date(timeIntervalSince1970: $0)) } ?? "never"
         return "Token valid (expires \(expires)); \(try accounts(context).count) ad accounts reachable"
     }
 
@@ -149,28 +149,20 @@ public struct MetaProvider: Provider {
         if Date().timeIntervalSince(conversion.convertedAt) > MetaProvider.eventWindow {
             return .failure(ProviderFailure(.rejected, "older than the Conversions API's 7-day window: not sent"))
         }
-        var user: [String: Any] = ["client_ip_address": conversion.ip, "client_user_agent": conversion.userAgent]
-        if let fbclid = conversion.externalID ?? conversion.parameters["fbclid"], !fbclid.isEmpty {
-            user["fbc"] = MetaProvider.fbc(fbclid: fbclid, clickedAt: conversion.clickedAt)
-        }
-        user["external_id"] = [Hex.encode(Array(SHA256.hash(data: Data(conversion.clickID.utf8))))]
-        var event: [String: Any] = [
-            "event_name": conversion.providerAction, "event_time": Int(conversion.convertedAt.timeIntervalSince1970),
-            "event_id": String(conversion.conversionID), "action_source": "website",
-            "event_source_url": conversion.destination.isEmpty ? "https://localhost/" : conversion.destination,
-            "user_data": user,
-        ]
-        if let value = Double(conversion.payout) { event["custom_data"] = ["value": value, "currency": conversion.currency] }
-        var body: [String: Any] = ["data": [event]]
-        if let code = context.settings["test_event_code"], !code.isEmpty { body["test_event_code"] = code }
-        return Result {
-            PushRequest(
-                url: "\(MetaProvider.graph)/\(pixel)/events",
-                body: String(
-                    decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes]),
-                    as: UTF8.self))
-        }
-        .mapError { ProviderFailure(.rejected, "\($0)") }
+        let fbclid = (conversion.externalID ?? conversion.parameters["fbclid"]).flatMap { $0.isEmpty ? nil : $0 }
+        let user = MetaEventsBody.UserData(
+            clientIPAddress: conversion.ip, clientUserAgent: conversion.userAgent,
+            fbc: fbclid.map { MetaProvider.fbc(fbclid: $0, clickedAt: conversion.clickedAt) },
+            externalID: [Hex.encode(Array(SHA256.hash(data: Data(conversion.clickID.utf8))))])
+        let event = MetaEventsBody.Event(
+            eventName: conversion.providerAction, eventTime: Int(conversion.convertedAt.timeIntervalSince1970),
+            eventID: String(conversion.conversionID),
+            eventSourceURL: conversion.destination.isEmpty ? "https://localhost/" : conversion.destination, userData: user,
+            customData: Double(conversion.payout).map { MetaEventsBody.CustomData(value: $0, currency: conversion.currency) })
+        let code = context.settings["test_event_code"].flatMap { $0.isEmpty ? nil : $0 }
+        let body = MetaEventsBody(data: [event], testEventCode: code)
+        return Result { PushRequest(url: "\(MetaProvider.graph)/\(pixel)/events", body: try ProviderJSON.text(body)) }
+            .mapError { ProviderFailure(.rejected, "\($0)") }
     }
 
     /// `fb.1.<click time ms>.<fbclid>`: the click-id cookie Meta's pixel would have set.
@@ -183,8 +175,7 @@ public struct MetaProvider: Provider {
     }
 
     public func judgePush(status: Int, body: String) -> ProviderFailure? {
-        let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
-        if let error = object["error"] as? [String: Any] { return MetaProvider.failure(error, status: status) }
+        if let error = ProviderJSON.shape(MetaErrorAnswer.self, from: body).error { return MetaProvider.failure(error, status: status) }
         guard (200..<300).contains(status) else { return ProviderFailure(status >= 500 ? .temporary : .rejected, "HTTP \(status)") }
         return nil
     }

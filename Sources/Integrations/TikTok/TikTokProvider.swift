@@ -28,26 +28,29 @@ public struct TikTokProvider: Provider {
 
     public func exchange(code: String, redirectURI: String, codeVerifier: String) throws -> ProviderTokens {
         let data = try call(
-            "POST", "/oauth2/access_token/",
-            json: ["app_id": credentials.tiktokAppID ?? "", "secret": credentials.tiktokAppSecret ?? "", "auth_code": code])
-        guard let token = data["access_token"] as? String else { throw ProviderFailure(.rejected, "no access_token in TikTok's answer") }
+            "POST", "/oauth2/access_token/", as: TikTokToken.self,
+            json: TikTokTokenRequest(appID: credentials.tiktokAppID ?? "", secret: credentials.tiktokAppSecret ?? "", authCode: code))
+        guard let token = data.accessToken else { throw ProviderFailure(.rejected, "no access_token in TikTok's answer") }
         // Advertiser tokens do not expire until revoked.
         return ProviderTokens(accessToken: token, refreshToken: nil, expiresAt: nil)
     }
 
     /// One call; the envelope's `data`, or its code as the failure.
-    public func call(_ method: String, _ path: String, query: [(String, String)] = [], token: String? = nil, json: Any? = nil) throws
-        -> [String: Any]
-    {
+    public func call<T: LenientDecodable>(
+        _ method: String, _ path: String, query: [(String, String)] = [], token: String? = nil, as type: T.Type,
+        json: (any Encodable)? = nil
+    ) throws -> T {
         let url = TikTokProvider.api + path + (query.isEmpty ? "" : "?" + URLEncoding.formString(query))
         let answer = try http.send(method, url, headers: token.map { [("Access-Token", $0)] } ?? [], json: json)
-        if let failure = TikTokProvider.failure(answer.status, answer.object) { throw failure }
-        return answer.object["data"] as? [String: Any] ?? [:]
+        let envelope = answer.shape(TikTokEnvelope<T>.self)
+        if let failure = TikTokProvider.failure(answer.status, code: envelope.code, message: envelope.message) { throw failure }
+        return envelope.data ?? T()
     }
 
-    public static func failure(_ status: Int, _ object: [String: Any]) -> ProviderFailure? {
+    /// The failure an answer's status and envelope code stand for; nil for code 0.
+    public static func failure(_ status: Int, code: Double?, message: String?) -> ProviderFailure? {
         guard (200..<300).contains(status) else { return ProviderFailure(status >= 500 ? .temporary : .rejected, "TikTok HTTP \(status)") }
-        guard let code = (object["code"] as? NSNumber)?.intValue else {
+        guard let code = LenientNumber.int(code) else {
             return ProviderFailure(.temporary, "TikTok answered without a code")
         }
         if code == 0 { return nil }
@@ -58,7 +61,7 @@ public struct TikTokProvider: Provider {
             case 50000...59999: .temporary
             default: .rejected
             }
-        return ProviderFailure(kind, "TikTok code \(code): \(object["message"] as? String ?? "")")
+        return ProviderFailure(kind, "TikTok code \(code): \(message ?? "")")
     }
 
     public func accounts(_ context: IntegrationContext) throws -> [ProviderAccount] {
@@ -66,19 +69,19 @@ public struct TikTokProvider: Provider {
             try call(
                 "GET", "/oauth2/advertiser/get/",
                 query: [("app_id", credentials.tiktokAppID ?? ""), ("secret", credentials.tiktokAppSecret ?? "")],
-                token: context.accessToken)["list"] as? [[String: Any]] ?? []
-        let ids = list.compactMap { jsonText($0["advertiser_id"]) }
+                token: context.accessToken, as: TikTokList<TikTokAdvertiser>.self
+            ).list ?? []
+        let ids = list.compactMap(\.advertiserID)
         guard !ids.isEmpty else { return [] }
         let quoted = "[" + ids.map { "\"\($0)\"" }.joined(separator: ",") + "]"
         let info =
-            (try? call("GET", "/advertiser/info/", query: [("advertiser_ids", quoted)], token: context.accessToken))?["list"]
-            as? [[String: Any]] ?? []
+            (try? call(
+                "GET", "/advertiser/info/", query: [("advertiser_ids", quoted)], token: context.accessToken,
+                as: TikTokList<TikTokAdvertiser>.self))?.list ?? []
         return list.compactMap { a in
-            guard let id = jsonText(a["advertiser_id"]) else { return nil }
-            let details = info.first { jsonText($0["advertiser_id"]) == id }
-            return ProviderAccount(
-                id: id, name: a["advertiser_name"] as? String ?? id, currency: details?["currency"] as? String,
-                timeZone: details?["timezone"] as? String)
+            guard let id = a.advertiserID else { return nil }
+            let details = info.first { $0.advertiserID == id }
+            return ProviderAccount(id: id, name: a.advertiserName ?? id, currency: details?.currency, timeZone: details?.timezone)
         }
     }
 
@@ -95,36 +98,36 @@ public struct TikTokProvider: Provider {
         var rows: [MetricRow] = []
         for (level, dataLevel, dimension, names) in levels {
             for (start, end) in chunks {
-                for item in try report(
+                let items = try report(
                     advertiser, dataLevel, dimensions: "[\"\(dimension)\",\"stat_time_day\"]",
                     metrics: "[\"spend\",\"impressions\",\"clicks\",\(names)]", start, end, token: context.accessToken)
-                {
-                    let d = item["dimensions"] as? [String: Any] ?? [:]
-                    let m = item["metrics"] as? [String: Any] ?? [:]
-                    guard let day = (d["stat_time_day"] as? String)?.prefix(10),
-                        let campaign = level == "campaign" ? jsonText(d["campaign_id"]) : jsonText(m["campaign_id"])
-                    else { continue }
-                    var row = MetricRow(day: String(day), level: level, campaignID: campaign)
-                    row.campaignName = m["campaign_name"] as? String ?? ""
-                    row.adGroupID = (level == "ad_group" ? jsonText(d["adgroup_id"]) : jsonText(m["adgroup_id"])) ?? ""
-                    row.adGroupName = m["adgroup_name"] as? String ?? ""
-                    row.adID = level == "ad" ? jsonText(d["ad_id"]) ?? "" : ""
-                    row.adName = m["ad_name"] as? String ?? ""
-                    row.impressions = Int64(jsonText(m["impressions"]) ?? "0") ?? 0
-                    row.clicks = Int64(jsonText(m["clicks"]) ?? "0") ?? 0
-                    row.cost = jsonText(m["spend"]) ?? "0"
-                    rows.append(row)
-                }
+                rows += items.compactMap { TikTokProvider.metricRow($0, level: level) }
             }
         }
         return rows
     }
 
+    /// A report row as a metric row: the level's own id is a dimension, its parents' are metrics.
+    public static func metricRow(_ item: TikTokReportItem, level: String) -> MetricRow? {
+        let d = item.dimensions ?? .init(), m = item.metrics ?? .init()
+        guard let day = d.statTimeDay?.prefix(10), let campaign = level == "campaign" ? d.campaignID : m.campaignID else { return nil }
+        var row = MetricRow(day: String(day), level: level, campaignID: campaign)
+        row.campaignName = m.campaignName ?? ""
+        row.adGroupID = (level == "ad_group" ? d.adgroupID : m.adgroupID) ?? ""
+        row.adGroupName = m.adgroupName ?? ""
+        row.adID = level == "ad" ? d.adID ?? "" : ""
+        row.adName = m.adName ?? ""
+        row.impressions = Int64(m.impressions ?? "0") ?? 0
+        row.clicks = Int64(m.clicks ?? "0") ?? 0
+        row.cost = m.spend ?? "0"
+        return row
+    }
+
     /// Every page of one `report/integrated/get` query.
     public func report(
         _ advertiser: String, _ dataLevel: String, dimensions: String, metrics: String, _ start: String, _ end: String, token: String
-    ) throws -> [[String: Any]] {
-        var items: [[String: Any]] = []
+    ) throws -> [TikTokReportItem] {
+        var items: [TikTokReportItem] = []
         var page = 1, pages = 1
         repeat {
             let data = try call(
@@ -132,9 +135,9 @@ public struct TikTokProvider: Provider {
                 query: [
                     ("advertiser_id", advertiser), ("report_type", "BASIC"), ("data_level", dataLevel), ("dimensions", dimensions),
                     ("metrics", metrics), ("start_date", start), ("end_date", end), ("page", String(page)), ("page_size", "1000"),
-                ], token: token)
-            items += data["list"] as? [[String: Any]] ?? []
-            pages = ((data["page_info"] as? [String: Any])?["total_page"] as? NSNumber)?.intValue ?? 1
+                ], token: token, as: TikTokList<TikTokReportItem>.self)
+            items += data.list ?? []
+            pages = LenientNumber.int(data.pageInfo?.totalPage) ?? 1
             page += 1
         } while page <= pages
         return items
@@ -152,30 +155,17 @@ public struct TikTokProvider: Provider {
         guard let pixel = context.settings["pixel_code"], !pixel.isEmpty else {
             return .failure(ProviderFailure(.rejected, "no pixel code set"))
         }
-        var user: [String: Any] = ["ip": conversion.ip, "user_agent": conversion.userAgent]
-        if let ttclid = conversion.externalID ?? conversion.parameters["ttclid"], !ttclid.isEmpty { user["ttclid"] = ttclid }
-        var properties: [String: Any] = ["currency": conversion.currency]
-        if let value = Double(conversion.payout) { properties["value"] = value }
-        if let txid = conversion.txid { properties["order_id"] = txid }
-        var body: [String: Any] = [
-            "event_source": "web", "event_source_id": pixel,
-            "data": [
-                [
-                    "event": conversion.providerAction, "event_time": Int(conversion.convertedAt.timeIntervalSince1970),
-                    "event_id": String(conversion.conversionID), "user": user, "properties": properties,
-                    "page": ["url": conversion.destination],
-                ] as [String: Any]
-            ],
-        ]
-        if let code = context.settings["test_event_code"], !code.isEmpty { body["test_event_code"] = code }
-        return Result {
-            PushRequest(
-                url: TikTokProvider.api + "/event/track/",
-                body: String(
-                    decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes]),
-                    as: UTF8.self))
-        }
-        .mapError { ProviderFailure(.rejected, "\($0)") }
+        let ttclid = (conversion.externalID ?? conversion.parameters["ttclid"]).flatMap { $0.isEmpty ? nil : $0 }
+        let event = TikTokEventsBody.Event(
+            event: conversion.providerAction, eventTime: Int(conversion.convertedAt.timeIntervalSince1970),
+            eventID: String(conversion.conversionID),
+            user: .init(ip: conversion.ip, userAgent: conversion.userAgent, ttclid: ttclid),
+            properties: .init(currency: conversion.currency, value: Double(conversion.payout), orderID: conversion.txid),
+            page: .init(url: conversion.destination))
+        let code = context.settings["test_event_code"].flatMap { $0.isEmpty ? nil : $0 }
+        let body = TikTokEventsBody(eventSourceID: pixel, data: [event], testEventCode: code)
+        return Result { PushRequest(url: TikTokProvider.api + "/event/track/", body: try ProviderJSON.text(body)) }
+            .mapError { ProviderFailure(.rejected, "\($0)") }
     }
 
     public func authorize(_ url: String, _ context: IntegrationContext) -> (url: String, headers: [(String, String)]) {
@@ -183,14 +173,13 @@ public struct TikTokProvider: Provider {
     }
 
     public func judgePush(status: Int, body: String) -> ProviderFailure? {
-        TikTokProvider.failure(status, (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:])
+        let envelope = ProviderJSON.shape(TikTokEnvelope<TikTokNoData>.self, from: body)
+        return TikTokProvider.failure(status, code: envelope.code, message: envelope.message)
     }
 
     public func revoke(_ context: IntegrationContext) throws {
-        _ = try? call(
-            "POST", "/oauth2/revoke_token/", token: context.accessToken,
-            json: [
-                "app_id": credentials.tiktokAppID ?? "", "secret": credentials.tiktokAppSecret ?? "", "access_token": context.accessToken,
-            ])
+        let body = TikTokTokenRequest(
+            appID: credentials.tiktokAppID ?? "", secret: credentials.tiktokAppSecret ?? "", accessToken: context.accessToken)
+        _ = try? call("POST", "/oauth2/revoke_token/", token: context.accessToken, as: TikTokNoData.self, json: body)
     }
 }
