@@ -83,7 +83,9 @@ build() {
     return 0
   fi
   log_build "building $unit"
-  rm -f "$OUT/stamps/$unit.key"
+  # A static archive is updated in place, not replaced: members of files no longer in the list
+  # would stay and be linked (a stale SpendInput layout crashed spend-json). Start afresh.
+  rm -f "$OUT/stamps/$unit.key" "$output"
   local errors=$OUT/stamps/$unit.log
   if ! "$SWIFTC" "$@" >"$errors" 2>&1; then
     # ld.gold's "Cannot export local symbol '__asan_…'" warnings are noise.
