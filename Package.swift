@@ -50,8 +50,8 @@ let package = Package(
         .target(name: "WaymarkCore", dependencies: ["Web", "Postgres", "Addresses", crypto], swiftSettings: swiftSettings),
         // Users, sessions, API tokens, the login throttle, workspaces.
         .target(name: "Accounts", dependencies: ["WaymarkCore", "Web", "Postgres", crypto, cryptoExtras], swiftSettings: swiftSettings),
-        // Traffic sources, the template library, campaigns and their conversion reporting.
-        .target(name: "Catalog", dependencies: ["WaymarkCore", "Web", "Postgres"], swiftSettings: swiftSettings),
+        // Traffic sources, the template library, campaigns and their conversion reporting; offers, landers, flows.
+        .target(name: "Catalog", dependencies: ["WaymarkCore", "Web", "Postgres", "Addresses"], swiftSettings: swiftSettings),
         // The click path: campaign cache, click recorder, group-commit writer, spool. No HTTPClient.
         .target(
             name: "Tracking", dependencies: ["Catalog", "WaymarkCore", "Threads", "Web", "Postgres", "Addresses", logging, crypto],

@@ -21,6 +21,8 @@ public struct Campaign: Sendable {
     public var campaignURL: String
     public var createdAt: Date
     public var reporting = ConversionReporting()
+    /// With a flow the clicks go through it (SPEC section 9) and `destinationURL` is optional.
+    public var flowID: Int64?
 }
 
 public struct CampaignDraft: Sendable {
@@ -32,6 +34,7 @@ public struct CampaignDraft: Sendable {
     public var costModel = Campaign.CostModel.none
     public var costAmount = "0"
     public var reporting = ConversionReporting()
+    public var flowID: Int64?
 
     public init() {}
 
@@ -44,6 +47,7 @@ public struct CampaignDraft: Sendable {
         costModel = c.costModel
         costAmount = c.costAmount
         reporting = c.reporting
+        flowID = c.flowID
     }
 
     public mutating func apply(_ reader: inout FieldReader) {
@@ -52,6 +56,7 @@ public struct CampaignDraft: Sendable {
         if let v = reader.string("destination_url") { destinationURL = v.trimmingCharacters(in: .whitespaces) }
         if let v = reader.string("fallback_url") { fallbackURL = v.isEmpty ? nil : v.trimmingCharacters(in: .whitespaces) }
         if let v = reader.string("status") { status = v }
+        if let v = reader.int64("flow_id") { flowID = v }
         reporting.apply(&reader)
         if reader.has("cost_model") {
             guard let model = reader.object("cost_model") else {
@@ -84,7 +89,7 @@ public struct CampaignDraft: Sendable {
         if name.isEmpty { errors["name"] = "is required" } else if name.count > 200 { errors["name"] = "is longer than 200 characters" }
         if trafficSourceID == nil { errors["traffic_source_id"] = "is required" }
         if destinationURL.isEmpty {
-            errors["destination_url"] = "is required"
+            if flowID == nil { errors["destination_url"] = "is required" }
         } else if !URLCheck.isAbsoluteHTTP(destinationURL) || destinationURL.count > 4000 {
             errors["destination_url"] = "must be an absolute http(s) URL"
         } else {

@@ -27,6 +27,8 @@ public struct CampaignJSON: Encodable, Sendable {
     public var conversionReporting: ConversionReporting
     /// One campaign only (it takes a query): the reporting in effect once inheritance is resolved.
     public var conversionReportingEffective: EffectiveReporting?
+    /// The flow the clicks go through; null: straight to `destination_url`.
+    @Nullable public var flowId: Int64?
 
     public init(
         _ c: Campaign, postbackURL: String, outdated: Bool?, warnings: [String]? = nil, effective: EffectiveReporting? = nil
@@ -47,5 +49,6 @@ public struct CampaignJSON: Encodable, Sendable {
         self.warnings = warnings
         conversionReporting = c.reporting
         conversionReportingEffective = effective
+        flowId = c.flowID
     }
 }

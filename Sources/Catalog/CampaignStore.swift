@@ -21,7 +21,7 @@ public struct CampaignStore: Sendable {
                c.cost_model, c.cost_amount::text AS cost_amount, c.currency, c.campaign_url, c.created_at,
                c.reporting, c.reporting_postback_url, c.reporting_integration_id, c.reporting_send,
                c.reporting_payout_percent::text AS reporting_payout_percent,
-               array_to_string(c.reporting_events, ',') AS reporting_events, c.reporting_reversals
+               array_to_string(c.reporting_events, ',') AS reporting_events, c.reporting_reversals, c.flow_id
         FROM campaigns c JOIN traffic_sources s ON s.id = c.traffic_source_id
         """
 
@@ -42,6 +42,7 @@ public struct CampaignStore: Sendable {
             costAmount: try row.decode("cost_amount"), currency: try row.decode("currency"), campaignURL: try row.decode("campaign_url"),
             createdAt: try row.decode("created_at"))
         campaign.reporting = reporting
+        campaign.flowID = try row.decode("flow_id", as: Int64?.self)
         return campaign
     }
 
@@ -105,11 +106,11 @@ public struct CampaignStore: Sendable {
             let row = try c.query(
                 """
                 INSERT INTO campaigns (traffic_source_id, key, name, destination_url, fallback_url, status, cost_model, cost_amount,
-                  currency, campaign_url)
+                  currency, campaign_url, flow_id)
                 VALUES (\(source.id), \(key), \(draft.name.trimmingCharacters(in: .whitespaces)), \(draft.destinationURL),
                         \(draft.fallbackURL),
                         \(draft.status), \(draft.costModel.rawValue), \(draft.costAmount)::numeric, \(source.costCurrency),
-                        \(links.campaignURL(key: key, parameters: source.parameters)))
+                        \(links.campaignURL(key: key, parameters: source.parameters)), \(draft.flowID))
                 RETURNING id
                 """
             ).first!
@@ -136,7 +137,8 @@ public struct CampaignStore: Sendable {
                 UPDATE campaigns SET traffic_source_id = \(source.id), name = \(draft.name.trimmingCharacters(in: .whitespaces)),
                   destination_url = \(draft.destinationURL), fallback_url = \(draft.fallbackURL), status = \(draft.status),
                   cost_model = \(draft.costModel.rawValue), cost_amount = \(draft.costAmount)::numeric,
-                  campaign_url = \(links.campaignURL(key: old.key, parameters: source.parameters)), updated_at = now()
+                  campaign_url = \(links.campaignURL(key: old.key, parameters: source.parameters)), flow_id = \(draft.flowID),
+                  updated_at = now()
                 WHERE id = \(id)
                 """)
             try saveReporting(id, draft.reporting, on: c)
@@ -182,6 +184,11 @@ public struct CampaignStore: Sendable {
         }
         var (errors, warnings) = draft.check(parameterNames: source?.parameters.map(\.name) ?? [])
         if let sourceError { errors["traffic_source_id"] = sourceError }
+        if let flow = draft.flowID, let source,
+            !(try FlowStore(database: database).isUsable(flow, workspace: source.workspaceID, for: actor))
+        {
+            errors["flow_id"] = "is not a flow you can use here (it must exist and be Public or in the campaign's workspace)"
+        }
         if draft.reporting.method == .capi, let id = draft.reporting.integrationID,
             !(try sources.capiOptions(for: actor).contains { $0.id == id })
         {
@@ -208,7 +215,7 @@ public struct CampaignStore: Sendable {
             "name": c.name, "key": c.key, "traffic_source_id": Int(c.trafficSourceID), "destination_url": c.destinationURL,
             "fallback_url": c.fallbackURL ?? NSNull(), "status": c.status, "cost_model": c.costModel.rawValue,
             "cost_amount": c.costAmount, "currency": c.currency, "campaign_url": c.campaignURL,
-            "conversion_reporting": CampaignStore.auditValue(c.reporting),
+            "conversion_reporting": CampaignStore.auditValue(c.reporting), "flow_id": c.flowID.map { Int($0) } as Any? ?? NSNull(),
         ]
     }
 }

@@ -470,8 +470,12 @@ API_ROUTES = [
     ("GET", "/api/v1/conversions"),
     ("POST", "/api/v1/clicks"), ("GET", "/api/v1/clicks/{click_id}"),
     ("GET", "/api/v1/reports"),
-    # docs/api.md names these too; where the code has no route yet they must answer 404/405, not 5xx.
-    ("GET", "/api/v1/offers"), ("POST", "/api/v1/offers"), ("GET", "/api/v1/landers"), ("GET", "/api/v1/flows"),
+    ("GET", "/api/v1/offers"), ("POST", "/api/v1/offers"),
+    ("GET", "/api/v1/offers/{id}"), ("PATCH", "/api/v1/offers/{id}"), ("DELETE", "/api/v1/offers/{id}"),
+    ("GET", "/api/v1/landers"), ("POST", "/api/v1/landers"),
+    ("GET", "/api/v1/landers/{id}"), ("PATCH", "/api/v1/landers/{id}"), ("DELETE", "/api/v1/landers/{id}"),
+    ("GET", "/api/v1/flows"), ("POST", "/api/v1/flows"),
+    ("GET", "/api/v1/flows/{id}"), ("PATCH", "/api/v1/flows/{id}"), ("DELETE", "/api/v1/flows/{id}"),
     ("GET", "/api/v1/openapi.json"),
 ]
 

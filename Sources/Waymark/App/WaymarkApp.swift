@@ -51,6 +51,9 @@ public final class WaymarkApp: Sendable {
         TrafficSourceRoutes(shell: shell, store: sources, campaigns: campaigns, workspaces: workspaces, library: library).register(
             on: router)
         CampaignRoutes(shell: shell, store: campaigns, sources: sources, workspaces: workspaces, links: links).register(on: router)
+        OfferRoutes(shell: shell, store: OfferStore(database: database)).register(on: router)
+        LanderRoutes(shell: shell, store: LanderStore(database: database)).register(on: router)
+        FlowRoutes(shell: shell, store: FlowStore(database: database)).register(on: router)
         let clickRecorder = ClickRecorder(botAddresses: IPRanges(configuration.botAddresses))
         TrackingRoutes(
             shell: shell, cache: campaignCache, recorder: clickRecorder,

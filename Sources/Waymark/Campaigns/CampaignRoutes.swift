@@ -102,7 +102,8 @@ struct CampaignRoutes {
 
     private func updateFromForm(_ request: Request, _ actor: Actor) throws -> Response {
         let campaign = try store.get(try request.pathID(), for: actor)
-        let draft = try formDraft(request)
+        var draft = try formDraft(request)
+        draft.flowID = campaign.flowID  // the General tab has no flow choice yet: keep the API's
         do {
             let (saved, warnings) = try store.update(campaign.id, draft, by: actor)
             return AdminShell.redirect(to: "/campaigns/\(saved.id)", flash: (["Campaign saved."] + warnings).joined(separator: " "))

@@ -23,7 +23,9 @@ struct TrackingRoutes {
         guard let key = request.parameters["key"], let campaign = cache.campaign(key: key) else {
             return .html(ErrorPage.html(status: 404, message: "This link is not active."), status: 404)
         }
-        guard campaign.active else {
+        // A campaign on a flow has no destination URL, and the click path does not route flows
+        // yet (issue 18): its link is not active rather than a redirect to nowhere.
+        guard campaign.active && !campaign.destinationURL.isEmpty else {
             if let fallback = campaign.fallbackURL {
                 return Response(status: 302, headers: [("Location", fallback), ("Cache-Control", "no-store")])
             }
@@ -50,6 +52,7 @@ struct TrackingRoutes {
         }
         try actor.requireEditable(workspace: campaign.workspaceID)
         guard campaign.active else { throw HTTPError.conflict("the campaign is paused") }
+        guard !campaign.destinationURL.isEmpty else { throw HTTPError.conflict("the campaign's flow is not routed yet") }
         let click = recorder.click(
             for: campaign,
             visit: Visit(parameters: input.parameters, ip: input.ip, userAgent: input.userAgent, referrer: input.referrer, country: ""))
