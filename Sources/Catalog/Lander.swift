@@ -65,18 +65,10 @@ public struct LanderDraft: Sendable, Equatable {
 
     /// Field errors (→ 422), every bad field at once.
     public func check() -> [String: String] {
-        var errors: [String: String] = [:]
-        let name = self.name.trimmingCharacters(in: .whitespaces)
-        if name.isEmpty { errors["name"] = "is required" } else if name.count > 200 { errors["name"] = "is longer than 200 characters" }
-        if url.isEmpty {
-            errors["url"] = "is required"
-        } else if !URLCheck.isAbsoluteHTTP(url) || url.count > 4000 {
-            errors["url"] = "must be an absolute http(s) URL (tokens such as {clickid} only after the host)"
-        }
+        var errors = FlowTargetFields.errors(name: name, url: url, status: status)
         if !(1...Lander.maxOffers).contains(offersCount) {
             errors["offers_count"] = "must be a whole number from 1 to \(Lander.maxOffers)"
         }
-        if !Offer.statuses.contains(status) { errors["status"] = "must be active or paused" }
         return errors
     }
 }

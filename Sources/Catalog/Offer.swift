@@ -86,19 +86,11 @@ public struct OfferDraft: Sendable, Equatable {
 
     /// Field errors (→ 422), every bad field at once.
     public func check() -> [String: String] {
-        var errors: [String: String] = [:]
-        let name = self.name.trimmingCharacters(in: .whitespaces)
-        if name.isEmpty { errors["name"] = "is required" } else if name.count > 200 { errors["name"] = "is longer than 200 characters" }
-        if url.isEmpty {
-            errors["url"] = "is required"
-        } else if !URLCheck.isAbsoluteHTTP(url) || url.count > 4000 {
-            errors["url"] = "must be an absolute http(s) URL (tokens such as {clickid} only after the host)"
-        }
+        var errors = FlowTargetFields.errors(name: name, url: url, status: status)
         if !Decimals.isPlain(payout) { errors["payout"] = "must be a decimal number ≥ 0 like 1.50" }
         if !Currency.isKnown(currency) { errors["currency"] = "is not an ISO 4217 currency code" }
         if let network = affiliateNetwork, network.count > 200 { errors["affiliate_network"] = "is longer than 200 characters" }
         if let cap = dailyCap, cap < 1 { errors["daily_cap"] = "must be null (no cap) or a whole number ≥ 1" }
-        if !Offer.statuses.contains(status) { errors["status"] = "must be active or paused" }
         return errors
     }
 }
