@@ -84,44 +84,52 @@ def main():
     campaign = api("POST", "/campaigns", token, {"name": "Bench", "traffic_source_id": source["id"],
                    "destination_url": "https://offer.example/lp?sub={clickid}&c={campaign_id}&ad={ad_id}",
                    "cost_model": {"type": "cpc", "amount": "0.12"}})
+    flow_campaign = flow_bench_campaign(token, source["id"])
     query = ("campaign_id=120210&adset_id=120211&ad_id=120212&campaign_name=Spring%20Sale&adset_name=US%2025-44"
              "&ad_name=Video%203&placement=Facebook_Mobile_Feed&site_source_name=fb&fbclid=IwAR0abc")
     targets = {
         "nginx_302": lambda tls: "%s://localhost:%d/" % (("https", ports["nginx_302"][1]) if tls else ("http", ports["nginx_302"][0])),
         "c_responder": lambda tls: "%s://localhost:%d/c/x" % (("https", ports["c_responder"][1]) if tls else ("http", ports["c_responder"][0])),
         "waymark": lambda tls: "%s://localhost:%s/c/%s?%s" % ("https" if tls else "http", https_port if tls else http_port, campaign["key"], query),
+        "waymark_flow": lambda tls: "%s://localhost:%s/c/%s?%s" % ("https" if tls else "http", https_port if tls else http_port,
+                                                                     flow_campaign["key"], query),
     }
     # Warm up each target once, then alternate them so load drift hits all alike.
     for name, url in targets.items():
         subprocess.run(["wrk", "-t1", "-c8", "-d2s", url(False)], capture_output=True)
-    before = int(psql("SELECT count(*) FROM clicks WHERE campaign_id = %d" % campaign["id"]))
+    campaigns = "(%d, %d)" % (campaign["id"], flow_campaign["id"])
+    before = int(psql("SELECT count(*) FROM clicks WHERE campaign_id IN %s" % campaigns))
     results = []
     waymark_302s = 0
     for mode in ("keepalive", "new_https_connection"):
         for connections in (16, 64):
-            for name in ("nginx_302", "c_responder", "waymark"):
+            for name in ("nginx_302", "c_responder", "waymark", "waymark_flow"):
                 tls = mode == "new_https_connection"
                 r = wrk(targets[name](tls), connections, close=tls)
                 r.update({"target": name, "connections": connections, "mode": mode})
                 results.append(r)
-                if name == "waymark":
+                if name.startswith("waymark"):
                     waymark_302s += r["requests"] - r["non_3xx"]
                 print("  %-22s %-12s c=%-3d %8d req/s  p50 %6s ms  p99 %7s ms" % (mode, name, connections, r["rps"], r["p50_ms"], r["p99_ms"]), flush=True)
     time.sleep(1)
-    stored = int(psql("SELECT count(*) FROM clicks WHERE campaign_id = %d" % campaign["id"])) - before
+    stored = int(psql("SELECT count(*) FROM clicks WHERE campaign_id IN %s" % campaigns)) - before
     memory = peak_memory_mb()
 
     print()
-    print("%-22s %4s %10s %10s %10s %9s %9s %9s" % ("mode", "conn", "nginx 302", "C resp.", "Waymark", "W÷C", "W÷nginx", "W p99 ms"))
+    print("%-22s %4s %10s %10s %10s %9s %9s %9s %10s %9s" % ("mode", "conn", "nginx 302", "C resp.", "Waymark", "W÷C", "W÷nginx",
+                                                           "W p99 ms", "flow", "flow÷W"))
     summary = []
     for mode in ("keepalive", "new_https_connection"):
         for connections in (16, 64):
             row = {r["target"]: r for r in results if r["mode"] == mode and r["connections"] == connections}
-            w, c, n = row["waymark"], row["c_responder"], row["nginx_302"]
+            w, c, n, f = row["waymark"], row["c_responder"], row["nginx_302"], row["waymark_flow"]
             ratio_c = round(w["rps"] / c["rps"], 2) if c["rps"] else None
             ratio_n = round(w["rps"] / n["rps"], 2) if n["rps"] else None
-            summary.append({"mode": mode, "connections": connections, "waymark_vs_c": ratio_c, "waymark_vs_nginx": ratio_n})
-            print("%-22s %4d %10d %10d %10d %9s %9s %9s" % (mode, connections, n["rps"], c["rps"], w["rps"], ratio_c, ratio_n, w["p99_ms"]))
+            ratio_f = round(f["rps"] / w["rps"], 2) if w["rps"] else None
+            summary.append({"mode": mode, "connections": connections, "waymark_vs_c": ratio_c, "waymark_vs_nginx": ratio_n,
+                            "flow_vs_waymark": ratio_f})
+            print("%-22s %4d %10d %10d %10d %9s %9s %9s %10d %9s" % (mode, connections, n["rps"], c["rps"], w["rps"], ratio_c, ratio_n,
+                                                                  w["p99_ms"], f["rps"], ratio_f))
     # wrk does not count requests still in flight when a run ends, so a few more clicks can be
     # stored than it saw; a loss is a 302 without its click.
     lost = max(0, waymark_302s - stored)
@@ -136,6 +144,28 @@ def main():
         json.dump(report, f, indent=2)
     print("written: var/bench/clicks.json")
     return 0 if lost == 0 and postback["lost"] == 0 else 1
+
+
+def flow_bench_campaign(token, source_id):
+    """A campaign on a flow of three paths (SPEC §9): a `param:` rule straight to an offer, a
+    device rule to a lander, and a default 50/50 test of two landers over two weighted offers.
+    wrk's requests (desktop, placement=Facebook_Mobile_Feed) fall through both rules, so every
+    click runs the whole match."""
+    offers = [api("POST", "/offers", token, {"name": "Bench offer %d" % i, "payout": "2.00",
+                                             "url": "https://offer.example/o%d?sub={clickid}&ad={ad_id}&o={offer_id}" % i})["id"] for i in (1, 2)]
+    landers = [api("POST", "/landers", token, {"name": "Bench lander %d" % i, "offers_count": 2,
+                                               "url": "https://lander.example/l%d?c={clickid}&ad={ad_id}" % i})["id"] for i in (1, 2)]
+    paths = [
+        {"name": "Stories", "rules": [{"field": "param:placement", "op": "in", "values": ["Instagram_Stories", "Reels"]}],
+         "landers": [], "offers": [{"offer_id": offers[0], "weight": 1}]},
+        {"name": "Mobile", "rules": [{"field": "device", "op": "in", "values": ["mobile", "tablet"]}],
+         "landers": [{"lander_id": landers[0], "weight": 1}], "offers": [{"offer_id": offers[1], "weight": 1}]},
+        {"name": "Default", "rules": [], "landers": [{"lander_id": l, "weight": 50} for l in landers],
+         "offers": [{"offer_id": offers[0], "weight": 70}, {"offer_id": offers[1], "weight": 30}]},
+    ]
+    flow = api("POST", "/flows", token, {"name": "Bench flow", "paths": paths})
+    return api("POST", "/campaigns", token, {"name": "Bench flow", "traffic_source_id": source_id, "flow_id": flow["id"],
+                                             "cost_model": {"type": "cpc", "amount": "0.12"}})
 
 
 def postbacks(campaign_id, results):

@@ -16,6 +16,15 @@ public struct ClickForConversion: Sendable {
     public var ip = ""
     public var userAgent = ""
     public var destination = ""
+    /// The flow route the click took (SPEC §9): its conversions are the offer's.
+    public var flowID: Int64?
+    public var flowPath: Int?
+    public var landerID: Int64?
+    /// The offer drawn at the click, else at its lander click-through.
+    public var offerID: Int64?
+    /// The offer's payout and currency, for a postback that brings no payout.
+    public var offerPayout: String?
+    public var offerCurrency: String?
 
     public init(
         id: String, clickedAt: Date, campaignID: Int64, trafficSourceID: Int64, workspaceID: Int64?, externalID: String?,

@@ -45,21 +45,31 @@ public struct ClickStore: Sendable {
         let rows = try c.query(
             """
             SELECT k.id, k.clicked_at, k.campaign_id, k.traffic_source_id, k.workspace_id, k.external_id, k.extra::text AS extra,
-                   k.ip, k.user_agent, k.destination,
+                   k.ip, k.user_agent, k.destination, k.flow_id, k.flow_path, k.lander_id, o.id AS offer_id,
+                   o.payout::text AS offer_payout, o.currency AS offer_currency,
                    \(unescaped: ClickStore.slotColumns), c.currency, w.postback_secret, s.parameters::text AS source_parameters
             FROM clicks k
             JOIN campaigns c ON c.id = k.campaign_id
             JOIN traffic_sources s ON s.id = k.traffic_source_id
             LEFT JOIN workspaces w ON w.id = k.workspace_id
+            LEFT JOIN lander_clicks t ON k.lander_id IS NOT NULL AND t.click_id = k.id
+            LEFT JOIN offers o ON o.id = coalesce(k.offer_id, t.offer_id)
             WHERE k.id = \(id) AND k.clicked_at >= \(second) AND k.clicked_at < \(second.addingTimeInterval(1))
             """, prepared: true)
         guard let row = rows.first else { return nil }
-        return ClickForConversion(
+        var click = ClickForConversion(
             id: try row.decode("id"), clickedAt: try row.decode("clicked_at"), campaignID: try row.decode("campaign_id"),
             trafficSourceID: try row.decode("traffic_source_id"), workspaceID: try row.decode("workspace_id", as: Int64?.self),
             externalID: try row.decode("external_id", as: String?.self), campaignCurrency: try row.decode("currency"),
             workspaceSecret: try row.decode("postback_secret", as: String?.self), parameters: ClickStore.parameters(row),
             ip: row["ip"] ?? "", userAgent: row["user_agent"] ?? "", destination: row["destination"] ?? "")
+        click.flowID = try row.decode("flow_id", as: Int64?.self)
+        click.flowPath = try row.decode("flow_path", as: Int?.self)
+        click.landerID = try row.decode("lander_id", as: Int64?.self)
+        click.offerID = try row.decode("offer_id", as: Int64?.self)
+        click.offerPayout = row["offer_payout"].map(Money.trim)
+        click.offerCurrency = row["offer_currency"]
+        return click
     }
 
     /// `k.p1, …, k.p30` for a query on `clicks k`.

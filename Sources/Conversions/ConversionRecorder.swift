@@ -59,6 +59,12 @@ public struct ConversionRecorder: Sendable {
     {
         guard let click = try clicks.forConversion(input.clickID, on: c) else { return try unattributed(input, raw: raw, on: c) }
         if checkSecret, let refused = try refusal(input, raw: raw, click: click, on: c) { return refused }
+        var input = input
+        // No payout in the postback: the click's offer's, in the offer's currency (SPEC §9).
+        if !input.hasPayout, let payout = click.offerPayout, let currency = click.offerCurrency {
+            input.payout = payout
+            input.currency = currency
+        }
         let currency = input.currency ?? click.campaignCurrency
         try events.ensure(on: c, workspaceID: click.workspaceID, key: input.event)
         let (outcome, conversionID, previousStatus) = try upsert(input, click: click, currency: currency, on: c)

@@ -10,6 +10,8 @@ public struct PostbackInput: Sendable {
 
     public var clickID: String
     public var payout: String
+    /// False when the postback named no payout (then a click's offer lends its own).
+    public var hasPayout: Bool
     public var currency: String?
     public var txid: String?
     public var status: Status
@@ -40,6 +42,7 @@ public struct PostbackInput: Sendable {
             throw HTTPError.badRequest("payout must be a decimal number ≥ 0 with . as separator", field: "payout")
         }
         self.payout = payout
+        hasPayout = value("payout") != nil
         if let c = value("currency") {
             guard Currency.isKnown(c.uppercased()) else {
                 throw HTTPError.badRequest("currency must be an ISO 4217 code", field: "currency")

@@ -26,12 +26,16 @@ public enum Metrics {
         public var declinedConversions: Decimal = 0
         public var revenue: Decimal = 0
         public var cost: Decimal = 0
+        /// Clicks (bots excluded) sent to a lander, and those of them that clicked through.
+        public var landerViews: Decimal = 0
+        public var landerClicks: Decimal = 0
 
         public init() {}
 
         public init(
             clicks: Decimal, botClicks: Decimal, uniqueClicks: Decimal, impressions: Decimal, conversions: Decimal,
-            pendingConversions: Decimal, declinedConversions: Decimal, revenue: Decimal, cost: Decimal
+            pendingConversions: Decimal, declinedConversions: Decimal, revenue: Decimal, cost: Decimal, landerViews: Decimal = 0,
+            landerClicks: Decimal = 0
         ) {
             self.clicks = clicks
             self.botClicks = botClicks
@@ -42,6 +46,8 @@ public enum Metrics {
             self.declinedConversions = declinedConversions
             self.revenue = revenue
             self.cost = cost
+            self.landerViews = landerViews
+            self.landerClicks = landerClicks
         }
 
         public static func + (a: Sums, b: Sums) -> Sums {
@@ -50,14 +56,20 @@ public enum Metrics {
                 impressions: a.impressions + b.impressions, conversions: a.conversions + b.conversions,
                 pendingConversions: a.pendingConversions + b.pendingConversions,
                 declinedConversions: a.declinedConversions + b.declinedConversions,
-                revenue: a.revenue + b.revenue, cost: a.cost + b.cost)
+                revenue: a.revenue + b.revenue, cost: a.cost + b.cost, landerViews: a.landerViews + b.landerViews,
+                landerClicks: a.landerClicks + b.landerClicks)
         }
     }
 
     public static func ratio(_ a: Decimal, _ b: Decimal, times: Decimal = 1) -> Decimal? { b == 0 ? nil : a * times / b }
 
     public static let all: [Metric] = [
-        Metric(key: "clicks", label: "Clicks", kind: .count, definition: "Stored clicks not flagged as bots.", value: { $0.clicks }),
+        Metric(
+            key: "clicks", label: "Clicks", kind: .count,
+            definition:
+                "Stored clicks not flagged as bots. By offer, a click sent to a lander counts under the offer it clicked through to "
+                + "(no offer until then).",
+            value: { $0.clicks }),
         Metric(
             key: "bot_clicks", label: "Bot clicks", kind: .count,
             definition:
@@ -115,6 +127,19 @@ public enum Metrics {
         Metric(
             key: "cpa", label: "CPA", kind: .money, definition: "cost ÷ conversions; empty without conversions.",
             value: { ratio($0.cost, $0.conversions) }),
+        Metric(
+            key: "lander_views", label: "Lander views", kind: .count,
+            definition: "Clicks (bots excluded) that a flow sent to a lander.", value: { $0.landerViews }),
+        Metric(
+            key: "lander_clicks", label: "Lander clicks", kind: .count,
+            definition:
+                "Click-throughs from a lander to an offer (/click), once per click, on the click's time; bots excluded. "
+                + "By offer: the offer clicked through to.",
+            value: { $0.landerClicks }),
+        Metric(
+            key: "lander_ctr", label: "Lander CTR %", kind: .ratio,
+            definition: "lander_clicks ÷ lander_views × 100; empty without lander views.",
+            value: { ratio($0.landerClicks, $0.landerViews, times: 100) }),
     ]
 
     public static let byKey = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })

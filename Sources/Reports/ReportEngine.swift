@@ -18,7 +18,9 @@ public struct ReportEngine: Sendable {
         let plan = try plan(r, actor: actor)
         let rows = try store.execute(ReportQuery(r, plan: plan, actor: actor).sql)
         let names = try store.names(for: actor)
-        let decoder = ReportRowDecoder(groups: r.groups, plan: plan, sourceNames: names.sources, campaignNames: names.campaigns)
+        let flowNames = r.groups.contains { $0.isFlow } ? try store.flowNames(for: actor) : FlowNames()
+        let decoder = ReportRowDecoder(
+            groups: r.groups, plan: plan, sourceNames: names.sources, campaignNames: names.campaigns, flowNames: flowNames)
         var out: [ReportRow] = []
         var totals = Metrics.Sums()
         var missing = 0

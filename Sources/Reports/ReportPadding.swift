@@ -4,14 +4,14 @@ import WaymarkCore
 /// What a report shows where there is no data: every source (or a source's every campaign)
 /// side by side on the dashboard, and every day of a period in a chart.
 public enum ReportPadding {
-    /// Pad with the sources when the report is by source alone, unfiltered by source or campaign.
+    /// Pad with the sources when the report is by source alone, unfiltered by source, campaign or flow.
     public static func padsSources(_ r: ReportRequest) -> Bool {
-        r.groups == [.trafficSource] && r.sourceID == nil && r.campaignID == nil
+        r.groups == [.trafficSource] && r.sourceID == nil && r.campaignID == nil && r.flowID == nil
     }
 
-    /// Pad with a source's campaigns when the dashboard drills into that source.
+    /// Pad with a source's campaigns when the dashboard drills into that source (not within a flow).
     public static func padsCampaigns(_ r: ReportRequest) -> Bool {
-        r.groups == [.campaign] && r.sourceID != nil && r.campaignID == nil
+        r.groups == [.campaign] && r.sourceID != nil && r.campaignID == nil && r.flowID == nil
     }
 
     /// Empty rows for the sources (id, name) that have none in `rows`.

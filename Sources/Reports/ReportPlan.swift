@@ -5,7 +5,8 @@ public struct ReportPlan: Sendable {
     public var params: [String]
     /// Each visible source's parameter slots by name.
     public var slots: [Int64: [String: Int]]
-    /// Clicks come from the roll-ups (grouping at campaign level or above, whole-hour zone).
+    /// Clicks come from the roll-ups (grouping at campaign level or above, or by flow, path,
+    /// lander or offer; whole-hour zone).
     public var useRollups: Bool
     /// Workspaces (0 for Public) whose daily roll-ups are cut in the report's zone.
     public var dailyWorkspaces: [Int64] = []
@@ -16,7 +17,7 @@ public struct ReportPlan: Sendable {
     public init(_ r: ReportRequest, wholeHours: Bool, slots: [Int64: [String: Int]]) {
         params = r.groups.compactMap { if case .param(let n) = $0 { n } else { nil } }
         self.slots = slots
-        useRollups = wholeHours && r.groups.allSatisfy { [.day, .hour, .trafficSource, .campaign, .event].contains($0) }
+        useRollups = wholeHours && r.groups.allSatisfy { [.day, .hour, .trafficSource, .campaign, .event].contains($0) || $0.isFlow }
     }
 
     /// Whole days can come from the daily roll-ups (no hour grouping).

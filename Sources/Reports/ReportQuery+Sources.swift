@@ -13,12 +13,12 @@ extension ReportQuery {
                (sum(cost) <> 0
                 AND (CASE WHEN currency = \(request.currency) THEN 1
                           ELSE waymark_convert(1, currency, \(request.currency), d_day) END) IS NULL)::int AS missing,
-               0::bigint AS impressions
+               0::bigint AS impressions, sum(lander_views)::bigint AS lander_views, sum(lander_clicks)::bigint AS lander_clicks
         FROM (
             SELECT coalesce(k.day, (k.clicked_at AT TIME ZONE \(request.timeZone))::date) AS d_day,
                    k.traffic_source_id AS d_source, k.campaign_id AS d_campaign
-                   \(fragment: dimensions { $0 == .event ? "NULL::text AS d_event" : clickDimension($0, "k.clicked_at", k: "k") }),
-                   k.clicks, k.bot_clicks, k.unique_clicks, k.cost, c.currency
+                   \(fragment: dimensions(clickRowDimension)),
+                   k.clicks, k.bot_clicks, k.unique_clicks, k.cost, k.lander_views, k.lander_clicks, c.currency
             FROM \(fragment: clickRows) k JOIN campaigns c ON c.id = k.campaign_id
             WHERE \(fragment: filters("k"))
         ) x
@@ -26,30 +26,46 @@ extension ReportQuery {
         """
     }
 
-    /// Below campaign level (parameters, country, device) the click table by (campaign, time);
-    /// else the daily roll-ups for the workspaces cut in this zone, the hourly ones and their
+    /// A click row's dimension; its offer is the one it was sent to or clicked through to.
+    func clickRowDimension(_ g: ReportRequest.Group) -> PostgresQuery {
+        if g == .event { return "NULL::text AS d_event" }
+        return g.isFlow ? flowDimension(g, "k", offer: "k.effective_offer_id") : clickDimension(g, "k.clicked_at", k: "k")
+    }
+
+    /// Below campaign level (parameters, country, device) the click table by (campaign, time),
+    /// each click with its click-through (its offer, and the lander click it counts); else the
+    /// daily roll-ups for the workspaces cut in this zone, the hourly ones and their
     /// not-yet-folded deltas for the others.
     var clickRows: PostgresQuery {
         guard plan.useRollups else {
             return """
-                (SELECT *, NULL::date AS day, (NOT is_bot)::int AS clicks, is_bot::int AS bot_clicks,
-                        (is_unique AND NOT is_bot)::int AS unique_clicks
-                 FROM clicks WHERE clicked_at >= \(fragment: fromTs) AND clicked_at < \(fragment: toTs))
+                (SELECT ck.*, NULL::date AS day, (NOT ck.is_bot)::int AS clicks, ck.is_bot::int AS bot_clicks,
+                        (ck.is_unique AND NOT ck.is_bot)::int AS unique_clicks,
+                        (ck.lander_id IS NOT NULL AND NOT ck.is_bot)::int AS lander_views,
+                        (lc.click_id IS NOT NULL AND NOT ck.is_bot)::int AS lander_clicks,
+                        coalesce(ck.offer_id, lc.offer_id) AS effective_offer_id
+                 FROM clicks ck
+                 LEFT JOIN lander_clicks lc
+                   ON lc.click_id = ck.id AND lc.clicked_at >= \(fragment: fromTs) AND lc.clicked_at < \(fragment: toTs)
+                 WHERE ck.clicked_at >= \(fragment: fromTs) AND ck.clicked_at < \(fragment: toTs))
                 """
         }
         let hourly: PostgresQuery = "hour >= \(fragment: fromTs) AND hour < \(fragment: toTs)"
         let daily = plan.dailyWorkspaces
+        let columns = """
+            campaign_id, traffic_source_id, workspace_id, flow_id, flow_path, lander_id, offer_id AS effective_offer_id,
+                    clicks, bot_clicks, unique_clicks, cost, lander_views, lander_clicks
+            """
         return """
-            (SELECT day, NULL::timestamptz AS clicked_at, campaign_id, traffic_source_id, workspace_id,
-                    clicks, bot_clicks, unique_clicks, cost
+            (SELECT day, NULL::timestamptz AS clicked_at, \(unescaped: columns)
              FROM click_rollups_daily
              WHERE day BETWEEN \(request.from)::date AND \(request.to)::date AND coalesce(workspace_id, 0) = ANY(\(daily)::bigint[])
              UNION ALL
-             SELECT NULL::date, hour, campaign_id, traffic_source_id, workspace_id, clicks, bot_clicks, unique_clicks, cost
+             SELECT NULL::date, hour, \(unescaped: columns)
              FROM click_rollups
              WHERE \(fragment: hourly) AND NOT \(plan.onlyDaily) AND NOT coalesce(workspace_id, 0) = ANY(\(daily)::bigint[])
              UNION ALL
-             SELECT NULL::date, hour, campaign_id, traffic_source_id, workspace_id, clicks, bot_clicks, unique_clicks, cost
+             SELECT NULL::date, hour, \(unescaped: columns)
              FROM click_rollup_deltas WHERE \(fragment: hourly))
             """
     }
@@ -80,11 +96,11 @@ extension ReportQuery {
                     OR (cost_model = 'cpa'
                         AND (CASE WHEN campaign_currency = \(currency) THEN 1
                                   ELSE waymark_convert(1, campaign_currency, \(currency), d_day) END) IS NULL))::int,
-                   0::bigint
+                   0::bigint, 0::bigint, 0::bigint
             FROM (
                 SELECT (\(unescaped: time) AT TIME ZONE \(request.timeZone))::date AS d_day, v.traffic_source_id AS d_source,
                        v.campaign_id AS d_campaign
-                       \(fragment: dimensions { g in g == .event ? "v.event_key AS d_event" : clickDimension(g, time, k: "k") }),
+                       \(fragment: dimensions(conversionDimension)),
                        v.status, v.payout, v.currency AS payout_currency, c.currency AS campaign_currency, c.cost_model, c.cost_amount,
                        coalesce(ev.counts_as_conversion, true) AS counts, coalesce(ev.counts_as_revenue, true) AS revenue
                 FROM conversions v JOIN campaigns c ON c.id = v.campaign_id
@@ -96,6 +112,14 @@ extension ReportQuery {
             """
     }
 
+    /// A conversion's dimension: its event, its own flow, path, lander and offer (kept from its
+    /// click), else its click's.
+    func conversionDimension(_ g: ReportRequest.Group) -> PostgresQuery {
+        if g == .event { return "v.event_key AS d_event" }
+        let time = request.byConversionTime ? "v.converted_at" : "v.clicked_at"
+        return g.isFlow ? flowDimension(g, "v", offer: "v.offer_id") : clickDimension(g, time, k: "k")
+    }
+
     /// Imported spend (and impressions) by day.
     var spend: PostgresQuery {
         """
@@ -105,12 +129,12 @@ extension ReportQuery {
                               ELSE waymark_convert(sum(amount), currency, \(request.currency), d_day) END), 0), 0::numeric,
                ((CASE WHEN currency = \(request.currency) THEN 1
                       ELSE waymark_convert(1, currency, \(request.currency), d_day) END) IS NULL)::int,
-               coalesce(sum(impressions), 0)::bigint
+               coalesce(sum(impressions), 0)::bigint, 0::bigint, 0::bigint
         FROM (
             SELECT e.day AS d_day, e.traffic_source_id AS d_source, e.campaign_id AS d_campaign \(fragment: dimensions(spendDimension)),
                    e.amount, e.currency, e.impressions
             FROM spend_entries e
-            WHERE e.day BETWEEN \(request.from)::date AND \(request.to)::date AND \(fragment: filters("e"))
+            WHERE e.day BETWEEN \(request.from)::date AND \(request.to)::date AND \(fragment: filters("e", flows: false))
         ) x
         GROUP BY d_day, d_source, d_campaign\(unescaped: extraList), currency
         """
@@ -129,6 +153,10 @@ extension ReportQuery {
             case .country: out.append("d_country")
             case .device: out.append("d_device")
             case .event: out.append("d_event")
+            case .flow: out.append("d_flow")
+            case .path: out += ["d_pflow", "d_path"]
+            case .lander: out.append("d_lander")
+            case .offer: out.append("d_offer")
             default: break
             }
         }
@@ -147,6 +175,10 @@ extension ReportQuery {
             case .country: ["u.d_country"]
             case .device: ["u.d_device"]
             case .event: ["u.d_event"]
+            case .flow: ["u.d_flow"]
+            case .path: ["u.d_pflow", "u.d_path"]
+            case .lander: ["u.d_lander"]
+            case .offer: ["u.d_offer"]
             }
         }
     }

@@ -38,7 +38,8 @@ public struct ReportQuery {
                    sum(u.conversions)::bigint AS conversions, sum(u.pending)::bigint AS pending, sum(u.declined)::bigint AS declined,
                    coalesce(sum(u.revenue), 0)::text AS revenue,
                    (coalesce(sum(u.spend), 0) + coalesce(sum(u.model_cost) FILTER (WHERE s.d_day IS NULL), 0))::text AS cost,
-                   coalesce(sum(u.missing), 0)::int AS missing, sum(u.impressions)::bigint AS impressions
+                   coalesce(sum(u.missing), 0)::int AS missing, sum(u.impressions)::bigint AS impressions,
+                   sum(u.lander_views)::bigint AS lander_views, sum(u.lander_clicks)::bigint AS lander_clicks
             FROM u LEFT JOIN spent s ON s.d_day = u.d_day AND s.d_source = u.d_source AND s.d_campaign = u.d_campaign
             \(unescaped: groupBy)
             """
@@ -55,14 +56,23 @@ public struct ReportQuery {
     var fromTs: PostgresQuery { "(\(r.from)::date::timestamp AT TIME ZONE \(r.timeZone))" }
     var toTs: PostgresQuery { "((\(r.to)::date + 1)::timestamp AT TIME ZONE \(r.timeZone))" }
 
-    /// The actor's visibility and the request's filters on a table alias.
-    func filters(_ alias: String) -> PostgresQuery {
-        """
-        \(fragment: actor.visibleWorkspaces(alias + ".workspace_id"))
-          AND (\(r.workspaceID)::bigint IS NULL OR \(unescaped: alias).workspace_id = \(r.workspaceID))
-          AND (\(r.sourceID)::bigint IS NULL OR \(unescaped: alias).traffic_source_id = \(r.sourceID))
-          AND (\(r.campaignID)::bigint IS NULL OR \(unescaped: alias).campaign_id = \(r.campaignID))
-        """
+    /// The actor's visibility and the request's filters on a table alias. A table without
+    /// flows (spend) has no rows in a flow.
+    func filters(_ alias: String, flows: Bool = true) -> PostgresQuery {
+        let flow: PostgresQuery =
+            flows
+            ? """
+            AND (\(r.flowID)::bigint IS NULL OR \(unescaped: alias).flow_id = \(r.flowID))
+              AND (\(r.flowPath)::int IS NULL OR \(unescaped: alias).flow_path = \(r.flowPath))
+            """
+            : "AND \(r.flowID)::bigint IS NULL"
+        return """
+            \(fragment: actor.visibleWorkspaces(alias + ".workspace_id"))
+              AND (\(r.workspaceID)::bigint IS NULL OR \(unescaped: alias).workspace_id = \(r.workspaceID))
+              AND (\(r.sourceID)::bigint IS NULL OR \(unescaped: alias).traffic_source_id = \(r.sourceID))
+              AND (\(r.campaignID)::bigint IS NULL OR \(unescaped: alias).campaign_id = \(r.campaignID))
+              \(fragment: flow)
+            """
     }
 
     /// The grouped dimensions' select items (each with its leading comma).
@@ -94,6 +104,18 @@ public struct ReportQuery {
         }
     }
 
+    /// A flow dimension from a row `a` with flow columns; `offer` is the offer's expression (a
+    /// click's offer may come from its click-through).
+    func flowDimension(_ g: ReportRequest.Group, _ a: String, offer: String) -> PostgresQuery {
+        switch g {
+        case .flow: return "\(unescaped: a).flow_id AS d_flow"
+        case .path: return "\(unescaped: a).flow_id AS d_pflow, \(unescaped: a).flow_path AS d_path"
+        case .lander: return "\(unescaped: a).lander_id AS d_lander"
+        case .offer: return "\(unescaped: offer) AS d_offer"
+        default: return ""
+        }
+    }
+
     /// Imported spend is daily, so no hour; parameter-level entries carry their dimension.
     func spendDimension(_ g: ReportRequest.Group) -> PostgresQuery {
         switch g {
@@ -102,6 +124,10 @@ public struct ReportQuery {
         case .country: return "NULL::text AS d_country"
         case .device: return "NULL::text AS d_device"
         case .event: return "NULL::text AS d_event"
+        case .flow: return "NULL::bigint AS d_flow"
+        case .path: return "NULL::bigint AS d_pflow, NULL::smallint AS d_path"
+        case .lander: return "NULL::bigint AS d_lander"
+        case .offer: return "NULL::bigint AS d_offer"
         default: return ""
         }
     }

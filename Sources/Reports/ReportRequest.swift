@@ -6,7 +6,7 @@ import Web
 /// the reporting currency.
 public struct ReportRequest: Sendable {
     public enum Group: Sendable, Equatable {
-        case day, hour, trafficSource, campaign, param(String), country, device, event
+        case day, hour, trafficSource, campaign, param(String), country, device, event, flow, path, lander, offer
 
         public var key: String {
             switch self {
@@ -18,8 +18,15 @@ public struct ReportRequest: Sendable {
             case .country: "country"
             case .device: "device"
             case .event: "event"
+            case .flow: "flow"
+            case .path: "path"
+            case .lander: "lander"
+            case .offer: "offer"
             }
         }
+
+        /// A click's flow, path, lander or offer.
+        public var isFlow: Bool { [.flow, .path, .lander, .offer].contains(self) }
 
         public static func parse(_ text: String) -> Group? {
             switch text {
@@ -30,6 +37,10 @@ public struct ReportRequest: Sendable {
             case "country": .country
             case "device": .device
             case "event": .event
+            case "flow": .flow
+            case "path": .path
+            case "lander": .lander
+            case "offer": .offer
             default: text.hasPrefix("param:") && Slug.isValid(String(text.dropFirst(6))) ? .param(String(text.dropFirst(6))) : nil
             }
         }
@@ -43,6 +54,9 @@ public struct ReportRequest: Sendable {
     public var workspaceID: Int64?
     public var sourceID: Int64?
     public var campaignID: Int64?
+    /// Only clicks (and their conversions) sent through this flow, and of its path `flowPath` (0-based).
+    public var flowID: Int64?
+    public var flowPath: Int?
     public var byConversionTime: Bool
 
     /// From query parameters; defaults (tz, currency) come from the workspace when one is named
@@ -75,7 +89,8 @@ public struct ReportRequest: Sendable {
             let name = part.trimmingCharacters(in: .whitespaces)
             guard let g = Group.parse(name) else {
                 throw HTTPError.badRequest(
-                    "group_by takes day, hour, traffic_source, campaign, param:NAME, country, device, event (got \(name))",
+                    "group_by takes day, hour, traffic_source, campaign, param:NAME, country, device, event, flow, path, lander, "
+                        + "offer (got \(name))",
                     field: "group_by")
             }
             if !groups.contains(g) { groups.append(g) }
@@ -85,6 +100,13 @@ public struct ReportRequest: Sendable {
         workspaceID = try id("workspace_id")
         sourceID = try id("traffic_source_id")
         campaignID = try id("campaign_id")
+        flowID = try id("flow_id")
+        let path = try id("path")
+        guard path.map({ (0...1000).contains($0) }) ?? true else {
+            throw HTTPError.badRequest("path must be a path's index (0 for the first)", field: "path")
+        }
+        guard path == nil || flowID != nil else { throw HTTPError.badRequest("path needs flow_id", field: "path") }
+        flowPath = path.map { Int($0) }
         switch text("attribution") ?? "click" {
         case "click": byConversionTime = false
         case "conversion": byConversionTime = true

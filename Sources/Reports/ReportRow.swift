@@ -1,7 +1,9 @@
-/// A dimension's value in a report row: an id (sources, campaigns) or text.
+/// A dimension's value in a report row: an id (sources, campaigns) or text; `null` where the
+/// API shows the key with no value (a click with no flow, lander or offer).
 public enum ReportValue: Sendable, Equatable, Encodable {
     case id(Int64)
     case text(String)
+    case null
 
     public var id: Int64? {
         if case .id(let v) = self { v } else { nil }
@@ -12,6 +14,7 @@ public enum ReportValue: Sendable, Equatable, Encodable {
         switch self {
         case .id(let v): try c.encode(v)
         case .text(let v): try c.encode(v)
+        case .null: try c.encodeNil()
         }
     }
 }

@@ -9,12 +9,17 @@ public struct ReportRowDecoder: Sendable {
     /// Names of the visible sources and campaigns, by id.
     public let sourceNames: [Int64: String]
     public let campaignNames: [Int64: String]
+    public let flowNames: FlowNames
 
-    public init(groups: [ReportRequest.Group], plan: ReportPlan, sourceNames: [Int64: String], campaignNames: [Int64: String]) {
+    public init(
+        groups: [ReportRequest.Group], plan: ReportPlan, sourceNames: [Int64: String], campaignNames: [Int64: String],
+        flowNames: FlowNames = FlowNames()
+    ) {
         self.groups = groups
         self.plan = plan
         self.sourceNames = sourceNames
         self.campaignNames = campaignNames
+        self.flowNames = flowNames
     }
 
     public func row(_ column: (String) -> String?) -> ReportRow {
@@ -44,9 +49,37 @@ public struct ReportRowDecoder: Sendable {
             case .country: text("country", column("d_country"), missing: "(unassigned)")
             case .device: text("device", column("d_device"), missing: "(unassigned)")
             case .event: text("event", column("d_event"), missing: "(no event)")
+            case .flow, .path, .lander, .offer: flowDimension(g, column, into: &dimensions, labels: &labels)
             }
         }
         return ReportRow(dimensions: dimensions, sums: ReportRowDecoder.sums(column), labels: labels)
+    }
+
+    /// `flow_id` + `flow_name`, `path` (its name), `lander_id` + `lander_name`, `offer_id` +
+    /// `offer_name`: null where the click had none.
+    func flowDimension(
+        _ g: ReportRequest.Group, _ column: (String) -> String?, into dimensions: inout [String: ReportValue], labels: inout [String]
+    ) {
+        func named(_ key: String, _ id: Int64?, _ names: [Int64: String], missing: String) {
+            dimensions[key + "_id"] = id.map { .id($0) } ?? .null
+            let name = id.map { names[$0] ?? "#\($0)" }
+            dimensions[key + "_name"] = name.map { .text($0) } ?? .null
+            labels.append(name ?? missing)
+        }
+        switch g {
+        case .flow: named("flow", column("d_flow").flatMap { Int64($0) }, flowNames.flows, missing: "(no flow)")
+        case .lander: named("lander", column("d_lander").flatMap { Int64($0) }, flowNames.landers, missing: "(no lander)")
+        case .offer: named("offer", column("d_offer").flatMap { Int64($0) }, flowNames.offers, missing: "(no offer)")
+        default:
+            guard let flow = column("d_pflow").flatMap({ Int64($0) }), let index = column("d_path").flatMap({ Int($0) }) else {
+                dimensions["path"] = .null
+                labels.append("(no flow)")
+                return
+            }
+            let name = flowNames.path(flow: flow, index: index)
+            dimensions["path"] = .text(name)
+            labels.append(name)
+        }
     }
 
     /// The base sums of a row (missing columns count 0).
@@ -62,6 +95,8 @@ public struct ReportRowDecoder: Sendable {
         s.declinedConversions = d("declined")
         s.revenue = d("revenue")
         s.cost = d("cost")
+        s.landerViews = d("lander_views")
+        s.landerClicks = d("lander_clicks")
         return s
     }
 

@@ -73,4 +73,28 @@ public struct ReportStore: Sendable {
         }
         return (sources, campaigns)
     }
+
+    /// The visible flows (archived ones too: old clicks keep their names), their paths'
+    /// names, landers and offers.
+    public func flowNames(for actor: Actor) throws -> FlowNames {
+        var names = FlowNames()
+        for r in try database.query(
+            """
+            SELECT f.id, f.name, p.i, p.path ->> 'name' AS path_name
+            FROM flows f LEFT JOIN LATERAL jsonb_array_elements(f.paths) WITH ORDINALITY AS p (path, i) ON true
+            WHERE \(fragment: actor.visibleWorkspaces("f.workspace_id")) ORDER BY f.id, p.i
+            """)
+        {
+            let id: Int64 = try r.decode("id")
+            names.flows[id] = r["name"]
+            if r["i"] != nil { names.paths[id, default: []].append(r["path_name"] ?? "") }
+        }
+        for r in try database.query("SELECT id, name FROM landers WHERE \(fragment: actor.visibleWorkspaces("workspace_id"))") {
+            names.landers[try r.decode("id")] = r["name"]
+        }
+        for r in try database.query("SELECT id, name FROM offers WHERE \(fragment: actor.visibleWorkspaces("workspace_id"))") {
+            names.offers[try r.decode("id")] = r["name"]
+        }
+        return names
+    }
 }

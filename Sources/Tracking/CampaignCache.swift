@@ -20,13 +20,21 @@ public final class CachedCampaign: Sendable {
     public let workspaceID: Int64?
     public let clickIDParam: String?
     public let parameters: [TrafficSource.Parameter]
+    /// The flow its clicks go through (SPEC §9), compiled; nil for a campaign sending them to
+    /// its destination URL. `flowID` is set even while the flow is not loaded (then no click
+    /// is routed: see `ClickRecorder`).
+    public let flowID: Int64?
+    public let flow: CompiledFlow?
+    /// The workspace's zone: weekday and hour rules are read in it (UTC for Public sources).
+    public let timeZone: TimeZone
     /// Derived once: the parsed destination, and one click's cost as text (CPC).
     public let destination: TokenTemplate
     public let clickCost: String
 
     public init(
         id: Int64, key: String, active: Bool, destinationURL: String, fallbackURL: String?, costModel: Campaign.CostModel,
-        costAmount: Decimal, trafficSourceID: Int64, workspaceID: Int64?, clickIDParam: String?, parameters: [TrafficSource.Parameter]
+        costAmount: Decimal, trafficSourceID: Int64, workspaceID: Int64?, clickIDParam: String?, parameters: [TrafficSource.Parameter],
+        flowID: Int64? = nil, flow: CompiledFlow? = nil, timeZone: TimeZone = .gmt
     ) {
         self.id = id
         self.key = key
@@ -39,16 +47,44 @@ public final class CachedCampaign: Sendable {
         self.workspaceID = workspaceID
         self.clickIDParam = clickIDParam
         self.parameters = parameters
+        self.flowID = flowID
+        self.flow = flow
+        self.timeZone = timeZone
         self.destination = TokenTemplate(destinationURL)
         self.clickCost = "\(costAmount)"
     }
 }
 
-/// Campaigns by key, loaded at start, reloaded on `NOTIFY waymark_campaigns` (triggers on
-/// campaigns and traffic_sources) and every `refreshInterval` as a safety net. A key not in
-/// memory is looked up once in the database (a campaign made a moment ago).
+extension CachedCampaign {
+    /// The same campaign with its flow compiled (the cache builds flows after campaigns).
+    func with(flow: CompiledFlow?) -> CachedCampaign {
+        CachedCampaign(
+            id: id, key: key, active: active, destinationURL: destinationURL, fallbackURL: fallbackURL, costModel: costModel,
+            costAmount: costAmount, trafficSourceID: trafficSourceID, workspaceID: workspaceID, clickIDParam: clickIDParam,
+            parameters: parameters, flowID: flowID, flow: flow, timeZone: timeZone)
+    }
+}
+
+/// Campaigns by key (and id), with their flows compiled, loaded at start, reloaded on `NOTIFY
+/// waymark_campaigns` (triggers on campaigns, traffic sources, flows, landers and offers) and
+/// every `refreshInterval` as a safety net; offers' cap counts on `waymark_offer_caps`. A key
+/// not in memory is looked up once in the database (a campaign made a moment ago).
 public final class CampaignCache: Sendable {
-    private let byKey = ReadMostly<[String: CachedCampaign]>([:])
+    struct Snapshot {
+        var byKey: [String: CachedCampaign] = [:]
+        var byID: [Int64: CachedCampaign] = [:]
+        var flows: [Int64: CompiledFlow] = [:]
+        /// Keys the database lookup added, with when: a reload that read the campaigns before
+        /// such a campaign existed must not drop it.
+        var lookedUp: [String: Double] = [:]
+
+        mutating func insert(_ campaign: CachedCampaign) {
+            byKey[campaign.key] = campaign
+            byID[campaign.id] = campaign
+        }
+    }
+
+    private let snapshot = ReadMostly(Snapshot())
     /// Keys looked up and not found, with when, so a flood of bad keys does not hit the database.
     private let misses = Mutex<[String: Double]>([:])
     private let conninfo: String
@@ -56,6 +92,8 @@ public final class CampaignCache: Sendable {
     /// Where a key not in memory is looked up (`campaign(key:)`).
     private let database: PostgresPool?
     public let refreshInterval: Double
+    /// Offers at their daily cap today (the flows skip them).
+    public let caps = OfferCaps()
 
     public init(conninfo: String, logger: Logger, database: PostgresPool? = nil, refreshInterval: Double = 60) {
         self.conninfo = conninfo
@@ -65,12 +103,21 @@ public final class CampaignCache: Sendable {
     }
 
     public func reload(_ c: PostgresConnection) throws {
-        var fresh: [String: CachedCampaign] = [:]
+        let started = monotonicSeconds()
+        let catalog = try FlowCatalog.load(on: c)
+        var fresh = Snapshot(flows: catalog.flows)
         for campaign in try CachedCampaignStore.all(on: c) {
-            fresh[campaign.key] = campaign
+            fresh.insert(campaign.flowID.map { campaign.with(flow: catalog.flows[$0]) } ?? campaign)
         }
-        byKey.write { $0 = fresh }
+        snapshot.write { old in
+            for (key, at) in old.lookedUp where at >= started && fresh.byKey[key] == nil {
+                if let late = old.byKey[key] { fresh.insert(late) }
+                fresh.lookedUp[key] = at
+            }
+            old = fresh
+        }
         misses.withLock { $0.removeAll() }
+        try caps.refresh(on: c)
     }
 
     /// The campaign for a key: from memory, else from the database (remembering a miss for a
@@ -84,19 +131,37 @@ public final class CampaignCache: Sendable {
         lookup(key: key, in: database)
     }
 
+    /// A campaign by id, from memory only (a lander's click-through finds its click's campaign).
+    public func campaign(id: Int64) -> CachedCampaign? {
+        snapshot.read { $0.byID[id] }
+    }
+
+    /// A compiled flow by id, from memory (a click keeps its flow when the campaign changes flow).
+    public func flow(id: Int64) -> CompiledFlow? {
+        snapshot.read { $0.flows[id] }
+    }
+
     private func lookup(key: String, in database: PostgresPool?) -> CachedCampaign? {
-        if let hit = byKey.read({ $0[key] }) { return hit }
+        if let hit = snapshot.read({ $0.byKey[key] }) { return hit }
         let now = monotonicSeconds()
         if let missed = misses.withLock({ $0[key] }), now - missed < 5 { return nil }
-        guard let database, let campaign = try? CachedCampaignStore.campaign(key: key, in: database) else {
+        guard let database, let found = try? CachedCampaignStore.campaign(key: key, in: database) else {
             misses.withLock {
                 if $0.count > 100_000 { $0.removeAll() }
                 $0[key] = now
             }
             return nil
         }
-        byKey.write { $0[key] = campaign }
-        return campaign
+        // A campaign made a moment ago may be on a flow made a moment ago, before the reload.
+        var loaded: FlowCatalog?
+        if let flowID = found.flowID, flow(id: flowID) == nil { loaded = try? database.withConnection { try FlowCatalog.load(on: $0) } }
+        return snapshot.write {
+            if let loaded { $0.flows.merge(loaded.flows) { _, new in new } }
+            let campaign = found.flowID.map { [flows = $0.flows] in found.with(flow: flows[$0]) } ?? found
+            $0.insert(campaign)
+            $0.lookedUp[key] = now
+            return campaign
+        }
     }
 
     /// Keeps the cache fresh on its own thread: LISTEN, reload on every notification, and
@@ -110,14 +175,22 @@ public final class CampaignCache: Sendable {
                     if connection == nil {
                         let c = try PostgresConnection(conninfo: conninfo)
                         try c.listen("waymark_campaigns")
+                        try c.listen("waymark_offer_caps")
                         try reload(c)
                         lastReload = monotonicSeconds()
                         connection = c
                     }
-                    let notes = try connection!.waitForNotifications(timeout: 1)
-                    if !notes.isEmpty || monotonicSeconds() - lastReload > refreshInterval {
+                    var notes = try connection!.waitForNotifications(timeout: 1)
+                    if !notes.isEmpty && notes.allSatisfy({ $0.channel == "waymark_offer_caps" }) {
+                        // A burst of postbacks is one recount: let the notes of 0.2 s gather.
+                        usleep(200_000)
+                        notes += try connection!.waitForNotifications(timeout: 0)
+                    }
+                    if notes.contains(where: { $0.channel == "waymark_campaigns" }) || monotonicSeconds() - lastReload > refreshInterval {
                         try reload(connection!)
                         lastReload = monotonicSeconds()
+                    } else if !notes.isEmpty {
+                        try caps.refresh(on: connection!)
                     }
                 } catch {
                     connection = nil

@@ -24,6 +24,13 @@ public struct Click: Codable, Sendable {
     public var slots: [Int: String]
     /// Query parameters that are not the source's.
     public var extra: [String: String]
+    /// Set when the campaign sends its clicks through a flow (SPEC §9): the flow, the path
+    /// (0-based), the lander, and the offer when drawn at the click (direct linking). Absent
+    /// in spool records written before flows.
+    public var flowID: Int64? = nil
+    public var flowPath: Int? = nil
+    public var landerID: Int64? = nil
+    public var offerID: Int64? = nil
 
     /// PostgreSQL text cannot hold NUL, and one bad row would fail a whole batch: clean
     /// every value before it is queued.

@@ -45,6 +45,7 @@ public struct ClickPartitionStore: Sendable {
             try c.query(PostgresQuery(unescaped: "DROP TABLE IF EXISTS \(name)"))
             try c.query("DELETE FROM click_rollups WHERE hour >= \(fragment: start) AND hour < \(fragment: start) + interval '1 day'")
             try c.query("DELETE FROM click_rollup_deltas WHERE hour >= \(fragment: start) AND hour < \(fragment: start) + interval '1 day'")
+            try c.query("SELECT waymark_drop_lander_clicks(\(fragment: start))")
             // A workspace's days straddle UTC days: the edge day of the retention may keep or
             // lose the hours of it that fall in the next UTC day.
             try c.query("DELETE FROM click_rollups_daily WHERE day <= (\(fragment: start) AT TIME ZONE 'UTC')::date")

@@ -12,21 +12,26 @@ public struct Visit: Sendable {
     public var userAgent: String
     public var referrer: String
     public var country: String
+    public var acceptLanguage: String
     public var at: Date
 
-    public init(parameters: [(String, String)], ip: String, userAgent: String, referrer: String, country: String, at: Date = Date()) {
+    public init(
+        parameters: [(String, String)], ip: String, userAgent: String, referrer: String, country: String, acceptLanguage: String = "",
+        at: Date = Date()
+    ) {
         self.parameters = parameters
         self.ip = ip
         self.userAgent = userAgent
         self.referrer = referrer
         self.country = country
+        self.acceptLanguage = acceptLanguage
         self.at = at
     }
 }
 
 /// Builds the click of a visit on a campaign: id, parameters into their slots, the platform
-/// click id, cost by the cost model, bot and unique flags, device/OS/browser, and the
-/// destination URL with its tokens filled in.
+/// click id, cost by the cost model, bot and unique flags, device/OS/browser, the route
+/// through the campaign's flow, and the destination URL with its tokens filled in.
 public final class ClickRecorder: Sendable {
     public let botAddresses: IPRanges
     /// Hashes of (campaign, IP, user agent), for the 24-hour unique flag: bounded in memory
@@ -41,7 +46,10 @@ public final class ClickRecorder: Sendable {
         visitors = UniqueVisitors(capacity: uniqueCapacity)
     }
 
-    public func click(for campaign: CachedCampaign, visit: Visit) -> Click {
+    /// The click. Its destination is empty when the campaign's flow has nowhere to send it (no
+    /// path with an available offer, or the flow is gone) and the campaign has no fallback URL:
+    /// the caller answers 404 and stores nothing.
+    public func click(for campaign: CachedCampaign, visit: Visit, caps: OfferCaps = OfferCaps()) -> Click {
         var values: [String: String] = [:]
         for (name, value) in visit.parameters where values[name] == nil { values[name] = value }
         var slots: [Int: String] = [:]
@@ -62,7 +70,33 @@ public final class ClickRecorder: Sendable {
             cost: cost(campaign, values), isBot: agent.isBot || botAddresses.contains(visit.ip),
             isUnique: firstVisit(campaign.id, visit), country: country, device: agent.device, os: agent.os, browser: agent.browser,
             destination: "", slots: slots, extra: extra)
-        click.destination = ClickRecorder.destination(campaign, click: click, values: values)
+        guard campaign.flowID != nil else {
+            click.destination = ClickRecorder.fill(campaign.destination, campaign, click: click, values: values)
+            return click
+        }
+        return route(click, through: campaign, visit: visit, agent: agent, values: values, caps: caps)
+    }
+
+    /// A flow campaign's click: its path, lander or offer, and their URL filled; the fallback
+    /// URL (the click kept, with its flow and no path) when no path can take it.
+    private func route(
+        _ click: Click, through campaign: CachedCampaign, visit: Visit, agent: UserAgent, values: [String: String], caps: OfferCaps
+    ) -> Click {
+        var click = click
+        click.flowID = campaign.flowID
+        let flowVisit = FlowVisit(
+            country: visit.country, userAgent: agent, isBot: click.isBot, acceptLanguage: visit.acceptLanguage, ip: visit.ip,
+            referrer: visit.referrer, parameters: visit.parameters, at: visit.at, timeZone: campaign.timeZone)
+        var generator = SystemRandomNumberGenerator()
+        let decision = campaign.flow?.match(flowVisit, isCapped: { caps.isCapped($0, at: visit.at) }, using: &generator) ?? .fallback
+        guard let route = decision.route else {
+            click.destination = campaign.fallbackURL ?? ""
+            return click
+        }
+        click.flowPath = route.pathIndex
+        click.landerID = route.landerID
+        click.offerID = route.offerID
+        click.destination = ClickRecorder.fill(route.template, campaign, click: click, values: values)
         return click
     }
 
@@ -88,8 +122,16 @@ public final class ClickRecorder: Sendable {
 
     /// The destination with `{token}`s replaced by URL-encoded values (empty when unknown).
     public static func destination(_ campaign: CachedCampaign, click: Click, values: [String: String]) -> String {
-        campaign.destination.render { name in
+        fill(campaign.destination, campaign, click: click, values: values)
+    }
+
+    /// A URL template filled for a click: section 3's tokens, and for a click through a flow
+    /// `{offer_id}` and `{lander_id}` too (elsewhere those names are parameters, as before).
+    public static func fill(_ template: TokenTemplate, _ campaign: CachedCampaign, click: Click, values: [String: String]) -> String {
+        template.render { name in
             switch name {
+            case "offer_id" where click.flowID != nil: click.offerID.map { String($0) } ?? ""
+            case "lander_id" where click.flowID != nil: click.landerID.map { String($0) } ?? ""
             case "clickid": click.id
             case "campaign_id": String(campaign.id)
             case "campaign_key": campaign.key

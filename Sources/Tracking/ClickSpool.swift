@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 import WaymarkCore
 
-/// The local spool for clicks while PostgreSQL is unreachable: one line per click,
+/// The local spool for clicks and click-throughs while PostgreSQL is unreachable: one line each,
 /// `<checksum> <json>\n`, appended and fsync'ed before anyone is answered. Replayed in order
 /// once the database is back; a torn or corrupt line (a crash mid-write) is skipped.
 public final class ClickSpool: @unchecked Sendable {
@@ -33,10 +33,10 @@ public final class ClickSpool: @unchecked Sendable {
     }
 
     /// Appends and fsyncs; true when the records are on disk.
-    public func append(_ clicks: [Click]) -> Bool {
+    public func append(_ records: [ClickRecord]) -> Bool {
         var out = Data()
-        for click in clicks {
-            guard let json = try? ClickSpool.encoder.encode(click) else { return false }
+        for record in records {
+            guard let json = try? ClickSpool.encoder.encode(record) else { return false }
             out.append(contentsOf: Array((ClickSpool.checksum(json) + " ").utf8))
             out.append(json)
             out.append(10)
@@ -71,9 +71,9 @@ public final class ClickSpool: @unchecked Sendable {
     }
 
     /// The valid records of a spool file (corrupt lines skipped).
-    public static func read(_ path: String) -> (clicks: [Click], skipped: Int) {
+    public static func read(_ path: String) -> (clicks: [ClickRecord], skipped: Int) {
         guard let data = FileManager.default.contents(atPath: path) else { return ([], 0) }
-        var clicks: [Click] = []
+        var clicks: [ClickRecord] = []
         var skipped = 0
         for line in data.split(separator: 10) where !line.isEmpty {
             guard let space = line.firstIndex(of: 32) else {
@@ -82,7 +82,7 @@ public final class ClickSpool: @unchecked Sendable {
             }
             let sum = String(decoding: line[line.startIndex..<space], as: UTF8.self)
             let json = line[line.index(after: space)...]
-            guard sum == checksum(json), let click = try? decoder.decode(Click.self, from: Data(json)) else {
+            guard sum == checksum(json), let click = try? decoder.decode(ClickRecord.self, from: Data(json)) else {
                 skipped += 1
                 continue
             }

@@ -4,17 +4,17 @@ import Logging
 import Postgres
 import Threads
 
-/// The one writer of clicks per process (group commit): responder threads queue their click
-/// and wait; the writer takes everything queued, stores it with one INSERT and one COMMIT, and
+/// The one writer of clicks and lander click-throughs per process (group commit): responder
+/// threads queue their record and wait; the writer takes everything queued, stores it with one INSERT and one COMMIT, and
 /// wakes them. Clicks that arrive during a commit ride the next one. While PostgreSQL is
 /// unreachable the batch goes to the fsync'ed spool instead, replayed when it is back.
 public final class ClickWriter: @unchecked Sendable {
-    /// One queued click and the answer its responder thread waits for.
+    /// One queued record and the answer its responder thread waits for.
     public final class Pending: @unchecked Sendable {
-        public let click: Click
+        public let record: ClickRecord
         public let done = DispatchSemaphore(value: 0)
         public var stored = false  // written by the writer before `done` is signalled
-        public init(_ click: Click) { self.click = click }
+        public init(_ record: ClickRecord) { self.record = record }
     }
 
     // `condition` guards `queue`; `machine` and `store` (its connection) belong to the writer's thread.
@@ -42,7 +42,16 @@ public final class ClickWriter: @unchecked Sendable {
     public func record(_ click: Click) -> Bool {
         var click = click
         click.sanitize()
-        let pending = Pending(click)
+        return record(.click(click))
+    }
+
+    /// The same for a lander click-through.
+    public func record(_ through: ClickThrough) -> Bool {
+        record(.through(through))
+    }
+
+    private func record(_ record: ClickRecord) -> Bool {
+        let pending = Pending(record)
         condition.lock()
         queue.enqueue(pending)
         condition.signal()
@@ -73,7 +82,7 @@ public final class ClickWriter: @unchecked Sendable {
             if batch.isEmpty {
                 if machine.replayDue(now: monotonicSeconds()) { machine.replayEnded(drained: replay()) }
             } else {
-                let stored = write(batch.map(\.click))
+                let stored = write(batch.map(\.record))
                 for p in batch {
                     p.stored = stored
                     p.done.signal()
@@ -87,7 +96,7 @@ public final class ClickWriter: @unchecked Sendable {
     }
 
     /// Runs the machine's actions for one batch until it is in the database or the spool.
-    private func write(_ clicks: [Click]) -> Bool {
+    private func write(_ clicks: [ClickRecord]) -> Bool {
         var action = machine.batchReady(now: monotonicSeconds())
         while true {
             switch action {
@@ -97,7 +106,8 @@ public final class ClickWriter: @unchecked Sendable {
                 action = machine.insertFailed()
             case .appendToSpool:
                 if spool.append(clicks) { return true }
-                logger.critical("cannot store \(clicks.count) clicks: the database is unreachable and the spool cannot be written")
+                logger.critical(
+                    "cannot store \(clicks.count) clicks or click-throughs: the database is unreachable and the spool cannot be written")
                 return false
             }
         }
@@ -123,7 +133,7 @@ public final class ClickWriter: @unchecked Sendable {
     }
 
     /// One INSERT … ON CONFLICT DO NOTHING (a replayed click is stored once) and its COMMIT.
-    private func insert(_ clicks: [Click]) -> Bool {
+    private func insert(_ clicks: [ClickRecord]) -> Bool {
         do {
             try store.insert(clicks)
             return true

@@ -86,6 +86,15 @@ public final class CompiledFlow: Sendable {
         return path.offerWeights.draw(skipping: { path.isUnavailable($0, isCapped) }, using: &generator).flatMap { path.offers[$0] }
     }
 
+    /// An offer the flow lists, in any path (a click keeps its offer when the flow is edited;
+    /// nil once the offer is deleted or no longer visible).
+    public func offer(id: Int64) -> FlowOffer? {
+        for path in paths {
+            if let hit = path.offers.first(where: { $0?.id == id }) { return hit }
+        }
+        return nil
+    }
+
     /// The offer for `/click/{number}` (1-based, in the path's order, unknown offers counted):
     /// that offer when it is active and not capped, else one drawn as for `/click`.
     public func offer<G: RandomNumberGenerator>(

@@ -898,6 +898,21 @@ def main():
             g.case("%s /c/KEY" % m.decode(), lambda m=m: raw("/c/" + key, method=m, plain=True, body=b"x=1" if m in (b"POST", b"PUT") else b""),
                    expect={400, 404, 405}, shape="auto")
 
+    with Group("/click with hostile input") as g:
+        # The lander click-through: a click id from the query or the cookie, an offer number.
+        for label, t, cookie in [("no click", "/click", None), ("empty cid", "/click?cid=", None), ("NUL cid", "/click?cid=%00", None),
+                                 ("10 000-char cid", "/click?cid=" + "c" * 10000, None), ("invalid UTF-8 cid", b"/click?cid=\xff\xfe", None),
+                                 ("forged cid", "/click?cid=AAAAAAAAAAAAAAAAAAAAAAA", None), ("garbage cookie", "/click", "wm_click=%00%ff"),
+                                 ("huge cookie", "/click", "wm_click=" + "k" * 3000), ("offer 0", "/click/0?cid=" + click, None),
+                                 ("offer -1", "/click/-1?cid=" + click, None), ("offer 10^20", "/click/100000000000000000000?cid=" + click, None),
+                                 ("offer NUL", "/click/%00?cid=" + click, None), ("offer x", "/click/x", None), ("offer + slash", "/click/1/2", None)]:
+            h = [("Cookie", cookie)] if cookie else []
+            g.case("GET %s" % label, lambda t=t, h=h: raw(t, plain=True, headers=h), expect={404, 400, 414}, shape="page")
+        # A real click of a campaign with no flow: there is no lander, so nothing goes on.
+        g.case("GET /click of a plain click", lambda: raw("/click?cid=" + click, plain=True), expect={302, 404}, shape="auto")
+        for m in [b"POST", b"PUT", b"DELETE"]:
+            g.case("%s /click" % m.decode(), lambda m=m: raw("/click?cid=" + click, method=m, plain=True, body=b"x"), expect={404, 405}, shape="auto")
+
     # -- /postback, /pixel.gif, /login, /oauth, /healthz: everything else ------------------------
     with Group("postback with hostile input") as g:
         for label, query in [("no clickid", "payout=1"), ("empty clickid", "clickid="), ("201-char clickid", "clickid=" + "c" * 201),

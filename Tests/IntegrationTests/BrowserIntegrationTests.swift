@@ -68,6 +68,20 @@ import WaymarkTesting
         #expect(stored.contains("campaign_id=__CAMPAIGN_ID__&campaign_name=__CAMPAIGN_NAME__"))
     }
 
+    @Test func buildATwoPathFlowPutACampaignOnItAndOpenTheSplitTest() throws {
+        let run = try runScript("flows.py", as: .admin)
+        #expect(run.status == 0, "see var/test-artifacts/flows-failure.png")
+        let flowID = Int64(run.output.split(separator: "\n").last ?? "") ?? 0
+        let paths: String = try #require(try database.query("SELECT paths::text AS p FROM flows WHERE id = \(flowID)").first).decode("p")
+        let stored = try JSONSerialization.jsonObject(with: Data(paths.utf8)) as? [[String: Any]] ?? []
+        #expect(stored.map { $0["name"] as? String } == ["Zone 7", "Default"])
+        #expect((stored.first?["rules"] as? [[String: Any]])?.first?["field"] as? String == "param:zone")
+        let campaigns: Int = try database.query(
+            "SELECT count(*)::int AS n FROM campaigns WHERE flow_id = \(flowID) AND destination_url = ''"
+        ).first!.decode("n")
+        #expect(campaigns == 1)
+    }
+
     @Test func openTheDashboardDrillIntoACampaignAndExportCSV() throws {
         // Data for it to show: a click on a campaign of a new source.
         let setUp = try runScript("source_campaign.py", as: .admin)

@@ -177,35 +177,12 @@ import WaymarkTesting
 
     @Test func everyClickAnsweredBeforeTheResponderIsKilledIsStored() throws {
         let (_, _, key) = try setUp()
-        let pidFile = TestEnvironment.varDirectory + "/run/serve.pid"
-        let pid = try #require(Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        let ids = Mutex<[String]>([])
-        let stop = Mutex(false)
-        let group = DispatchGroup()
-        for _ in 0..<8 {
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                let http = TestHTTP(base: TestEnvironment.httpURL)
-                var sent = 0
-                while !stop.withLock({ $0 }) && sent < 2000 {  // bounded
-                    sent += 1
-                    if let response = try? http.send("GET", "/c/\(key)?ad_id=k\(sent)", timeout: 5), let id = clickID(response) {
-                        ids.withLock { $0.append(id) }
-                    }
-                }
-            }
+        let run = TestEnvironment.whileKillingTheResponder { http, n in
+            (try? http.send("GET", "/c/\(key)?ad_id=k\(n)", timeout: 5)).flatMap(clickID)
         }
-        usleep(700_000)
-        #expect(kill(pid, SIGKILL) == 0)
-        usleep(300_000)
-        #expect(waitUntil(seconds: 20) { (try? TestHTTP().get("/healthz").status) == 200 })
-        usleep(300_000)
-        stop.withLock { $0 = true }
-        group.wait()
-        let seen = ids.withLock { $0 }
-        #expect(seen.count > 50)
-        #expect(try storedIDs(seen).count == Set(seen).count)
+        #expect(run.killed && run.restarted)
+        #expect(run.answers.count > 50)
+        #expect(try storedIDs(run.answers).count == Set(run.answers).count)
     }
 }
 

@@ -48,7 +48,27 @@ import Web
         #expect(!rollups.contains("FROM clicks WHERE"))
         #expect(rollups.contains("GROUP BY u.d_campaign"))
         let raw = ReportQuery(r, plan: ReportPlan(r, wholeHours: false, slots: [:]), actor: Self.admin).sql.sql
-        #expect(raw.contains("FROM clicks WHERE clicked_at >=") && !raw.contains("click_rollups"))
+        #expect(raw.contains("FROM clicks ck") && raw.contains("WHERE ck.clicked_at >=") && !raw.contains("click_rollups"))
+        // Each raw click with its click-through: its offer and its lander click.
+        #expect(raw.contains("LEFT JOIN lander_clicks lc") && raw.contains("coalesce(ck.offer_id, lc.offer_id) AS effective_offer_id"))
+    }
+
+    @Test func flowGroupingsReadTheRollupsAndFilterByFlowAndPath() throws {
+        let r = try request("from=2026-01-01&group_by=flow,path,lander,offer&flow_id=4&path=1")
+        #expect(r.flowID == 4 && r.flowPath == 1)
+        let plan = ReportPlan(r, wholeHours: true, slots: [:])
+        #expect(plan.useRollups)
+        let query = ReportQuery(r, plan: plan, actor: Self.admin).sql
+        #expect(query.sql.contains("GROUP BY u.d_flow, u.d_pflow, u.d_path, u.d_lander, u.d_offer"))
+        #expect(query.sql.contains("offer_id AS effective_offer_id") && query.sql.contains("k.effective_offer_id AS d_offer"))
+        // Conversions carry their own offer; spend has no flow, so a flow filter leaves it out.
+        #expect(query.sql.contains("v.offer_id AS d_offer") && query.sql.contains("NULL::bigint AS d_offer"))
+        #expect(query.sql.contains("k.flow_path = $") && query.sql.contains("v.flow_id = $"))
+        #expect(query.binds.contains("4") && query.binds.contains("1"))
+        #expect(ReportQuery.extraColumns(r.groups) == ["d_flow", "d_pflow", "d_path", "d_lander", "d_offer"])
+        #expect(throws: HTTPError.self) { try request("from=2026-01-01&path=1") }
+        #expect(throws: HTTPError.self) { try request("from=2026-01-01&flow_id=4&path=-1") }
+        #expect(throws: HTTPError.self) { try request("from=2026-01-01&group_by=funnel") }
     }
 
     @Test func parametersReadTheirSlotPerSourceAndJoinConversionsToTheirClick() throws {

@@ -34,6 +34,33 @@ import Web
         #expect(row.labels == ["", "(daily spend)", "(unassigned)", "(no event)"])
     }
 
+    @Test func flowDimensionsAreNamedAndNullWhereAClickHadNone() throws {
+        let r = try ReportRequest(
+            Request(method: "GET", path: "/", query: "from=2026-01-01&group_by=flow,path,lander,offer"),
+            defaults: (tz: "UTC", currency: "USD"))
+        let names = FlowNames(flows: [7: "Geo split"], paths: [7: ["DE mobile", "Default"]], landers: [3: "Quiz"], offers: [5: "Dating"])
+        let decoder = ReportRowDecoder(
+            groups: r.groups, plan: ReportPlan(r, wholeHours: true, slots: [:]), sourceNames: [:], campaignNames: [:], flowNames: names)
+        let row = decoder.row { column in
+            ["d_flow": "7", "d_pflow": "7", "d_path": "1", "d_lander": "3", "d_offer": nil, "lander_views": "9", "lander_clicks": "4"][
+                column]
+                ?? nil
+        }
+        #expect(row.dimensions["flow_id"] == .id(7) && row.dimensions["flow_name"] == .text("Geo split"))
+        #expect(row.dimensions["path"] == .text("Default"))
+        #expect(row.dimensions["lander_id"] == .id(3) && row.dimensions["lander_name"] == .text("Quiz"))
+        #expect(row.dimensions["offer_id"] == .null && row.dimensions["offer_name"] == .null)
+        #expect(row.labels == ["Geo split", "Default", "Quiz", "(no offer)"])
+        #expect(row.sums.landerViews == 9 && row.sums.landerClicks == 4)
+        #expect(Metrics.value(Metrics.byKey["lander_ctr"]!, row.sums) == .ratio(44.44))
+        #expect(Metrics.value(Metrics.byKey["lander_ctr"]!, Metrics.Sums()) == .null)
+        let none = decoder.row { column in ["d_path": "4", "d_pflow": "7"][column] ?? nil }
+        #expect(none.dimensions["flow_id"] == .null && none.dimensions["path"] == .text("Path 5"))
+        // The API shows the nulls as keys with no value.
+        let json = String(decoding: try JSONEncoder().encode(ReportAnswer.Row(none)), as: UTF8.self)
+        #expect(json.contains(#""lander_id":null"#) && json.contains(#""lander_ctr":null"#), "\(json)")
+    }
+
     @Test func hourTextCarriesTheOffset() {
         #expect(ReportRowDecoder.hourText("2026-01-01 05:00:00", offset: "-16200") == "2026-01-01T05:00:00-04:30")
         #expect(ReportRowDecoder.hourText(nil, offset: "0") == nil)

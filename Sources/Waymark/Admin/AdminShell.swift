@@ -143,6 +143,9 @@ public struct AdminShell: Sendable {
         var items: [(String, String, String)] = [("dashboard", "Dashboard", "/"), ("reports", "Reports", "/reports")]
         items.append(("sources", "Traffic sources", "/traffic-sources"))
         items.append(("campaigns", "Campaigns", "/campaigns"))
+        items.append(("offers", "Offers", "/offers"))
+        items.append(("landers", "Landers", "/landers"))
+        items.append(("flows", "Flows", "/flows"))
         items.append(("conversions", "Conversions", "/conversions"))
         items.append(("spend", "Spend", "/spend"))
         items.append(("workspaces", "Workspaces", "/workspaces"))

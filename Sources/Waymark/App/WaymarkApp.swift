@@ -22,6 +22,8 @@ public final class WaymarkApp: Sendable {
     public let web: WebApplication
     let clickWriter: ClickWriter
     let campaignCache: CampaignCache
+    /// `/postback` and `/pixel.gif` record through it; it spools them while the database is away.
+    let postbacks: PostbackReplayer
 
     public init(configuration: Configuration, logger: Logger) throws {
         self.configuration = configuration
@@ -37,7 +39,6 @@ public final class WaymarkApp: Sendable {
         let spool = try ClickSpool(directory: configuration.spoolDirectory)
         clickWriter = ClickWriter(conninfo: configuration.databaseURL, spool: spool, logger: logger)
         campaignCache = CampaignCache(conninfo: configuration.databaseURL, logger: logger, database: database)
-        HealthRoutes(store: HealthStore(database: database), spool: spool).register(on: router)
         AccountRoutes(shell: shell, users: users, sessions: sessions, throttle: LoginThrottle(database: database), workspaces: workspaces)
             .register(on: router)
         WorkspaceRoutes(shell: shell, store: workspaces).register(on: router)
@@ -50,14 +51,18 @@ public final class WaymarkApp: Sendable {
         let campaigns = CampaignStore(database: database, sources: sources, links: links)
         TrafficSourceRoutes(shell: shell, store: sources, campaigns: campaigns, workspaces: workspaces, library: library).register(
             on: router)
+        let (offers, landers, flows) = (OfferStore(database: database), LanderStore(database: database), FlowStore(database: database))
         CampaignRoutes(shell: shell, store: campaigns, sources: sources, workspaces: workspaces, links: links).register(on: router)
         OfferRoutes(shell: shell, store: OfferStore(database: database)).register(on: router)
         LanderRoutes(shell: shell, store: LanderStore(database: database)).register(on: router)
         FlowRoutes(shell: shell, store: FlowStore(database: database)).register(on: router)
+        FlowPagesSupport.register(
+            on: router, shell: shell, workspaces: workspaces, offers: offers, landers: landers, flows: flows, campaigns: campaigns,
+            links: links)
         let clickRecorder = ClickRecorder(botAddresses: IPRanges(configuration.botAddresses))
         TrackingRoutes(
-            shell: shell, cache: campaignCache, recorder: clickRecorder,
-            writer: clickWriter, trustedProxies: IPRanges(configuration.trustedProxies)
+            shell: shell, cache: campaignCache, recorder: clickRecorder, writer: clickWriter,
+            landerClicks: LanderClicks(cache: campaignCache, database: database), trustedProxies: IPRanges(configuration.trustedProxies)
         ).register(on: router)
         let integrations = try IntegrationStore(configuration: configuration, database: database)
         let outboundGate = OutboundGate(slots: configuration.responderOutboundConcurrency)
@@ -75,8 +80,10 @@ public final class WaymarkApp: Sendable {
             database: database, outbox: outbox, logger: logger,
             unattributedLimit: AddressRateLimiter(rate: configuration.unattributedRate))
         let deliveries = DeliveryStore(database: database)
+        postbacks = try PostbackReplayer(recorder: conversions, directory: configuration.spoolDirectory) { spool.hasPending }
+        HealthRoutes(store: HealthStore(database: database), spool: spool, postbackSpool: postbacks.spool).register(on: router)
         ConversionRoutes(
-            shell: shell, recorder: conversions, conversions: ConversionStore(database: database), clicks: ClickStore(database: database),
+            shell: shell, replayer: postbacks, conversions: ConversionStore(database: database), clicks: ClickStore(database: database),
             postbacks: PostbackStore(database: database), events: ConversionEventStore(database: database), deliveries: deliveries,
             campaigns: campaigns, sources: sources, workspaces: workspaces, cache: campaignCache, clickRecorder: clickRecorder,
             writer: clickWriter, postbackOrigin: configuration.publicHTTPURL
@@ -86,9 +93,10 @@ public final class WaymarkApp: Sendable {
             heartbeats: WorkerHeartbeatStore(database: database), spool: spool, workspaces: workspaces, integrations: integrations,
             feeds: feeds
         ).register(on: router)
-        ReportRoutes(shell: shell, engine: ReportEngine(database: database), workspaces: workspaces, sources: sources, campaigns: campaigns)
-            .register(
-                on: router)
+        let reports = ReportRoutes(
+            shell: shell, engine: ReportEngine(database: database), workspaces: workspaces, sources: sources, campaigns: campaigns)
+        reports.register(on: router)
+        SplitTestRoutes(shell: shell, reports: reports, flows: flows, landers: landers, offers: offers).register(on: router)
         SpendRoutes(
             shell: shell, store: SpendStore(database: database), uploads: SpendUploadStore(database: database),
             fx: FXStore(database: database), sources: sources
@@ -120,10 +128,12 @@ public final class WaymarkApp: Sendable {
     public func startBackgroundWork() throws {
         try clickWriter.start()
         try campaignCache.startListening()
+        try postbacks.start()
     }
 
     /// Writes what the click writer still holds (to the database or the spool) and stops it.
     public func stopBackgroundWork() {
         clickWriter.stop()
+        postbacks.stop()
     }
 }

@@ -12,6 +12,9 @@ struct CampaignRoutes {
     let sources: TrafficSourceStore
     let workspaces: WorkspaceStore
     let links: TrackingLinks
+    // The General tab's flow choice and the Tracking tab's lander links read these.
+    var flows: FlowStore { FlowStore(database: store.database) }
+    var landers: LanderStore { LanderStore(database: store.database) }
 
     func register(on router: Router) {
         router.get("/api/v1/campaigns", shell.api(list))
@@ -85,9 +88,9 @@ struct CampaignRoutes {
     }
 
     private func createFromForm(_ request: Request, _ actor: Actor) throws -> Response {
-        let draft = try formDraft(request)
+        let (draft, inputErrors) = try formDraft(request, flowID: nil)
         do {
-            let (campaign, warnings) = try store.create(draft, by: actor)
+            let (campaign, warnings) = try store.create(draft, by: actor, inputErrors: inputErrors)
             return AdminShell.redirect(
                 to: "/campaigns/\(campaign.id)/tracking", flash: (["Campaign \(campaign.name) created."] + warnings).joined(separator: " "))
         } catch let error as HTTPError where error.status == 422 {
@@ -102,10 +105,9 @@ struct CampaignRoutes {
 
     private func updateFromForm(_ request: Request, _ actor: Actor) throws -> Response {
         let campaign = try store.get(try request.pathID(), for: actor)
-        var draft = try formDraft(request)
-        draft.flowID = campaign.flowID  // the General tab has no flow choice yet: keep the API's
+        let (draft, inputErrors) = try formDraft(request, flowID: campaign.flowID)
         do {
-            let (saved, warnings) = try store.update(campaign.id, draft, by: actor)
+            let (saved, warnings) = try store.update(campaign.id, draft, by: actor, inputErrors: inputErrors)
             return AdminShell.redirect(to: "/campaigns/\(saved.id)", flash: (["Campaign saved."] + warnings).joined(separator: " "))
         } catch let error as HTTPError where error.status == 422 {
             return try generalPage(request, actor, campaign: campaign, draft: draft, errors: error.fields, status: 422)
@@ -170,9 +172,19 @@ struct CampaignRoutes {
             ], section: "campaigns")
     }
 
-    private func formDraft(_ request: Request) throws -> CampaignDraft {
+    /// The General tab's fields. `target` is `url` (no flow) or `flow` (the `flow_id` chosen);
+    /// a form without it (an older page) keeps `flowID`.
+    private func formDraft(_ request: Request, flowID: Int64?) throws -> (CampaignDraft, [String: String]) {
         let form = FormState(fields: try request.form())
         var draft = CampaignDraft()
+        var inputErrors: [String: String] = [:]
+        switch form.values["target"] {
+        case nil: draft.flowID = flowID
+        case "flow":
+            draft.flowID = Int64(form.value("flow_id"))
+            if draft.flowID == nil { inputErrors["flow_id"] = "choose a flow (or send the clicks to the destination URL)" }
+        default: draft.flowID = nil
+        }
         draft.name = form.value("name")
         draft.trafficSourceID = Int64(form.value("traffic_source_id"))
         draft.destinationURL = form.value("destination_url")
@@ -191,7 +203,7 @@ struct CampaignRoutes {
         reporting.rules.reversals = form.value("reporting_reversals") == "on"
         reporting.payoutPercent = form.value("reporting_payout_percent").trimmingCharacters(in: .whitespaces).nilIfEmpty ?? "100"
         draft.reporting = reporting
-        return draft
+        return (draft, inputErrors)
     }
 
     private func tabs(_ campaign: Campaign, active: String) -> [[String: Any]] {
@@ -206,7 +218,13 @@ struct CampaignRoutes {
             actor.canEdit(workspace: $0.workspaceID) || $0.id == draft.trafficSourceID
         }
         let source = all.first { $0.id == draft.trafficSourceID }
+        // Flows a campaign of this source may use: Public ones and the source's workspace's.
+        let usableFlows = try flows.list(for: actor).filter {
+            $0.workspaceID == nil || source == nil || $0.workspaceID == source?.workspaceID || $0.id == draft.flowID
+        }
         var context: [String: Any] = [
+            "target_flow": draft.flowID != nil || errors["flow_id"] != nil,
+            "flows": usableFlows.map { ["id": $0.id, "name": $0.name, "selected": $0.id == draft.flowID] as [String: Any] },
             "values": [
                 "name": draft.name, "destination_url": draft.destinationURL, "fallback_url": draft.fallbackURL ?? "",
                 "cost_amount": draft.costAmount,
@@ -259,21 +277,35 @@ struct CampaignRoutes {
         let networks: [(String, String)] = [
             ("Everflow", "{sub1}"), ("CAKE", "#s2#"), ("HasOffers / TUNE", "{aff_sub}"), ("Affise", "{sub1}"), ("ClickBank", "[TID]"),
         ]
+        var context: [String: Any] = [
+            "campaign": ["id": campaign.id, "key": campaign.key, "name": campaign.name, "currency": campaign.currency],
+            "tabs": tabs(campaign, active: "tracking"),
+            "can_test": actor.canEdit(workspace: campaign.workspaceID),
+            "https_url": campaign.campaignURL, "http_url": httpURL,
+            "outdated": store.isOutdated(campaign, source: source),
+            "source": ["id": source.id, "name": source.name],
+            "parameters": source.parameters.map { ["name": $0.name, "token": $0.token] },
+            "postback_url": postback,
+            "examples": networks.map {
+                ["network": $0.0, "url": postback.replacingOccurrences(of: "clickid={clickid}", with: "clickid=" + $0.1)]
+            },
+            "warnings": store.warnings(campaign, source: source),
+        ]
+        if let flow = try flowLinks(campaign, actor: actor) { context["flow"] = flow }
         return try shell.render(
-            request, actor: actor, template: "campaigns/tracking", title: "Campaign \(campaign.name)",
-            context: [
-                "campaign": ["id": campaign.id, "key": campaign.key, "name": campaign.name, "currency": campaign.currency],
-                "tabs": tabs(campaign, active: "tracking"),
-                "can_test": actor.canEdit(workspace: campaign.workspaceID),
-                "https_url": campaign.campaignURL, "http_url": httpURL,
-                "outdated": store.isOutdated(campaign, source: source),
-                "source": ["id": source.id, "name": source.name],
-                "parameters": source.parameters.map { ["name": $0.name, "token": $0.token] },
-                "postback_url": postback,
-                "examples": networks.map {
-                    ["network": $0.0, "url": postback.replacingOccurrences(of: "clickid={clickid}", with: "clickid=" + $0.1)]
-                },
-                "warnings": store.warnings(campaign, source: source),
-            ], section: "campaigns")
+            request, actor: actor, template: "campaigns/tracking", title: "Campaign \(campaign.name)", context: context,
+            section: "campaigns")
+    }
+
+    /// For a campaign on a flow: the flow, and the links its landers carry (`/click`, and
+    /// `/click/1` … up to the most offer links any of its landers has).
+    private func flowLinks(_ campaign: Campaign, actor: Actor) throws -> [String: Any]? {
+        guard let id = campaign.flowID, let flow = try? flows.get(id, for: actor) else { return nil }
+        let used = Set(flow.paths.flatMap { $0.landers.map(\.id) })
+        let most = try landers.list(for: actor).filter { used.contains($0.id) }.map(\.offersCount).max()
+        return [
+            "id": flow.id, "name": flow.name, "has_landers": most != nil,
+            "lander_urls": most.map { LanderPageRoutes.clickURLs(links, offersCount: $0) } ?? [],
+        ]
     }
 }

@@ -4,44 +4,71 @@ import Tracking
 import WaymarkCore
 import Web
 
-/// `GET|HEAD /c/{key}`, the click redirect (docs/tracking.md), and `POST /api/v1/clicks` for
-/// server-side and landing-page tracking. The 302 leaves only once the click is durable.
+/// `GET|HEAD /c/{key}`, the click redirect (docs/tracking.md), `GET /click` and `/click/{n}`,
+/// a lander's click-through to an offer, and `POST /api/v1/clicks` for server-side and
+/// landing-page tracking. A 302 leaves only once the click (or click-through) is durable.
 struct TrackingRoutes {
     let shell: AdminShell
     let cache: CampaignCache
     let recorder: ClickRecorder
     let writer: ClickWriter
+    let landerClicks: LanderClicks
     let trustedProxies: IPRanges
     static let clickCookie = "wm_click"
 
     func register(on router: Router) {
         router.get("/c/{key}", click)
+        router.get("/click", clickThrough)
+        router.get("/click/{n}", clickThrough)
         router.post("/api/v1/clicks", shell.api(apiClick))
     }
 
+    private static func notActive() -> Response {
+        .html(ErrorPage.html(status: 404, message: "This link is not active."), status: 404)
+    }
+
     private func click(_ request: Request) throws -> Response {
-        guard let key = request.parameters["key"], let campaign = cache.campaign(key: key) else {
-            return .html(ErrorPage.html(status: 404, message: "This link is not active."), status: 404)
-        }
-        // A campaign on a flow has no destination URL, and the click path does not route flows
-        // yet (issue 18): its link is not active rather than a redirect to nowhere.
-        guard campaign.active && !campaign.destinationURL.isEmpty else {
+        guard let key = request.parameters["key"], let campaign = cache.campaign(key: key) else { return TrackingRoutes.notActive() }
+        guard campaign.active else {
             if let fallback = campaign.fallbackURL {
                 return Response(status: 302, headers: [("Location", fallback), ("Cache-Control", "no-store")])
             }
-            return .html(ErrorPage.html(status: 404, message: "This link is not active."), status: 404)
+            return TrackingRoutes.notActive()
         }
         let visit = Visit(
             parameters: request.query, ip: clientAddress(request), userAgent: request.header("user-agent") ?? "",
-            referrer: request.header("referer") ?? "", country: request.params["GEOIP_COUNTRY_CODE"] ?? "", at: request.receivedAt)
-        let click = recorder.click(for: campaign, visit: visit)
+            referrer: request.header("referer") ?? "", country: request.params["GEOIP_COUNTRY_CODE"] ?? "",
+            acceptLanguage: request.header("accept-language") ?? "", at: request.receivedAt)
+        let click = recorder.click(for: campaign, visit: visit, caps: cache.caps)
+        // A flow with no path that can take the click, and no fallback URL: nowhere to send it.
+        guard !click.destination.isEmpty else { return TrackingRoutes.notActive() }
         guard writer.record(click) else {
             throw HTTPError.unavailable("the click could not be stored; try again")
         }
+        if click.landerID != nil { landerClicks.recent.remember(click) }
         // The conversion pixel finds the click by this cookie (same site).
         let cookie = Cookie(name: TrackingRoutes.clickCookie, value: click.id, maxAge: 90 * 86400, secure: request.scheme == "https")
         return Response(
             status: 302, headers: [("Location", click.destination), ("Cache-Control", "no-store"), ("Set-Cookie", cookie.headerValue)])
+    }
+
+    /// The lander's link: the click by `cid`, else the `wm_click` cookie (SPEC §3).
+    private func clickThrough(_ request: Request) throws -> Response {
+        var number: Int?
+        if let n = request.parameters["n"] {
+            guard let parsed = Int(n), (1...1000).contains(parsed) else { return TrackingRoutes.notActive() }
+            number = parsed
+        }
+        let cid = request.queryValue("cid").flatMap { $0.isEmpty ? nil : $0 } ?? request.cookies[TrackingRoutes.clickCookie]
+        guard let cid, cid.utf8.count <= 64 else { return TrackingRoutes.notActive() }
+        switch landerClicks.resolve(clickID: cid, number: number, at: request.receivedAt) {
+        case .notFound: return TrackingRoutes.notActive()
+        case .fallback(let url), .direct(let url):
+            return Response(status: 302, headers: [("Location", url), ("Cache-Control", "no-store")])
+        case .offer(let url, let through):
+            guard writer.record(through) else { throw HTTPError.unavailable("the click-through could not be stored; try again") }
+            return Response(status: 302, headers: [("Location", url), ("Cache-Control", "no-store")])
+        }
     }
 
     private func apiClick(_ request: Request, _ actor: Actor) throws -> Response {
@@ -52,11 +79,13 @@ struct TrackingRoutes {
         }
         try actor.requireEditable(workspace: campaign.workspaceID)
         guard campaign.active else { throw HTTPError.conflict("the campaign is paused") }
-        guard !campaign.destinationURL.isEmpty else { throw HTTPError.conflict("the campaign's flow is not routed yet") }
         let click = recorder.click(
             for: campaign,
-            visit: Visit(parameters: input.parameters, ip: input.ip, userAgent: input.userAgent, referrer: input.referrer, country: ""))
+            visit: Visit(parameters: input.parameters, ip: input.ip, userAgent: input.userAgent, referrer: input.referrer, country: ""),
+            caps: cache.caps)
+        guard !click.destination.isEmpty else { throw HTTPError.conflict("the campaign's flow has no offer available for this click") }
         guard writer.record(click) else { throw HTTPError.unavailable("the click could not be stored; try again") }
+        if click.landerID != nil { landerClicks.recent.remember(click) }
         return .json(ClickCreated(clickID: click.id, redirectURL: click.destination), status: 201)
     }
 
