@@ -57,7 +57,9 @@ let package = Package(
             name: "Tracking", dependencies: ["Catalog", "WaymarkCore", "Threads", "Web", "Postgres", "Addresses", logging, crypto],
             swiftSettings: swiftSettings),
         // Postbacks matched to clicks, de-duplicated, recorded; the ledger.
-        .target(name: "Conversions", dependencies: ["Catalog", "WaymarkCore", "Web", "Postgres", logging], swiftSettings: swiftSettings),
+        .target(
+            name: "Conversions", dependencies: ["Catalog", "WaymarkCore", "Threads", "Web", "Postgres", logging],
+            swiftSettings: swiftSettings),
         // The outbox and its sender (postbacks, webhooks, and the push contracts Integrations fulfils).
         .target(
             name: "Deliveries",
@@ -106,7 +108,8 @@ let package = Package(
             name: "WebTests", dependencies: ["Web", "FastCGI", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "WaymarkTests", dependencies: product + ["Addresses", "HTTPClient", "Postgres", "Web", "WaymarkTesting", crypto],
+            name: "WaymarkTests",
+            dependencies: product + ["Addresses", "HTTPClient", "Postgres", "Web", "WaymarkTesting", crypto, logging],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",

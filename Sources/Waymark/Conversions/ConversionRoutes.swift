@@ -12,7 +12,8 @@ import Web
 /// postback tester of a campaign's Tracking tab.
 struct ConversionRoutes {
     let shell: AdminShell
-    let recorder: ConversionRecorder
+    /// `/postback` and `/pixel.gif` record through it: it spools them while the database is away.
+    let replayer: PostbackReplayer
     let conversions: ConversionStore
     let clicks: ClickStore
     let postbacks: PostbackStore
@@ -26,6 +27,8 @@ struct ConversionRoutes {
     let clickRecorder: ClickRecorder
     let writer: ClickWriter
     let postbackOrigin: String
+
+    var recorder: ConversionRecorder { replayer.recorder }
 
     /// A 1×1 transparent GIF.
     static let gif: [UInt8] = [
@@ -62,8 +65,14 @@ struct ConversionRoutes {
         } catch {
             try recorder.reject(raw, error: error, clickID: request.queryValue("clickid"))
         }
-        let result = try recorder.record(input, raw: raw)
-        return ConversionRoutes.answer(result)
+        switch try replayer.record(input, pairs: pairs, raw: raw, checkSecret: true) {
+        case .recorded(let result): return ConversionRoutes.answer(result)
+        case .accepted: return .json(PostbackAnswer(status: "accepted"), status: 202)
+        case .unavailable:
+            throw HTTPError(
+                503, code: "unavailable", message: "the postback could not be stored; send it again later",
+                headers: [("Retry-After", "5")])
+        }
     }
 
     static func answer(_ result: ConversionRecorder.Result) -> Response {
@@ -101,7 +110,8 @@ struct ConversionRoutes {
             _ = try? recorder.reject(raw, error: error, clickID: request.cookies[TrackingRoutes.clickCookie])
             return gif
         }
-        _ = try? recorder.record(input, raw: raw, checkSecret: false)  // the page gets its GIF whatever happened
+        // The page gets its GIF whatever happened (spooled while the database is away).
+        _ = try? replayer.record(input, pairs: pairs, raw: raw, checkSecret: false, requireClickID: false)
         return gif
     }
 

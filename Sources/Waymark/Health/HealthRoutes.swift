@@ -1,12 +1,14 @@
+import Conversions
 import Tracking
 import WaymarkCore
 import Web
 
 /// `GET /healthz`: 200 with the database reachable, 503 while it is not; also the bytes of
-/// clicks waiting in the spool for the database.
+/// clicks and of postbacks waiting in their spools for the database.
 struct HealthRoutes {
     let store: HealthStore
     let spool: ClickSpool
+    let postbackSpool: PostbackSpool
 
     func register(on router: Router) {
         router.get("/healthz", health)
@@ -14,7 +16,8 @@ struct HealthRoutes {
 
     private func health(_ request: Request) -> Response {
         let databaseOK = store.isDatabaseReachable()
-        return .json(Health(databaseOK: databaseOK, clickSpoolBytes: spool.pendingBytes), status: databaseOK ? 200 : 503)
+        let health = Health(databaseOK: databaseOK, clickSpoolBytes: spool.pendingBytes, postbackSpoolBytes: postbackSpool.pendingBytes)
+        return .json(health, status: databaseOK ? 200 : 503)
     }
 }
 
@@ -23,10 +26,12 @@ struct Health: Encodable {
     var status: String
     var database: String
     var clickSpoolBytes: Int
+    var postbackSpoolBytes: Int
 
-    init(databaseOK: Bool, clickSpoolBytes: Int) {
+    init(databaseOK: Bool, clickSpoolBytes: Int, postbackSpoolBytes: Int) {
         status = databaseOK ? "ok" : "degraded"
         database = databaseOK ? "ok" : "unavailable"
         self.clickSpoolBytes = clickSpoolBytes
+        self.postbackSpoolBytes = postbackSpoolBytes
     }
 }
