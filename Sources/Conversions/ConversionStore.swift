@@ -62,10 +62,11 @@ public struct ConversionStore: Sendable {
         try c.query(
             """
             INSERT INTO conversions (workspace_id, click_id, clicked_at, campaign_id, traffic_source_id, event_key, txid, dedupe_key,
-                                     status, payout, currency, flow_id, flow_path, lander_id, offer_id)
+                                     status, payout, currency, flow_id, flow_path, lander_id, offer_id, converted_at)
             VALUES (\(click.workspaceID), \(click.id), \(click.clickedAt), \(click.campaignID), \(click.trafficSourceID), \(input.event),
                     \(input.txid), \(input.dedupeKey), \(input.status.rawValue), \(input.payout)::numeric, \(currency),
-                    \(click.flowID), \(click.flowPath), \(click.landerID), \(click.offerID))
+                    \(click.flowID), \(click.flowPath), \(click.landerID), \(click.offerID),
+                    coalesce(\(input.receivedAt)::timestamptz, now()))
             ON CONFLICT (click_id, dedupe_key) DO NOTHING
             RETURNING id
             """, prepared: true

@@ -17,6 +17,8 @@ public struct PostbackInput: Sendable {
     public var status: Status
     public var event: String
     public var secret: String?
+    /// When it arrived, for one replayed from the spool (nil: now).
+    public var receivedAt: Date?
 
     /// One conversion per click and key: the txid when there is one, else the event.
     public var dedupeKey: String { txid.map { "t:" + $0 } ?? "e:" + event }

@@ -117,7 +117,7 @@ public final class PostbackReplayer: Sendable {
             return aside.isEmpty ? spool.rotate() : aside
         }
         for file in files {
-            let (postbacks, skipped) = PostbackSpool.read(file)
+            let (postbacks, skipped) = spool.read(file)
             if skipped > 0 { logger.error("postback spool \(file): skipped \(skipped) damaged records") }
             for index in postbacks.indices {
                 // Stopped or the database is gone: what is left waits in its file.
@@ -138,7 +138,8 @@ public final class PostbackReplayer: Sendable {
     /// database is unreachable. Logged by click id only: the spooled pairs may hold a secret.
     private func replay(_ postback: SpooledPostback) -> Bool {
         do {
-            let input = try postback.input()
+            var input = try postback.input()
+            input.receivedAt = postback.receivedAt
             _ = try replaying.record(input, raw: postback.raw, checkSecret: postback.checkSecret)
             unreachable.withLock { $0 = false }
             return true

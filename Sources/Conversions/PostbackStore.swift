@@ -56,9 +56,10 @@ public struct PostbackStore: Sendable {
     ) throws -> Int64 {
         try c.query(
             """
-            INSERT INTO postbacks (channel, method, query, body, content_type, source_ip, click_id, workspace_id, event_key, txid, status,
-                                   payout, currency, outcome, error, conversion_id)
-            VALUES (\(raw.channel), \(raw.method), \(raw.query), \(raw.body), \(raw.contentType), \(raw.sourceIP),
+            INSERT INTO postbacks (received_at, channel, method, query, body, content_type, source_ip, click_id, workspace_id, event_key,
+                                   txid, status, payout, currency, outcome, error, conversion_id)
+            VALUES (coalesce(\(input.receivedAt)::timestamptz, now()), \(raw.channel), \(raw.method), \(raw.query), \(raw.body),
+                    \(raw.contentType), \(raw.sourceIP),
                     \(input.clickID.isEmpty ? nil : input.clickID), \(workspaceID), \(input.event), \(input.txid), \(input.status.rawValue),
                     \(input.payout)::numeric, \(input.currency), \(outcome.rawValue), \(error), \(conversionID))
             RETURNING id

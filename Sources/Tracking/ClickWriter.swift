@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Postgres
 import Threads
+import WaymarkCore
 
 /// The one writer of clicks and lander click-throughs per process (group commit): responder
 /// threads queue their record and wait; the writer takes everything queued, stores it with one INSERT and one COMMIT, and
@@ -118,7 +119,7 @@ public final class ClickWriter: @unchecked Sendable {
     private func replay() -> Bool {
         guard spool.hasPending else { return true }
         for file in spool.rotate() {
-            let (clicks, skipped) = ClickSpool.read(file)
+            let (clicks, skipped) = spool.read(file)
             if skipped > 0 { logger.error("spool \(file): skipped \(skipped) damaged records") }
             var offset = 0
             while offset < clicks.count {

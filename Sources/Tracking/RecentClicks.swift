@@ -3,7 +3,8 @@ import Synchronization
 /// Clicks this process sent to a lander, with the offer once drawn, so a click-through finds
 /// its click without a query (and while PostgreSQL is away, or before the click's batch is
 /// committed). Two generations of at most `capacity` each: when the newer fills, the older is
-/// dropped, so memory stays bounded and the last `capacity`…`2 × capacity` clicks are held.
+/// dropped, so memory stays bounded (a few hundred bytes a click) and the last
+/// `capacity`…`2 × capacity` clicks are held.
 /// Older clicks are read from the database (`LanderClickStore`).
 public final class RecentClicks: Sendable {
     public struct Entry: Sendable {
@@ -19,10 +20,14 @@ public final class RecentClicks: Sendable {
     private let state = Mutex(Generations())
     public let capacity: Int
 
-    public init(capacity: Int = 50_000) { self.capacity = max(1, capacity) }
+    public init(capacity: Int = 10_000) { self.capacity = max(1, capacity) }
 
+    /// Keeps what a click-through reads of the click (not its address, agent, referrer or URL:
+    /// they were most of its bytes).
     public func remember(_ click: Click, offerID: Int64? = nil) {
         let capacity = capacity
+        var click = click
+        (click.ip, click.userAgent, click.referrer, click.destination) = ("", "", "", "")
         state.withLock {
             if $0.newer.count >= capacity {
                 $0.older = $0.newer

@@ -165,6 +165,7 @@ import WaymarkTesting
         let waiting = health()
         #expect((waiting["postback_spool_bytes"] as? Int ?? 0) > 0)
         #expect(waiting["database"] as? String == "unavailable")
+        let back = Date()
         #expect(try TestEnvironment.script("postgres.sh", "start") == 0)
         restarted = true
 
@@ -176,6 +177,14 @@ import WaymarkTesting
         let (conversionsA, conversionsB) = (try conversions(a), try conversions(b))
         #expect(conversionsA.count > 50)
         #expect(conversionsB == conversionsA)
+        // Replayed, they keep the time they arrived, not the replay's.
+        let late = try database.query(
+            """
+            SELECT (SELECT count(*) FROM conversions WHERE click_id = ANY(\(b)::text[]) AND converted_at >= \(back))
+                 + (SELECT count(*) FROM postbacks WHERE click_id = ANY(\(b)::text[]) AND received_at >= \(back)) AS n
+            """
+        ).first!.decode("n", as: Int64.self)
+        #expect(late == 0)
         let (ledgerA, ledgerB) = (try ledger(a, unknownPrefix: prefixA), try ledger(b, unknownPrefix: prefixB))
         #expect(ledgerA.count == script.count)
         for outcome in ["recorded", "duplicate", "updated", "unattributed", "forbidden"] {

@@ -93,7 +93,7 @@ import WaymarkCore
         handle.seekToEndOfFile()
         handle.write(Data(line.utf8))
         handle.closeFile()
-        let (records, skipped) = ClickSpool.read(spool.current)
+        let (records, skipped) = spool.read(spool.current)
         #expect(skipped == 0 && records.count == 3)
         guard case .click(let first) = records[0], case .through(let second) = records[1], case .click(let third) = records[2] else {
             Issue.record("records came back as \(records)")

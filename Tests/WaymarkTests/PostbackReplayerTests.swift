@@ -41,7 +41,7 @@ import WaymarkCore
         }
         let files = replayer.spool.pendingFiles()
         #expect(files == [replayer.spool.current])
-        let (spooled, skipped) = PostbackSpool.read(files[0])
+        let (spooled, skipped) = replayer.spool.read(files[0])
         #expect(skipped == 0 && spooled.count == 2)
         #expect(spooled[0].namedPairs.map(\.1) == ["AAAA", "2", "top-secret-value"])
         #expect(spooled[0].query == "clickid=AAAA&payout=2&secret=[redacted]" && spooled[0].checkSecret)

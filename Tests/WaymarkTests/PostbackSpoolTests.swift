@@ -1,6 +1,7 @@
 import Conversions
 import Foundation
 import Testing
+import WaymarkCore
 
 /// The postback spool's lines: what is written reads back the same, a damaged line is skipped.
 @Suite struct PostbackSpoolTests {
@@ -18,9 +19,13 @@ import Testing
 
     func directory() -> String { NSTemporaryDirectory() + "postback-spool-\(UUID().uuidString)" }
 
+    /// A spool for line tests (its directory is made, never written).
+    func lines() throws -> PostbackSpool { try PostbackSpool(directory: NSTemporaryDirectory() + "postback-spool-lines") }
+
     @Test func aLineReadsBackAsWritten() throws {
         let written = [postback("A1"), postback("A2", status: "declined"), postback("ÿ✓ click")]
-        let (read, skipped) = PostbackSpool.parse(try written.flatMap(PostbackSpool.line))
+        let spool = try lines()
+        let (read, skipped) = spool.parse(try written.flatMap(spool.line))
         #expect(skipped == 0)
         #expect(read == written)
         let input = try read[1].input()
@@ -37,13 +42,14 @@ import Testing
     }
 
     @Test func aDamagedOrTornLineIsSkippedAndTheOthersKept() throws {
-        var first = try PostbackSpool.line(postback("D1"))
-        let second = try PostbackSpool.line(postback("D2"))
-        let third = try PostbackSpool.line(postback("D3"))
+        let spool = try lines()
+        var first = try spool.line(postback("D1"))
+        let second = try spool.line(postback("D2"))
+        let third = try spool.line(postback("D3"))
         first[first.count / 2] ^= 0x01  // one flipped bit in the JSON
         let torn = Array(third.prefix(third.count - 9))  // a crash mid-write
         let bytes = first + second + Array("no-checksum-here\n".utf8) + torn
-        let (read, skipped) = PostbackSpool.parse(bytes)
+        let (read, skipped) = spool.parse(bytes)
         #expect(read.map(\.pairs.first) == [["clickid", "D2"]])
         #expect(skipped == 3)
     }
@@ -59,11 +65,11 @@ import Testing
         #expect(spool.pendingBytes > 0)
         let files = spool.rotate()
         #expect(files.count == 2 && files[0] == first[0])
-        let (older, _) = PostbackSpool.read(files[0])
+        let (older, _) = spool.read(files[0])
         #expect(older.map { $0.pairs[0][1] } == ["R1", "R2"])
         #expect(spool.keep(older[1...], in: files[0]))
-        #expect(PostbackSpool.read(files[0]).postbacks.map { $0.pairs[0][1] } == ["R2"])
-        #expect(PostbackSpool.read(files[1]).postbacks.map { $0.pairs[0][1] } == ["R3"])
+        #expect(spool.read(files[0]).records.map { $0.pairs[0][1] } == ["R2"])
+        #expect(spool.read(files[1]).records.map { $0.pairs[0][1] } == ["R3"])
         #expect(spool.pendingFiles() == files)  // the rewrite's scratch file is gone
     }
 }
