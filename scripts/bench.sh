@@ -6,7 +6,14 @@ set -euo pipefail
 export WAYMARK_INSTANCE=bench
 source "$(dirname "$0")/env.sh"
 cleanup() {
-  [ -n "${c_pid:-}" ] && kill "$c_pid" 2>/dev/null || true
+  # libfcgi's SIGTERM handler only marks a shutdown for the next accept, which threads
+  # blocked in accept never reach: SIGKILL after a moment, or it outlives the bench.
+  if [ -n "${c_pid:-}" ]; then
+    kill "$c_pid" 2>/dev/null || true
+    sleep 0.3
+    kill -9 "$c_pid" 2>/dev/null || true
+    wait "$c_pid" 2>/dev/null || true
+  fi
   rm -f "$WAYMARK_VAR/nginx/extra/bench.conf"
   "$WAYMARK_ROOT/scripts/stack.sh" down || true
 }

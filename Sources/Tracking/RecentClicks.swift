@@ -2,34 +2,51 @@ import Synchronization
 
 /// Clicks this process sent to a lander, with the offer once drawn, so a click-through finds
 /// its click without a query (and while PostgreSQL is away, or before the click's batch is
-/// committed). Two generations of at most `capacity` each: when the newer fills, the older is
-/// dropped, so memory stays bounded (a few hundred bytes a click) and the last
-/// `capacity`…`2 × capacity` clicks are held.
-/// Older clicks are read from the database (`LanderClickStore`).
+/// committed). Sharded by click id (every lander click writes here: one lock would be the
+/// flow campaign's bottleneck); each shard keeps two generations of at most its share of
+/// `capacity`: when the newer fills, the older is dropped, so memory stays bounded (a few
+/// hundred bytes a click) and the last `capacity`…`2 × capacity` clicks are held. Older clicks
+/// are read from the database (`LanderClickStore`).
 public final class RecentClicks: Sendable {
     public struct Entry: Sendable {
         public var click: Click
         public var offerID: Int64?
     }
 
-    private struct Generations {
+    struct Generations {
         var newer: [String: Entry] = [:]
         var older: [String: Entry] = [:]
     }
 
-    private let state = Mutex(Generations())
-    public let capacity: Int
+    final class Shard: Sendable {
+        let state = Mutex(Generations())
+    }
 
-    public init(capacity: Int = 10_000) { self.capacity = max(1, capacity) }
+    private let shards: [Shard]
+    public let capacity: Int
+    private let perShard: Int
+
+    public init(capacity: Int = 10_000, shards: Int = 16) {
+        self.capacity = max(1, capacity)
+        let count = max(1, min(shards, self.capacity))
+        self.shards = (0..<count).map { _ in Shard() }
+        perShard = max(1, self.capacity / count)
+    }
+
+    private func shard(_ id: String) -> Shard {
+        var hasher = Hasher()
+        hasher.combine(id)
+        return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
+    }
 
     /// Keeps what a click-through reads of the click (not its address, agent, referrer or URL:
     /// they were most of its bytes).
     public func remember(_ click: Click, offerID: Int64? = nil) {
-        let capacity = capacity
         var click = click
         (click.ip, click.userAgent, click.referrer, click.destination) = ("", "", "", "")
-        state.withLock {
-            if $0.newer.count >= capacity {
+        let limit = perShard
+        shard(click.id).state.withLock {
+            if $0.newer.count >= limit {
                 $0.older = $0.newer
                 $0.newer = [:]
             }
@@ -38,13 +55,13 @@ public final class RecentClicks: Sendable {
     }
 
     public func entry(_ id: String) -> Entry? {
-        state.withLock { $0.newer[id] ?? $0.older[id] }
+        shard(id).state.withLock { $0.newer[id] ?? $0.older[id] }
     }
 
     /// The offer this click keeps: the one already set, else `draw()`'s, set now. Under the
-    /// lock, so two click-throughs of one click at once get the same offer.
+    /// shard's lock, so two click-throughs of one click at once get the same offer.
     public func keepOffer(for click: Click, known: Int64?, draw: () -> Int64?) -> Int64? {
-        state.withLock { g in
+        shard(click.id).state.withLock { g in
             if let kept = g.newer[click.id]?.offerID ?? g.older[click.id]?.offerID ?? known { return kept }
             guard let drawn = draw() else { return nil }
             if g.older[click.id] != nil {
@@ -56,5 +73,5 @@ public final class RecentClicks: Sendable {
         }
     }
 
-    public var count: Int { state.withLock { $0.newer.count + $0.older.count } }
+    public var count: Int { shards.reduce(0) { sum, shard in sum + shard.state.withLock { $0.newer.count + $0.older.count } } }
 }

@@ -107,7 +107,7 @@ import WaymarkCore
     }
 
     @Test func aClickKeepsTheOfferDrawnFirstAndMemoryStaysBounded() {
-        let recent = RecentClicks(capacity: 2)
+        let recent = RecentClicks(capacity: 2, shards: 1)
         let recorder = ClickRecorder(botAddresses: IPRanges(""))
         let flow = compiled([FlowFixture.path(landers: [(30, 1)], offers: [(1, 1)])])
         let clicks = (0..<5).map { _ in recorder.click(for: campaign(flow), visit: visit([])) }
