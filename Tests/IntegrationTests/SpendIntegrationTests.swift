@@ -215,8 +215,12 @@ import WaymarkTesting
                 "/api/v1/spend",
                 ["entries": [["date": "2026-11-20", "traffic_source_id": theirs.sourceID, "amount": "1", "currency": "EUR"]]]
             ).status == 200)
+        // (Public sources' spend is everyone's: only the other workspace's must not show.)
         let listed = try mine.api.get("/api/v1/spend?from=2026-11-20&to=2026-11-20").json
-        #expect((listed["data"] as? [[String: Any]])?.isEmpty == true)
+        let data = try #require(listed["data"] as? [[String: Any]])
+        #expect(!data.contains { $0["traffic_source_id"] as? Int == theirs.sourceID })
+        let theirList = try theirs.api.get("/api/v1/spend?from=2026-11-20&to=2026-11-20").json["data"] as? [[String: Any]]
+        #expect(theirList?.contains { $0["traffic_source_id"] as? Int == theirs.sourceID } == true)
     }
 
     @Test func theUploadPagePreviewsThenImports() throws {
