@@ -66,6 +66,57 @@ def wrk(url, connections, close):
             "requests": total, "non_3xx": bad, "socket_errors": errors}
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid, children):
+    """CPU seconds of a process (user + system), with its reaped children's when asked."""
+    try:
+        text = open("/proc/%d/stat" % pid).read()
+    except OSError:
+        return 0.0
+    f = text[text.rindex(")") + 2:].split()
+    ticks = int(f[11]) + int(f[12]) + ((int(f[13]) + int(f[14])) if children else 0)
+    return ticks / TICK
+
+
+def process_tree(pid):
+    """The process and its live children (a PostgreSQL postmaster's backends, nginx's workers)."""
+    kids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                text = open("/proc/%s/stat" % name).read()
+            except OSError:
+                continue
+            if int(text[text.rindex(")") + 2:].split()[1]) == pid:
+                kids.append(int(name))
+    return [pid] + kids
+
+
+def read_pid(path):
+    try:
+        return int(open(path).read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def component_cpu():
+    """CPU seconds so far of the responder, PostgreSQL (postmaster, backends, and those that
+    ended) and nginx (master and workers): deltas over a run give µs of CPU per click."""
+    out = {}
+    for name, pidfile in [("responder", ("run", "serve.pid")), ("postgresql", ("postgres", "data", "postmaster.pid")),
+                          ("nginx", ("nginx", "nginx.pid"))]:
+        pid = read_pid(os.path.join(var, *pidfile))
+        out[name] = sum(process_cpu(p, p == pid) for p in process_tree(pid)) if pid else None
+    return out
+
+
+def cpu_per_click(before, after, requests):
+    return {k: (round((after[k] - before[k]) * 1e6 / requests, 1) if requests and before[k] is not None and after[k] is not None
+                else None) for k in before}
+
+
 def peak_memory_mb():
     pid = open(os.path.join(var, "run", "serve.pid")).read().strip()
     for line in open("/proc/%s/status" % pid):
@@ -105,7 +156,10 @@ def main():
         for connections in (16, 64):
             for name in ("nginx_302", "c_responder", "waymark", "waymark_flow"):
                 tls = mode == "new_https_connection"
+                cpu_before = component_cpu()
                 r = wrk(targets[name](tls), connections, close=tls)
+                if name.startswith("waymark"):
+                    r["cpu_us_per_click"] = cpu_per_click(cpu_before, component_cpu(), r["requests"])
                 r.update({"target": name, "connections": connections, "mode": mode})
                 results.append(r)
                 if name.startswith("waymark"):
@@ -130,6 +184,13 @@ def main():
                             "flow_vs_waymark": ratio_f})
             print("%-22s %4d %10d %10d %10d %9s %9s %9s %10d %9s" % (mode, connections, n["rps"], c["rps"], w["rps"], ratio_c, ratio_n,
                                                                   w["p99_ms"], f["rps"], ratio_f))
+    print()
+    print("CPU per click (µs, from /proc/PID/stat deltas over each run; wrk's own excluded)")
+    for r in results:
+        if "cpu_us_per_click" in r:
+            c = r["cpu_us_per_click"]
+            print("  %-22s %-12s c=%-3d responder %6s  postgresql %6s  nginx %6s" % (r["mode"], r["target"], r["connections"],
+                                                                                    c["responder"], c["postgresql"], c["nginx"]))
     # wrk does not count requests still in flight when a run ends, so a few more clicks can be
     # stored than it saw; a loss is a 302 without its click.
     lost = max(0, waymark_302s - stored)
