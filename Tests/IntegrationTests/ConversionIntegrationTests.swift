@@ -263,6 +263,7 @@ import WaymarkTesting
         _ = try browser.login(down.email, "correct-horse-42")
         let status = try browser.get("/status")
         #expect(status.text.contains(downClick))
+        #expect(status.text.contains(#"id="postback-spool-bytes">0<"#))  // nothing waits: the database is up
         let deliveryID: Int = try database.query("SELECT id FROM deliveries WHERE click_id = \(downClick)")[0].decode("id")
         #expect(try browser.post("/deliveries/\(deliveryID)/retry", [("back", "/status")]).status == 303)
         #expect(waitUntil(seconds: 10) { (try? deliveries(click: downClick).first?.attempts) == 4 })

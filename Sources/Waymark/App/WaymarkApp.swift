@@ -53,9 +53,9 @@ public final class WaymarkApp: Sendable {
             on: router)
         let (offers, landers, flows) = (OfferStore(database: database), LanderStore(database: database), FlowStore(database: database))
         CampaignRoutes(shell: shell, store: campaigns, sources: sources, workspaces: workspaces, links: links).register(on: router)
-        OfferRoutes(shell: shell, store: OfferStore(database: database)).register(on: router)
-        LanderRoutes(shell: shell, store: LanderStore(database: database)).register(on: router)
-        FlowRoutes(shell: shell, store: FlowStore(database: database)).register(on: router)
+        OfferRoutes(shell: shell, store: offers).register(on: router)
+        LanderRoutes(shell: shell, store: landers).register(on: router)
+        FlowRoutes(shell: shell, store: flows).register(on: router)
         FlowPagesSupport.register(
             on: router, shell: shell, workspaces: workspaces, offers: offers, landers: landers, flows: flows, campaigns: campaigns,
             links: links)
@@ -90,8 +90,8 @@ public final class WaymarkApp: Sendable {
         ).register(on: router)
         DeliveryRoutes(
             shell: shell, deliveries: deliveries, webhooks: WebhookStore(database: database), status: StatusStore(database: database),
-            heartbeats: WorkerHeartbeatStore(database: database), spool: spool, workspaces: workspaces, integrations: integrations,
-            feeds: feeds
+            heartbeats: WorkerHeartbeatStore(database: database), spool: spool, postbackSpool: postbacks.spool, workspaces: workspaces,
+            integrations: integrations, feeds: feeds
         ).register(on: router)
         let reports = ReportRoutes(
             shell: shell, engine: ReportEngine(database: database), workspaces: workspaces, sources: sources, campaigns: campaigns)

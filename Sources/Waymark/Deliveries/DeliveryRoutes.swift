@@ -1,4 +1,5 @@
 import Accounts
+import Conversions
 import Deliveries
 import Foundation
 import Integrations
@@ -7,7 +8,7 @@ import Tracking
 import WaymarkCore
 import Web
 
-/// The Status page (worker heartbeat, database, click spool, delivery queues, failed
+/// The Status page (worker heartbeat, database, click and postback spools, delivery queues, failed
 /// deliveries with Retry) and the workspace webhooks page.
 struct DeliveryRoutes {
     let shell: AdminShell
@@ -16,6 +17,7 @@ struct DeliveryRoutes {
     let status: StatusStore
     let heartbeats: WorkerHeartbeatStore
     let spool: ClickSpool
+    let postbackSpool: PostbackSpool
     let workspaces: WorkspaceStore
     let integrations: IntegrationStore
     let feeds: SpendFeedStore
@@ -39,6 +41,7 @@ struct DeliveryRoutes {
                 "database_version": database?.version ?? "unreachable",
                 "database_mb": database?.bytes.map { String(format: "%.1f", $0 / 1_048_576) } ?? "",
                 "spool_bytes": spool.pendingBytes,
+                "postback_spool_bytes": postbackSpool.pendingBytes,
                 "queues": try deliveries.counts(for: actor).map { ["kind": $0.kind, "state": $0.state, "count": $0.count] },
                 "failed": try deliveries.failed(for: actor).map(\.page),
                 "can_retry": actor.canWrite,
