@@ -120,12 +120,7 @@ public final class ClickRecorder: Sendable {
         return visitors.isFirst(hasher.finalize(), at: visit.at.timeIntervalSince1970)
     }
 
-    /// The destination with `{token}`s replaced by URL-encoded values (empty when unknown).
-    public static func destination(_ campaign: CachedCampaign, click: Click, values: [String: String]) -> String {
-        fill(campaign.destination, campaign, click: click, values: values)
-    }
-
-    /// A URL template filled for a click: section 3's tokens, and for a click through a flow
+    /// A URL template filled for a click (URL-encoded values, empty when unknown): section 3's tokens, and for a click through a flow
     /// `{offer_id}` and `{lander_id}` too (elsewhere those names are parameters, as before).
     public static func fill(_ template: TokenTemplate, _ campaign: CachedCampaign, click: Click, values: [String: String]) -> String {
         template.render { name in
@@ -141,10 +136,5 @@ public final class ClickRecorder: Sendable {
             default: values[name] ?? ""
             }
         }
-    }
-
-    /// Replaces each `{name}` with `URLEncoding.encode(value(name))` (see TokenTemplate).
-    public static func fill(_ template: String, _ value: (String) -> String) -> String {
-        TokenTemplate(template).render(value)
     }
 }

@@ -39,12 +39,21 @@ public struct FlowLanderInfo: Sendable, Equatable {
     }
 }
 
-/// An offer of a compiled flow with its URL parsed once.
-public struct FlowOffer: Sendable {
-    public let info: FlowOfferInfo
+/// What an offer and a lander share for the click path: an id and a URL with tokens.
+public protocol FlowTargetInfo: Sendable {
+    var id: Int64 { get }
+    var url: String { get }
+}
+
+extension FlowOfferInfo: FlowTargetInfo {}
+extension FlowLanderInfo: FlowTargetInfo {}
+
+/// An offer or a lander of a compiled flow with its URL parsed once.
+public struct FlowTarget<Info: FlowTargetInfo>: Sendable {
+    public let info: Info
     public let template: TokenTemplate
 
-    init(_ info: FlowOfferInfo) {
+    init(_ info: Info) {
         self.info = info
         template = TokenTemplate(info.url)
     }
@@ -52,18 +61,8 @@ public struct FlowOffer: Sendable {
     public var id: Int64 { info.id }
 }
 
-/// A lander of a compiled flow with its URL parsed once.
-public struct FlowLander: Sendable {
-    public let info: FlowLanderInfo
-    public let template: TokenTemplate
-
-    init(_ info: FlowLanderInfo) {
-        self.info = info
-        template = TokenTemplate(info.url)
-    }
-
-    public var id: Int64 { info.id }
-}
+public typealias FlowOffer = FlowTarget<FlowOfferInfo>
+public typealias FlowLander = FlowTarget<FlowLanderInfo>
 
 /// Where a matched click goes: its path, the lander (then the offer is drawn at `/click`) or
 /// the offer (direct linking), and the URL to send it to, tokens not yet filled.

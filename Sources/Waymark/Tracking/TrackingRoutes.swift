@@ -42,14 +42,18 @@ struct TrackingRoutes {
         let click = recorder.click(for: campaign, visit: visit, caps: cache.caps)
         // A flow with no path that can take the click, and no fallback URL: nowhere to send it.
         guard !click.destination.isEmpty else { return TrackingRoutes.notActive() }
-        guard writer.record(click) else {
-            throw HTTPError.unavailable("the click could not be stored; try again")
-        }
-        if click.landerID != nil { landerClicks.recent.remember(click) }
+        try store(click)
         // The conversion pixel finds the click by this cookie (same site).
         let cookie = Cookie(name: TrackingRoutes.clickCookie, value: click.id, maxAge: 90 * 86400, secure: request.scheme == "https")
         return Response(
             status: 302, headers: [("Location", click.destination), ("Cache-Control", "no-store"), ("Set-Cookie", cookie.headerValue)])
+    }
+
+    /// Waits until the click is durable; a click sent to a lander is kept in memory for its
+    /// click-through.
+    private func store(_ click: Click) throws {
+        guard writer.record(click) else { throw HTTPError.unavailable("the click could not be stored; try again") }
+        if click.landerID != nil { landerClicks.recent.remember(click) }
     }
 
     /// The lander's link: the click by `cid`, else the `wm_click` cookie (SPEC §3).
@@ -84,8 +88,7 @@ struct TrackingRoutes {
             visit: Visit(parameters: input.parameters, ip: input.ip, userAgent: input.userAgent, referrer: input.referrer, country: ""),
             caps: cache.caps)
         guard !click.destination.isEmpty else { throw HTTPError.conflict("the campaign's flow has no offer available for this click") }
-        guard writer.record(click) else { throw HTTPError.unavailable("the click could not be stored; try again") }
-        if click.landerID != nil { landerClicks.recent.remember(click) }
+        try store(click)
         return .json(ClickCreated(clickID: click.id, redirectURL: click.destination), status: 201)
     }
 
