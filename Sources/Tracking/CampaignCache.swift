@@ -78,9 +78,13 @@ public final class CampaignCache: Sendable {
         /// such a campaign existed must not drop it.
         var lookedUp: [String: Double] = [:]
 
-        mutating func insert(_ campaign: CachedCampaign) {
-            byKey[campaign.key] = campaign
-            byID[campaign.id] = campaign
+        /// Holds the campaign with its flow as compiled in this snapshot; returns that.
+        @discardableResult
+        mutating func insert(_ campaign: CachedCampaign) -> CachedCampaign {
+            let held = campaign.flowID.map { campaign.with(flow: flows[$0]) } ?? campaign
+            byKey[held.key] = held
+            byID[held.id] = held
+            return held
         }
     }
 
@@ -106,12 +110,14 @@ public final class CampaignCache: Sendable {
         let started = monotonicSeconds()
         let catalog = try FlowCatalog.load(on: c)
         var fresh = Snapshot(flows: catalog.flows)
-        for campaign in try CachedCampaignStore.all(on: c) {
-            fresh.insert(campaign.flowID.map { campaign.with(flow: catalog.flows[$0]) } ?? campaign)
-        }
+        for campaign in try CachedCampaignStore.all(on: c) { fresh.insert(campaign) }
         snapshot.write { old in
             for (key, at) in old.lookedUp where at >= started && fresh.byKey[key] == nil {
-                if let late = old.byKey[key] { fresh.insert(late) }
+                if let late = old.byKey[key] {
+                    // Its flow may be newer than this reload's read of the flows too.
+                    if let flow = late.flow, fresh.flows[flow.flow.id] == nil { fresh.flows[flow.flow.id] = flow }
+                    fresh.insert(late)
+                }
                 fresh.lookedUp[key] = at
             }
             old = fresh
@@ -157,19 +163,26 @@ public final class CampaignCache: Sendable {
         if let flowID = found.flowID, flow(id: flowID) == nil { loaded = try? database.withConnection { try FlowCatalog.load(on: $0) } }
         return snapshot.write {
             if let loaded { $0.flows.merge(loaded.flows) { _, new in new } }
-            let campaign = found.flowID.map { [flows = $0.flows] in found.with(flow: flows[$0]) } ?? found
-            $0.insert(campaign)
             $0.lookedUp[key] = now
-            return campaign
+            return $0.insert(found)
         }
     }
 
     /// Keeps the cache fresh on its own thread: LISTEN, reload on every notification, and
     /// reconnect (reloading) after the database comes back.
+    /// The first load happens here, before the caller starts answering (a responder restarted
+    /// mid-traffic would otherwise answer lander click-throughs from an empty memory); with the
+    /// database down it is left to the thread.
     public func startListening() throws {
-        try spawnThread(stackBytes: 512 << 10) { [self] in
-            var connection: PostgresConnection?
-            var lastReload = 0.0
+        var first: PostgresConnection?
+        if let c = try? PostgresConnection(conninfo: conninfo), (try? c.listen("waymark_campaigns")) != nil,
+            (try? c.listen("waymark_offer_caps")) != nil, (try? reload(c)) != nil
+        {
+            first = c
+        }
+        try spawnThread(stackBytes: 512 << 10) { [self, first] in
+            var connection = first
+            var lastReload = first == nil ? 0.0 : monotonicSeconds()
             while true {
                 do {
                     if connection == nil {
