@@ -72,17 +72,16 @@ extension ReportQuery {
 
     /// Conversions on their click's time or their own; the CPA model cost.
     var conversions: PostgresQuery {
-        let time = request.byConversionTime ? "v.converted_at" : "v.clicked_at"
         let needsClick = request.groups.contains { if case .param = $0 { true } else { $0 == .country || $0 == .device } }
         let currency = request.currency
-        let approved = "count(*) FILTER (WHERE status = 'approved' AND counts)"
+        let approved = "sum(n) FILTER (WHERE status = 'approved' AND counts)"
         let payout = "sum(payout) FILTER (WHERE status = 'approved' AND revenue)"
         return """
             SELECT d_day, d_source, d_campaign\(unescaped: extraList),
                    0::bigint, 0::bigint, 0::bigint,
                    \(unescaped: approved) AS conversions,
-                   count(*) FILTER (WHERE status = 'pending' AND counts) AS pending,
-                   count(*) FILTER (WHERE status = 'declined' AND counts) AS declined,
+                   sum(n) FILTER (WHERE status = 'pending' AND counts) AS pending,
+                   sum(n) FILTER (WHERE status = 'declined' AND counts) AS declined,
                    coalesce((CASE WHEN payout_currency = \(currency) THEN \(unescaped: payout)
                                   ELSE waymark_convert(\(unescaped: payout), payout_currency, \(currency), d_day) END), 0),
                    0::numeric,
@@ -98,26 +97,59 @@ extension ReportQuery {
                                   ELSE waymark_convert(1, campaign_currency, \(currency), d_day) END) IS NULL))::int,
                    0::bigint, 0::bigint, 0::bigint
             FROM (
-                SELECT (\(unescaped: time) AT TIME ZONE \(request.timeZone))::date AS d_day, v.traffic_source_id AS d_source,
-                       v.campaign_id AS d_campaign
+                SELECT coalesce(v.day, (\(unescaped: conversionTime) AT TIME ZONE \(request.timeZone))::date) AS d_day,
+                       v.traffic_source_id AS d_source, v.campaign_id AS d_campaign
                        \(fragment: dimensions(conversionDimension)),
-                       v.status, v.payout, v.currency AS payout_currency, c.currency AS campaign_currency, c.cost_model, c.cost_amount,
+                       v.status, v.n, v.payout, v.currency AS payout_currency, c.currency AS campaign_currency, c.cost_model, c.cost_amount,
                        coalesce(ev.counts_as_conversion, true) AS counts, coalesce(ev.counts_as_revenue, true) AS revenue
-                FROM conversions v JOIN campaigns c ON c.id = v.campaign_id
+                FROM \(fragment: conversionRows) v JOIN campaigns c ON c.id = v.campaign_id
                 LEFT JOIN conversion_events ev ON coalesce(ev.workspace_id, 0) = coalesce(v.workspace_id, 0) AND ev.key = v.event_key
                 \(unescaped: needsClick ? "LEFT JOIN clicks k ON k.id = v.click_id AND k.clicked_at = v.clicked_at" : "")
-                WHERE \(unescaped: time) >= \(fragment: fromTs) AND \(unescaped: time) < \(fragment: toTs) AND \(fragment: filters("v"))
+                WHERE \(fragment: filters("v"))
             ) x
             GROUP BY d_day, d_source, d_campaign\(unescaped: extraList), payout_currency, campaign_currency, cost_model, cost_amount
             """
     }
 
+    /// The time a conversion is reported at: its click's or its own.
+    var conversionTime: String { request.byConversionTime ? "v.converted_at" : "v.clicked_at" }
+
+    /// The conversions in the period, each row `n` of them (`day` set where already cut in the
+    /// report's zone): where the clicks come from the daily roll-ups, so do the conversions of
+    /// the workspaces cut in this zone (with their deltas not yet folded); else the raw rows.
+    var conversionRows: PostgresQuery {
+        let time = request.byConversionTime ? "converted_at" : "clicked_at"
+        let range: PostgresQuery = "\(unescaped: time) >= \(fragment: fromTs) AND \(unescaped: time) < \(fragment: toTs)"
+        let raw: PostgresQuery = """
+            SELECT NULL::date AS day, click_id, clicked_at, converted_at, \(unescaped: ReportQuery.conversionColumns), 1 AS n
+            FROM conversions WHERE \(fragment: range)
+            """
+        guard plan.readsDailyRollups(request) else { return "(\(fragment: raw))" }
+        let daily = plan.dailyWorkspaces
+        let day = request.byConversionTime ? "conversion_day" : "click_day"
+        return """
+            (SELECT \(unescaped: day) AS day, NULL::text AS click_id, NULL::timestamptz AS clicked_at, NULL::timestamptz AS converted_at,
+                    \(unescaped: ReportQuery.conversionColumns), conversions AS n
+             FROM conversion_rollups_daily
+             WHERE \(unescaped: day) BETWEEN \(request.from)::date AND \(request.to)::date
+               AND coalesce(workspace_id, 0) = ANY(\(daily)::bigint[])
+             UNION ALL
+             \(fragment: raw) AND NOT \(plan.onlyDaily) AND NOT coalesce(workspace_id, 0) = ANY(\(daily)::bigint[])
+             UNION ALL
+             SELECT NULL::date, NULL::text, clicked_at, converted_at, \(unescaped: ReportQuery.conversionColumns), conversions
+             FROM conversion_rollup_deltas WHERE \(fragment: range) AND coalesce(workspace_id, 0) = ANY(\(daily)::bigint[]))
+            """
+    }
+
+    static let conversionColumns = """
+        workspace_id, traffic_source_id, campaign_id, flow_id, flow_path, lander_id, offer_id, event_key, status, currency, payout
+        """
+
     /// A conversion's dimension: its event, its own flow, path, lander and offer (kept from its
     /// click), else its click's.
     func conversionDimension(_ g: ReportRequest.Group) -> PostgresQuery {
         if g == .event { return "v.event_key AS d_event" }
-        let time = request.byConversionTime ? "v.converted_at" : "v.clicked_at"
-        return g.isFlow ? flowDimension(g, "v", offer: "v.offer_id") : clickDimension(g, time, k: "k")
+        return g.isFlow ? flowDimension(g, "v", offer: "v.offer_id") : clickDimension(g, conversionTime, k: "k")
     }
 
     /// Imported spend (and impressions) by day.

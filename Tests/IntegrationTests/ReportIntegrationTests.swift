@@ -327,6 +327,66 @@ import WaymarkTesting
         #expect(decimal((kolkata.json["totals"] as? [String: Any])?["cost"]) == want[""]?.cost)
     }
 
+    /// The daily conversion roll-ups (day and campaign in the workspace's zone) give the raw
+    /// conversions' numbers for both attributions: once cut, after status, payout and event
+    /// changes not yet folded and folded, and with a conversion added and one deleted.
+    @Test func conversionRollupsAgreeWithTheRawConversions() throws {
+        let h = try makeHistory(seed: 13)
+        let ws = h.workspaceID
+        func counts(_ groups: String, attribution: String) throws -> [String: String] {
+            let answer = try h.api.get(
+                "/api/v1/reports?from=2026-03-05&to=2026-04-02&tz=America/New_York&workspace_id=\(ws)&attribution=\(attribution)"
+                    + "&group_by=" + groups)
+            #expect(answer.status == 200, "\(answer.text)")
+            var out: [String: [Decimal]] = [:]
+            for row in answer.json["rows"] as? [[String: Any]] ?? [] {
+                let k = "\(row["day"] as? String ?? "-")|\(row["campaign_id"] as? Int ?? 0)"
+                let v = out[k] ?? [0, 0, 0, 0]
+                out[k] = [
+                    v[0] + Decimal(row["conversions"] as? Int ?? 0), v[1] + Decimal(row["pending_conversions"] as? Int ?? 0),
+                    v[2] + Decimal(row["declined_conversions"] as? Int ?? 0), v[3] + decimal(row["revenue"]),
+                ]
+            }
+            return out.filter { $0.value != [0, 0, 0, 0] }.mapValues { "\($0)" }
+        }
+        func agree(_ step: String) throws {
+            for attribution in ["click", "conversion"] {
+                let raw = try counts("day,campaign,param:zone", attribution: attribution)
+                #expect(raw.count > 20, "\(step)")
+                #expect(try counts("day,campaign", attribution: attribution) == raw, "\(step), \(attribution)")
+            }
+        }
+        try database.query("SELECT waymark_rebuild_daily_rollups(\(ws), true)")
+        let cut = try database.query(
+            """
+            SELECT (SELECT sum(conversions) FROM conversion_rollups_daily WHERE workspace_id = \(ws))::bigint AS rolled,
+                   (SELECT count(*) FROM conversions WHERE workspace_id = \(ws)) AS raw
+            """)[0]
+        #expect(cut["rolled"] == cut["raw"] && cut["raw"] != "0")
+        try agree("cut")
+        try database.query(
+            """
+            UPDATE conversions SET status = CASE status WHEN 'approved' THEN 'declined' ELSE 'approved' END,
+                   payout = payout + 1, event_key = CASE WHEN id % 3 = 0 THEN 'lead' ELSE event_key END
+            WHERE workspace_id = \(ws) AND id % 2 = 0
+            """)
+        try agree("changed, not folded")
+        try database.query("SELECT waymark_fold_conversion_rollups()")
+        try agree("changed and folded")
+        let click = try #require(h.clicks.first { !$0.bot })
+        try database.query(
+            """
+            INSERT INTO conversions (workspace_id, click_id, clicked_at, campaign_id, traffic_source_id, event_key, dedupe_key,
+                                     status, payout, currency, converted_at)
+            VALUES (\(ws), \(click.id), to_timestamp(\(click.at.timeIntervalSince1970)), \(click.campaign), \(click.source), 'sale',
+                    't:late', 'approved', 7.5, 'USD', to_timestamp(\(click.at.timeIntervalSince1970 + 5 * 86400)))
+            """)
+        try database.query("DELETE FROM conversions WHERE id = (SELECT min(id) FROM conversions WHERE workspace_id = \(ws))")
+        try agree("added and deleted")
+        try database.query("SELECT waymark_fold_conversion_rollups()")
+        try agree("added, deleted and folded")
+    }
+
     @Test func aChargebackChangesYesterdayAndCurrenciesConvert() throws {
         let h = try makeHistory(seed: 9)
         let conversion = try #require(h.conversions.first { $0.status == "approved" && $0.event == "sale" })

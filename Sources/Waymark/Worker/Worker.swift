@@ -29,6 +29,7 @@ public final class Worker: @unchecked Sendable {
     let feeds: SpendFeedStore
     let heartbeats: WorkerHeartbeatStore
     let rollups: ClickRollupStore
+    let conversionRollups: ConversionRollupStore
     let partitions: ClickPartitionStore
     let postbacks: PostbackStore
     private var partitionsCheckedAt = -Double.infinity
@@ -54,6 +55,7 @@ public final class Worker: @unchecked Sendable {
             outbound: configuration.outbound)
         heartbeats = WorkerHeartbeatStore(database: database)
         rollups = ClickRollupStore(database: database)
+        conversionRollups = ConversionRollupStore(database: database)
         partitions = ClickPartitionStore(database: database)
         postbacks = PostbackStore(database: database)
     }
@@ -85,9 +87,10 @@ public final class Worker: @unchecked Sendable {
         }
         do {
             try rollups.fold()
+            try conversionRollups.fold()
             try rollups.rebuildDailyRollups()
         } catch {
-            logger.warning("click roll-ups: \(error)")
+            logger.warning("roll-ups: \(error)")
         }
         do {
             try postbacks.expire(olderThanDays: unattributedRetentionDays)  // an index range: cheap every cycle
