@@ -242,7 +242,16 @@ def postbacks(campaign_id, results):
         f.write('function request()\n  n = n + 1\n  return wrk.format("GET", "/postback?clickid=" .. ids[(n % #ids) + 1] .. "&payout=1.50&txid=b" .. tag .. "-" .. n)\nend\n')
     before = int(psql("SELECT count(*) FROM conversions WHERE campaign_id = %d" % campaign_id))
     args = ["wrk", "-t2", "-c16", "-d%ss" % duration, "--latency", "-s", script, "http://localhost:%s/postback" % http_port]
+    # WAYMARK_BENCH_PROFILE_POSTBACKS=1: a whole-system profile of this run, var/bench/postback.perf.data.
+    profile = None
+    if env.get("WAYMARK_BENCH_PROFILE_POSTBACKS") == "1":
+        profile = subprocess.Popen(["perf", "record", "-a", "-g", "-e", "cpu-clock", "-o", os.path.join(out_dir, "postback.perf.data"),
+                                    "--", "sleep", str(duration)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cpu_before = component_cpu()
     text = subprocess.run(args, capture_output=True, text=True).stdout
+    cpu_after = component_cpu()
+    if profile:
+        profile.wait()
     total = int((re.search(r"(\d+) requests in", text) or [0, 0])[1])
     bad = int((re.search(r"Non-2xx or 3xx responses: (\d+)", text) or [0, 0])[1])
     rps = round(float((re.search(r"Requests/sec:\s+([\d.]+)", text) or [0, 0])[1]))
@@ -251,13 +260,17 @@ def postbacks(campaign_id, results):
         return None if not m else round(float(m.group(1)) / 1000 if m.group(2) == "us" else float(m.group(1)) * 1000 if m.group(2) == "s" else float(m.group(1)), 2)
     time.sleep(1)
     stored = int(psql("SELECT count(*) FROM conversions WHERE campaign_id = %d" % campaign_id)) - before
-    ceiling = next(r["rps"] for r in results if r["target"] == "nginx_302" and r["mode"] == "keepalive" and r["connections"] == 16)
+    # The target: half of Waymark's own click rate in the same run (SPEC §8 / issue 19).
+    clicks = next(r["rps"] for r in results if r["target"] == "waymark" and r["mode"] == "keepalive" and r["connections"] == 16)
     answered = total - bad
     out = {"rps": rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "answered": answered, "non_2xx": bad, "conversions_stored": stored,
-           "lost": max(0, answered - stored), "vs_nginx_302": round(rps / ceiling, 3) if ceiling else None}
+           "lost": max(0, answered - stored), "vs_waymark_clicks": round(rps / clicks, 3) if clicks else None,
+           "cpu_us_per_postback": cpu_per_click(cpu_before, cpu_after, total)}
     print()
-    print("postback, keep-alive, c=16: %d req/s  p50 %s ms  p99 %s ms  (÷ nginx 302: %s); answered %d, conversions stored %d, non-2xx %d"
-          % (rps, out["p50_ms"], out["p99_ms"], out["vs_nginx_302"], answered, stored, bad))
+    print("postback, keep-alive, c=16: %d req/s  p50 %s ms  p99 %s ms  (÷ Waymark clicks c=16: %s); answered %d, conversions stored %d, non-2xx %d"
+          % (rps, out["p50_ms"], out["p99_ms"], out["vs_waymark_clicks"], answered, stored, bad))
+    c = out["cpu_us_per_postback"]
+    print("  CPU per postback (µs): " + "  ".join("%s %6.1f" % (k, v) for k, v in c.items() if v is not None))
     return out
 
 

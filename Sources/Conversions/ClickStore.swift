@@ -38,8 +38,10 @@ public struct ClickStore: Sendable {
             destination: try r.decode("destination"), parameters: ClickStore.parameters(r))
     }
 
-    /// The click a postback names, in the recording transaction. Prepared: the lookup's plan is
-    /// cached per connection (planning it cost about as much as running it).
+    /// The click a postback names (by its id's second), in the recording transaction. Prepared:
+    /// the lookup's plan is cached per connection (planning it cost about as much as running
+    /// it); the click is one row (LIMIT 1), so even a generic plan joins the rest by their keys
+    /// instead of hashing whole tables.
     public func forConversion(_ id: String, on c: PostgresConnection) throws -> ClickForConversion? {
         guard let second = ClickID.time(of: id) else { return nil }
         let rows = try c.query(
@@ -48,13 +50,13 @@ public struct ClickStore: Sendable {
                    k.ip, k.user_agent, k.destination, k.flow_id, k.flow_path, k.lander_id, o.id AS offer_id,
                    o.payout::text AS offer_payout, o.currency AS offer_currency,
                    \(unescaped: ClickStore.slotColumns), c.currency, w.postback_secret, s.parameters::text AS source_parameters
-            FROM clicks k
+            FROM (SELECT * FROM clicks WHERE id = \(id) AND clicked_at >= \(second) AND clicked_at < \(second.addingTimeInterval(1))
+                  LIMIT 1) k
             JOIN campaigns c ON c.id = k.campaign_id
             JOIN traffic_sources s ON s.id = k.traffic_source_id
             LEFT JOIN workspaces w ON w.id = k.workspace_id
             LEFT JOIN lander_clicks t ON k.lander_id IS NOT NULL AND t.click_id = k.id
             LEFT JOIN offers o ON o.id = coalesce(k.offer_id, t.offer_id)
-            WHERE k.id = \(id) AND k.clicked_at >= \(second) AND k.clicked_at < \(second.addingTimeInterval(1))
             """, prepared: true)
         guard let row = rows.first else { return nil }
         var click = ClickForConversion(

@@ -25,6 +25,8 @@ public final class PostbackReplayer: Sendable {
     public let spool: PostbackSpool
     /// Records live postbacks (and `/postback`'s rejections) as ever.
     public let recorder: ConversionRecorder
+    /// Live postbacks go through it: a batch per transaction.
+    private let writer: PostbackWriter
     /// The same recorder with no limit on unattributed postbacks: a spooled one was accepted already.
     private let replaying: ConversionRecorder
     private let clickSpoolPending: @Sendable () -> Bool
@@ -40,6 +42,7 @@ public final class PostbackReplayer: Sendable {
     /// The spool is `directory`'s (the click spool's); `clickSpoolPending` says whether clicks wait in that.
     public init(recorder: ConversionRecorder, directory: String, clickSpoolPending: @escaping @Sendable () -> Bool) throws {
         self.recorder = recorder
+        writer = PostbackWriter(recorder: recorder)
         spool = try PostbackSpool(directory: directory)
         self.clickSpoolPending = clickSpoolPending
         logger = recorder.logger
@@ -50,6 +53,7 @@ public final class PostbackReplayer: Sendable {
     }
 
     public func start() throws {
+        try writer.start()
         try spawnThread { [self] in run() }
     }
 
@@ -57,6 +61,7 @@ public final class PostbackReplayer: Sendable {
     public func stop(timeout: Double = 10) {
         stopping.withLock { $0 = true }
         _ = finished.wait(timeout: .now() + timeout)
+        writer.stop(timeout: timeout)
     }
 
     /// Records the postback, or spools it while the database is away or a backlog waits.
@@ -69,7 +74,7 @@ public final class PostbackReplayer: Sendable {
         }
         if let queued = backlog.withLock({ waiting in waiting ? append(spooled()) : nil }) { return queued }
         do {
-            return .recorded(try recorder.record(input, raw: raw, checkSecret: checkSecret))
+            return .recorded(try writer.record(input, raw: raw, checkSecret: checkSecret))
         } catch let error as PostgresError where error.isConnectionError {
             return backlog.withLock { waiting in
                 if !waiting { logger.warning("postbacks: database unreachable, spooling them: \(error.message)") }
