@@ -39,5 +39,5 @@ sed -e "s#@C_SOCKET@#$WAYMARK_VAR/run/c-responder.sock#g" -e "s#@UPSTREAM_KEEPAL
 "$WAYMARK_ROOT/scripts/nginx.sh" start
 sleep 1
 echo "make bench: ${WAYMARK_BENCH_SECONDS:-8} s per run, $threads responder threads, nginx keepalive $keepalive per worker"
-python3 "$WAYMARK_ROOT/scripts/bench.py"
+[ "${WAYMARK_BENCH_CLICKS:-1}" = 0 ] || python3 "$WAYMARK_ROOT/scripts/bench.py"
 [ "${WAYMARK_BENCH_REPORT_CLICKS:-10000000}" = 0 ] || python3 "$WAYMARK_ROOT/scripts/bench_reports.py"

@@ -74,14 +74,14 @@ extension ReportQuery {
     var conversions: PostgresQuery {
         let needsClick = request.groups.contains { if case .param = $0 { true } else { $0 == .country || $0 == .device } }
         let currency = request.currency
-        let approved = "sum(n) FILTER (WHERE status = 'approved' AND counts)"
-        let payout = "sum(payout) FILTER (WHERE status = 'approved' AND revenue)"
+        let approved = "coalesce(sum(approved) FILTER (WHERE counts), 0)"
+        let payout = "sum(approved_payout) FILTER (WHERE revenue)"
         return """
             SELECT d_day, d_source, d_campaign\(unescaped: extraList),
                    0::bigint, 0::bigint, 0::bigint,
                    \(unescaped: approved) AS conversions,
-                   sum(n) FILTER (WHERE status = 'pending' AND counts) AS pending,
-                   sum(n) FILTER (WHERE status = 'declined' AND counts) AS declined,
+                   coalesce(sum(pending) FILTER (WHERE counts), 0) AS pending,
+                   coalesce(sum(declined) FILTER (WHERE counts), 0) AS declined,
                    coalesce((CASE WHEN payout_currency = \(currency) THEN \(unescaped: payout)
                                   ELSE waymark_convert(\(unescaped: payout), payout_currency, \(currency), d_day) END), 0),
                    0::numeric,
@@ -100,7 +100,8 @@ extension ReportQuery {
                 SELECT coalesce(v.day, (\(unescaped: conversionTime) AT TIME ZONE \(request.timeZone))::date) AS d_day,
                        v.traffic_source_id AS d_source, v.campaign_id AS d_campaign
                        \(fragment: dimensions(conversionDimension)),
-                       v.status, v.n, v.payout, v.currency AS payout_currency, c.currency AS campaign_currency, c.cost_model, c.cost_amount,
+                       v.approved, v.pending, v.declined, v.approved_payout, v.currency AS payout_currency,
+                       c.currency AS campaign_currency, c.cost_model, c.cost_amount,
                        coalesce(ev.counts_as_conversion, true) AS counts, coalesce(ev.counts_as_revenue, true) AS revenue
                 FROM \(fragment: conversionRows) v JOIN campaigns c ON c.id = v.campaign_id
                 LEFT JOIN conversion_events ev ON coalesce(ev.workspace_id, 0) = coalesce(v.workspace_id, 0) AND ev.key = v.event_key
@@ -114,36 +115,41 @@ extension ReportQuery {
     /// The time a conversion is reported at: its click's or its own.
     var conversionTime: String { request.byConversionTime ? "v.converted_at" : "v.clicked_at" }
 
-    /// The conversions in the period, each row `n` of them (`day` set where already cut in the
-    /// report's zone): where the clicks come from the daily roll-ups, so do the conversions of
-    /// the workspaces cut in this zone (with their deltas not yet folded); else the raw rows.
+    /// The conversions in the period by status (`day` set where already cut in the report's
+    /// zone): where the clicks come from the daily roll-ups, so do the conversions of the
+    /// workspaces cut in this zone (with their deltas not yet folded); else the raw rows.
     var conversionRows: PostgresQuery {
         let time = request.byConversionTime ? "converted_at" : "clicked_at"
         let range: PostgresQuery = "\(unescaped: time) >= \(fragment: fromTs) AND \(unescaped: time) < \(fragment: toTs)"
         let raw: PostgresQuery = """
-            SELECT NULL::date AS day, click_id, clicked_at, converted_at, \(unescaped: ReportQuery.conversionColumns), 1 AS n
+            SELECT NULL::date AS day, click_id, clicked_at, converted_at, \(unescaped: ReportQuery.conversionKeys), \(unescaped: ReportQuery.statusCounts(n: "1"))
             FROM conversions WHERE \(fragment: range)
             """
         guard plan.readsDailyRollups(request) else { return "(\(fragment: raw))" }
         let daily = plan.dailyWorkspaces
-        let day = request.byConversionTime ? "conversion_day" : "click_day"
         return """
-            (SELECT \(unescaped: day) AS day, NULL::text AS click_id, NULL::timestamptz AS clicked_at, NULL::timestamptz AS converted_at,
-                    \(unescaped: ReportQuery.conversionColumns), conversions AS n
+            (SELECT day, NULL::text AS click_id, NULL::timestamptz AS clicked_at, NULL::timestamptz AS converted_at,
+                    \(unescaped: ReportQuery.conversionKeys), approved, pending, declined, approved_payout
              FROM conversion_rollups_daily
-             WHERE \(unescaped: day) BETWEEN \(request.from)::date AND \(request.to)::date
-               AND coalesce(workspace_id, 0) = ANY(\(daily)::bigint[])
+             WHERE coalesce(workspace_id, 0) = ANY(\(daily)::bigint[]) AND by_conversion = \(request.byConversionTime)
+               AND day BETWEEN \(request.from)::date AND \(request.to)::date
              UNION ALL
              \(fragment: raw) AND NOT \(plan.onlyDaily) AND NOT coalesce(workspace_id, 0) = ANY(\(daily)::bigint[])
              UNION ALL
-             SELECT NULL::date, NULL::text, clicked_at, converted_at, \(unescaped: ReportQuery.conversionColumns), conversions
+             SELECT NULL::date, NULL::text, clicked_at, converted_at, \(unescaped: ReportQuery.conversionKeys),
+                    \(unescaped: ReportQuery.statusCounts(n: "conversions"))
              FROM conversion_rollup_deltas WHERE \(fragment: range) AND coalesce(workspace_id, 0) = ANY(\(daily)::bigint[]))
             """
     }
 
-    static let conversionColumns = """
-        workspace_id, traffic_source_id, campaign_id, flow_id, flow_path, lander_id, offer_id, event_key, status, currency, payout
+    static let conversionKeys = "workspace_id, traffic_source_id, campaign_id, flow_id, flow_path, lander_id, offer_id, event_key, currency"
+    /// A raw conversion (`n` = 1) or a delta (`n` = ±1, its payout signed) as the roll-ups' columns.
+    static func statusCounts(n: String) -> String {
         """
+        (status = 'approved')::int * \(n) AS approved, (status = 'pending')::int * \(n) AS pending,
+        (status = 'declined')::int * \(n) AS declined, CASE WHEN status = 'approved' THEN payout ELSE 0 END AS approved_payout
+        """
+    }
 
     /// A conversion's dimension: its event, its own flow, path, lander and offer (kept from its
     /// click), else its click's.

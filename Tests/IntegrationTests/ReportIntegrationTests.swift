@@ -359,7 +359,8 @@ import WaymarkTesting
         try database.query("SELECT waymark_rebuild_daily_rollups(\(ws), true)")
         let cut = try database.query(
             """
-            SELECT (SELECT sum(conversions) FROM conversion_rollups_daily WHERE workspace_id = \(ws))::bigint AS rolled,
+            SELECT (SELECT sum(approved + pending + declined) FROM conversion_rollups_daily
+                    WHERE workspace_id = \(ws) AND by_conversion)::bigint AS rolled,
                    (SELECT count(*) FROM conversions WHERE workspace_id = \(ws)) AS raw
             """)[0]
         #expect(cut["rolled"] == cut["raw"] && cut["raw"] != "0")

@@ -6,13 +6,14 @@
 -- new values, −1 for its old ones), the worker folds them into the days under the same
 -- advisory lock and zones as the click days, and a report adds the deltas not yet folded.
 -- Roll-ups + deltas always equal the raw conversions of the workspaces cut in that zone.
--- Both days are kept (the click's and the conversion's), so both attributions are served.
+-- A conversion counts in two rows, one per attribution (on its click's day, on its own), and
+-- the statuses are columns: a campaign's day is one row per event, currency and flow target.
 -- Event flags and the campaign's cost model are read at report time, as from the raw rows.
 
 CREATE TABLE conversion_rollups_daily (
     workspace_id bigint,
-    click_day date NOT NULL,
-    conversion_day date NOT NULL,
+    by_conversion boolean NOT NULL,  -- false: on the click's day; true: on the conversion's
+    day date NOT NULL,
     traffic_source_id bigint NOT NULL,
     campaign_id bigint NOT NULL,
     flow_id bigint,
@@ -20,16 +21,15 @@ CREATE TABLE conversion_rollups_daily (
     lander_id bigint,
     offer_id bigint,
     event_key text NOT NULL,
-    status text NOT NULL,
     currency char(3) NOT NULL,
-    conversions bigint NOT NULL,
-    payout numeric NOT NULL
+    approved bigint NOT NULL,
+    pending bigint NOT NULL,
+    declined bigint NOT NULL,
+    approved_payout numeric NOT NULL
 );
 CREATE UNIQUE INDEX conversion_rollups_daily_key ON conversion_rollups_daily (
-    (coalesce(workspace_id, 0)), click_day, conversion_day, traffic_source_id, campaign_id,
-    (coalesce(flow_id, 0)), (coalesce(flow_path, -1)), (coalesce(lander_id, 0)), (coalesce(offer_id, 0)),
-    event_key, status, currency);
-CREATE INDEX conversion_rollups_daily_conversion_day ON conversion_rollups_daily ((coalesce(workspace_id, 0)), conversion_day);
+    (coalesce(workspace_id, 0)), by_conversion, day, traffic_source_id, campaign_id,
+    (coalesce(flow_id, 0)), (coalesce(flow_path, -1)), (coalesce(lander_id, 0)), (coalesce(offer_id, 0)), event_key, currency);
 
 -- Not yet folded: the raw times, so a report cuts them in its own zone.
 CREATE TABLE conversion_rollup_deltas (
@@ -82,15 +82,21 @@ CREATE TRIGGER conversions_rollup_delete AFTER DELETE ON conversions REFERENCING
 CREATE FUNCTION waymark_add_conversion_days() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO conversion_rollups_daily AS r
-    SELECT f.workspace_id, (f.clicked_at AT TIME ZONE z.zone)::date, (f.converted_at AT TIME ZONE z.zone)::date,
-           f.traffic_source_id, f.campaign_id, f.flow_id, f.flow_path, f.lander_id, f.offer_id, f.event_key, f.status, f.currency,
-           sum(f.conversions), sum(f.payout)
+    SELECT f.workspace_id, a.by_conversion,
+           ((CASE WHEN a.by_conversion THEN f.converted_at ELSE f.clicked_at END) AT TIME ZONE z.zone)::date,
+           f.traffic_source_id, f.campaign_id, f.flow_id, f.flow_path, f.lander_id, f.offer_id, f.event_key, f.currency,
+           coalesce(sum(f.conversions) FILTER (WHERE f.status = 'approved'), 0),
+           coalesce(sum(f.conversions) FILTER (WHERE f.status = 'pending'), 0),
+           coalesce(sum(f.conversions) FILTER (WHERE f.status = 'declined'), 0),
+           coalesce(sum(f.payout) FILTER (WHERE f.status = 'approved'), 0)
     FROM conversion_folding f JOIN LATERAL (SELECT waymark_rollup_zone(f.workspace_id) AS zone) z ON z.zone IS NOT NULL
-    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
-    ON CONFLICT ((coalesce(workspace_id, 0)), click_day, conversion_day, traffic_source_id, campaign_id,
+    CROSS JOIN (VALUES (false), (true)) AS a (by_conversion)
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+    ON CONFLICT ((coalesce(workspace_id, 0)), by_conversion, day, traffic_source_id, campaign_id,
                  (coalesce(flow_id, 0)), (coalesce(flow_path, -1)), (coalesce(lander_id, 0)), (coalesce(offer_id, 0)),
-                 event_key, status, currency) DO UPDATE
-        SET conversions = r.conversions + excluded.conversions, payout = r.payout + excluded.payout;
+                 event_key, currency) DO UPDATE
+        SET approved = r.approved + excluded.approved, pending = r.pending + excluded.pending,
+            declined = r.declined + excluded.declined, approved_payout = r.approved_payout + excluded.approved_payout;
 END $$;
 
 -- Folds the deltas into the days of workspaces cut in a zone (the others' deltas are dropped:
