@@ -41,8 +41,7 @@ public struct WorkspaceInput: Sendable, Decodable {
         } else if !partial {
             errors["name"] = "is required"
         }
-        if let timezone, TimeZone(identifier: timezone) == nil || !TimeZone.knownTimeZoneIdentifiers.contains(timezone) && timezone != "UTC"
-        {
+        if let timezone, !WorkspaceInput.isZoneName(timezone) {
             errors["timezone"] = "is not a time zone name like Europe/Berlin"
         }
         if let currency, !Currency.isKnown(currency) { errors["currency"] = "is not an ISO 4217 currency code" }
@@ -50,6 +49,16 @@ public struct WorkspaceInput: Sendable, Decodable {
             errors["postback_secret"] = "needs 8 to 128 characters (or leave it empty)"
         }
         return errors
+    }
+
+    /// An IANA zone name PostgreSQL knows. Linux Foundation's list lacks some current names
+    /// (`Asia/Kolkata`, `Etc/UTC`), so a name it does not list counts when the system's zone
+    /// database (the one PostgreSQL reads) has it.
+    public static func isZoneName(_ zone: String) -> Bool {
+        guard TimeZone(identifier: zone) != nil else { return false }
+        if zone == "UTC" || TimeZone.knownTimeZoneIdentifiers.contains(zone) { return true }
+        let plain = zone.utf8.allSatisfy { ASCII.isAlphanumeric($0) || "/_+-".utf8.contains($0) }
+        return plain && zone.contains("/") && !zone.contains("..") && FileManager.default.fileExists(atPath: "/usr/share/zoneinfo/" + zone)
     }
 }
 

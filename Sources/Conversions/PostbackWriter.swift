@@ -99,8 +99,8 @@ public final class PostbackWriter: @unchecked Sendable {
         return batch
     }
 
-    /// Writes the batch in one transaction, else each postback alone; returns the connection to
-    /// keep (nil once it broke).
+    /// Writes the batch on the kept connection (or a new one); returns the connection to keep
+    /// (nil once it broke).
     private func write(_ batch: [Pending], on kept: PostgresConnection?) -> PostgresConnection? {
         let c: PostgresConnection
         do {
@@ -114,24 +114,40 @@ public final class PostbackWriter: @unchecked Sendable {
             for pending in batch { pending.result = .failure(error) }
             return nil
         }
+        let results = recordTogether(batch.map { Item($0.input, raw: $0.raw, checkSecret: $0.checkSecret) }, on: c)
+        // A kept connection the server closed (a restart) fails first: once more on a fresh one.
+        if kept != nil, results.allSatisfy(isConnectionError) { return write(batch, on: nil) }
+        for (pending, result) in zip(batch, results) { pending.result = result }
+        return results.contains(where: isConnectionError) ? nil : c
+    }
+
+    /// A postback to record.
+    public struct Item: Sendable {
+        public var input: PostbackInput
+        public var raw: ConversionRecorder.Raw
+        public var checkSecret: Bool
+
+        public init(_ input: PostbackInput, raw: ConversionRecorder.Raw, checkSecret: Bool) {
+            self.input = input
+            self.raw = raw
+            self.checkSecret = checkSecret
+        }
+    }
+
+    /// Records the postbacks in one transaction on `c`, each with its outcome; when any fails
+    /// (other than by losing the connection) the batch is rolled back and each is recorded
+    /// alone, so each gets what recording it alone gives.
+    public func recordTogether(_ items: [Item], on c: PostgresConnection) -> [Result<ConversionRecorder.Result, any Error>] {
         do {
-            let results = try c.transaction { c in
-                try batch.map { try recorder.record($0.input, raw: $0.raw, checkSecret: $0.checkSecret, on: c) }
+            return try c.transaction { c in
+                try items.map { .success(try recorder.record($0.input, raw: $0.raw, checkSecret: $0.checkSecret, on: c)) }
             }
-            for (pending, result) in zip(batch, results) { pending.result = .success(result) }
-            return c
         } catch let error as PostgresError where error.isConnectionError {
-            // A kept connection the server closed (a restart) fails first: once more on a fresh one.
-            if kept != nil { return write(batch, on: nil) }
-            for pending in batch { pending.result = .failure(error) }
-            return nil
+            return items.map { _ in .failure(error) }
         } catch {
-            for pending in batch {
-                pending.result = Result {
-                    try c.transaction { c in try recorder.record(pending.input, raw: pending.raw, checkSecret: pending.checkSecret, on: c) }
-                }
+            return items.map { item in
+                Result { try c.transaction { c in try recorder.record(item.input, raw: item.raw, checkSecret: item.checkSecret, on: c) } }
             }
-            return batch.contains { isConnectionError($0.result) } ? nil : c
         }
     }
 

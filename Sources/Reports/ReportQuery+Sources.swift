@@ -23,7 +23,15 @@ extension ReportQuery {
             WHERE \(fragment: filters("k"))
         ) x
         GROUP BY d_day, d_source, d_campaign\(unescaped: extraList), currency
+        \(unescaped: ReportQuery.notAllZero(["clicks", "bot_clicks", "unique_clicks", "cost", "lander_views", "lander_clicks"]))
         """
+    }
+
+    /// Roll-up rows (and a folded row with its pending delta) can sum to nothing where no raw
+    /// row exists: a click-through moves its click off "no offer", a conversion changes or
+    /// goes. A raw click or conversion always counts one, so this drops only those.
+    static func notAllZero(_ columns: [String]) -> String {
+        "HAVING " + columns.map { "sum(\($0)) <> 0" }.joined(separator: " OR ")
     }
 
     /// A click row's dimension; its offer is the one it was sent to or clicked through to.
@@ -109,6 +117,7 @@ extension ReportQuery {
                 WHERE \(fragment: filters("v"))
             ) x
             GROUP BY d_day, d_source, d_campaign\(unescaped: extraList), payout_currency, campaign_currency, cost_model, cost_amount
+            \(unescaped: ReportQuery.notAllZero(["approved", "pending", "declined", "approved_payout"]))
             """
     }
 
