@@ -22,6 +22,7 @@ cd "$WAYMARK_ROOT"
 #  - the OpenAPI document is valid and matches the routes;
 #  - the hostile-input suite: every public and API path with malformed input, each answered
 #    with a clear 4xx, the responder up, nothing stored changed;
+#  - the report property test: random reports over a generated history equal a brute force (seed printed);
 #  - schemathesis against the document: no 5xx, every answer as documented;
 #  - every libFuzzer target for 10 seconds from its seed corpus.
 # `scripts/test.sh --filter NAME` (a subset of the Swift tests) skips them.
@@ -30,6 +31,7 @@ if [ $# -eq 0 ]; then
   python3 "$WAYMARK_ROOT/scripts/check_architecture.py"
   python3 "$WAYMARK_ROOT/scripts/openapi_check.py"
   python3 "$WAYMARK_ROOT/Tests/Hostile/hostile.py"
+  python3 "$WAYMARK_ROOT/Tests/Property/reports_property.py"
   "$WAYMARK_ROOT/scripts/schemathesis.sh"
   "$WAYMARK_ROOT/scripts/fuzz.sh" "${WAYMARK_TEST_FUZZ_SECONDS:-10}"
 fi
