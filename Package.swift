@@ -113,7 +113,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: product + ["Postgres", "HTTPClient", "WaymarkTesting", crypto, logging],
+            dependencies: product + ["Postgres", "HTTPClient", "Web", "WaymarkTesting", crypto, logging],
             swiftSettings: swiftSettings
         ),
     ]

@@ -197,14 +197,33 @@ def main():
     print()
     print("Waymark 302s seen by wrk: %d, clicks stored: %d, lost: %d" % (waymark_302s, stored, lost))
     print("responder peak memory (VmHWM): %s MB, %d threads" % (memory, threads))
+    resumption = tls_resumption(campaign["key"], query)
     postback = postbacks(campaign["id"], results)
     report = {"duration_seconds": int(duration), "threads": threads, "results": results, "ratios": summary, "postback": postback,
+              "tls_resumption": resumption,
               "waymark_302s": waymark_302s, "clicks_stored": stored, "clicks_lost": lost, "responder_peak_memory_mb": memory,
               "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     with open(os.path.join(out_dir, "clicks.json"), "w") as f:
         json.dump(report, f, indent=2)
     print("written: var/bench/clicks.json")
     return 0 if lost == 0 and postback["lost"] == 0 else 1
+
+
+def tls_resumption(key, query):
+    """A returning browser: one connection at a time (openssl s_time), each a full TLS handshake
+    (`-new`) or resuming the first one's session (`-reuse`: a ticket, else the session cache),
+    against nginx's own 302 and Waymark's click. Connections per second of wall time."""
+    out = {}
+    for name, port, path in (("nginx_302", ports["nginx_302"][1], "/"), ("waymark", https_port, "/c/%s?%s" % (key, query))):
+        for mode in ("new", "reuse"):
+            text = subprocess.run(["openssl", "s_time", "-connect", "localhost:%s" % port, "-www", path, "-" + mode, "-time", duration],
+                                  capture_output=True, text=True).stdout
+            m = re.search(r"(\d+) connections in (\d+) real seconds", text)
+            out["%s_%s" % (name, mode)] = round(int(m.group(1)) / max(1, int(m.group(2)))) if m else None
+    print()
+    print("TLS, one connection at a time (openssl s_time), connections/s: nginx 302 new %s, resumed %s; Waymark new %s, resumed %s"
+          % (out["nginx_302_new"], out["nginx_302_reuse"], out["waymark_new"], out["waymark_reuse"]))
+    return out
 
 
 def flow_bench_campaign(token, source_id):

@@ -131,7 +131,8 @@ extension ReportQuery {
         let time = request.byConversionTime ? "converted_at" : "clicked_at"
         let range: PostgresQuery = "\(unescaped: time) >= \(fragment: fromTs) AND \(unescaped: time) < \(fragment: toTs)"
         let raw: PostgresQuery = """
-            SELECT NULL::date AS day, click_id, clicked_at, converted_at, \(unescaped: ReportQuery.conversionKeys), \(unescaped: ReportQuery.statusCounts(n: "1"))
+            SELECT NULL::date AS day, click_id, clicked_at, converted_at, \(unescaped: ReportQuery.conversionKeys),
+                   \(unescaped: ReportQuery.statusCounts(n: "1"))
             FROM conversions WHERE \(fragment: range)
             """
         guard plan.readsDailyRollups(request) else { return "(\(fragment: raw))" }

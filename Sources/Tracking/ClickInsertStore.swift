@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import Postgres
+import WaymarkCore
 
 /// The click writer's own connection and its INSERTs of `clicks` and `lander_clicks` (… ON
 /// CONFLICT DO NOTHING: a replayed click, or a repeated click-through, is stored once). Not
@@ -61,7 +62,7 @@ public final class ClickInsertStore {
                 c.id, String(c.clickedAt.timeIntervalSince1970), String(c.campaignID), String(c.trafficSourceID),
                 c.workspaceID.map { String($0) },
                 c.ip, c.userAgent, c.referrer, c.externalID, c.cost, c.isBot ? "t" : "f", c.isUnique ? "t" : "f", c.country, c.device,
-                c.os, c.browser, c.destination, c.extra.isEmpty ? nil : ClickInsertStore.json(c.extra),
+                c.os, c.browser, c.destination, c.extra.isEmpty ? nil : JSONStringObject.encode(c.extra),
                 c.flowID.map { String($0) }, c.flowPath.map { String($0) }, c.landerID.map { String($0) }, c.offerID.map { String($0) },
             ]
             for (i, value) in fixed.enumerated() { columns[i].append(value) }
@@ -103,8 +104,4 @@ public final class ClickInsertStore {
         return "INSERT INTO lander_clicks (\(names.joined(separator: ", "))) SELECT \(select) FROM unnest(\(arrays)) AS u("
             + names.joined(separator: ", ") + ") ON CONFLICT DO NOTHING"
     }()
-
-    public static func json(_ values: [String: String]) -> String {
-        String(decoding: (try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
-    }
 }

@@ -1,0 +1,33 @@
+import Foundation
+import Testing
+import WaymarkCore
+
+/// The click writer's JSON of a click's extra parameters: any string survives the round trip.
+@Suite struct JSONStringObjectTests {
+    @Test func everyStringRoundTripsAndKeysAreInByteOrder() throws {
+        let values = [
+            "b": "plain", "a": "quote \" and backslash \\", "ctl": "tab\tnew\nline\u{1}\u{1F}", "ü": "München ✓ 🚀",
+            "": "", "slash": "a/b", "Z": "\u{7F}",
+        ]
+        let text = JSONStringObject.encode(values)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])
+        #expect(parsed == values)
+        #expect(text.hasPrefix(#"{"":"","Z":"\#u{7F}","a":"quote \" and backslash \\","b""#))
+        #expect(JSONStringObject.encode([:]) == "{}")
+    }
+
+    @Test func randomStringsRoundTrip() throws {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            var values: [String: String] = [:]
+            for _ in 0..<Int.random(in: 0...6, using: &rng) {
+                let scalars = (0..<Int.random(in: 0...12, using: &rng)).compactMap { _ in
+                    Unicode.Scalar(UInt32.random(in: 1...0x2FF, using: &rng))
+                }
+                values[String(String.UnicodeScalarView(scalars))] = String(String.UnicodeScalarView(scalars.reversed()))
+            }
+            let parsed = try JSONSerialization.jsonObject(with: Data(JSONStringObject.encode(values).utf8)) as? [String: String]
+            #expect(parsed == values)
+        }
+    }
+}
