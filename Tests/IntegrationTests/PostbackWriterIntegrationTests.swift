@@ -40,10 +40,16 @@ import Web
                 "destination_url": "https://o.example/?s={clickid}",
             ])
         let key = try #require(campaign.json["key"] as? String)
-        return try (0..<3).map { _ in
+        let ids = try (0..<3).map { _ in
             let location = try #require(try tracking.get("/c/\(key)").header("Location"))
             return try #require(URLComponents(string: location)?.queryItems?.first { $0.name == "s" }?.value)
         }
+        // A 302 may come from the click spool (an earlier test's outage still replaying).
+        let stored = waitUntil(seconds: 20) {
+            (try? database.query("SELECT count(*) AS n FROM clicks WHERE id = ANY(\(ids)::text[])")[0]["n"]) == "3"
+        }
+        #expect(stored, "the clicks were not stored")
+        return ids
     }
 
     func item(_ pairs: [(String, String)], from address: String = "198.51.100.7") throws -> PostbackWriter.Item {
