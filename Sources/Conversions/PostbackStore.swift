@@ -39,13 +39,13 @@ public struct PostbackStore: Sendable {
         ).map(PostbackStore.decode)
     }
 
-    /// A postback refused before recording (bad input), on its own.
     /// The postback writers' sessions run the same few statements thousands of times: a
     /// generic plan each (pruned to the click's partition at run time), never re-planned.
     static func prepareWriterSession(_ c: PostgresConnection) throws {
         try c.query("SET plan_cache_mode = force_generic_plan")
     }
 
+    /// A postback refused before recording (bad input), on its own.
     func insertInvalid(_ raw: ConversionRecorder.Raw, clickID: String?, error: String) throws {
         try database.query(
             """
