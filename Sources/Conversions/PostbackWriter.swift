@@ -13,17 +13,11 @@ import Threads
 /// its postbacks alone, so one bad postback never costs the others.
 public final class PostbackWriter: @unchecked Sendable {
     final class Pending: @unchecked Sendable {
-        let input: PostbackInput
-        let raw: ConversionRecorder.Raw
-        let checkSecret: Bool
+        let item: Item
         let done = DispatchSemaphore(value: 0)
         var result: Result<ConversionRecorder.Result, any Error>?  // set by the writer before `done`
 
-        init(_ input: PostbackInput, raw: ConversionRecorder.Raw, checkSecret: Bool) {
-            self.input = input
-            self.raw = raw
-            self.checkSecret = checkSecret
-        }
+        init(_ item: Item) { self.item = item }
     }
 
     // `condition` guards `queue`, `running` and `stopping`.
@@ -51,7 +45,7 @@ public final class PostbackWriter: @unchecked Sendable {
     /// Records the postback in the next batch and returns its outcome once committed; throws
     /// what recording it alone would have thrown (a connection error when the database is away).
     public func record(_ input: PostbackInput, raw: ConversionRecorder.Raw, checkSecret: Bool) throws -> ConversionRecorder.Result {
-        let pending = Pending(input, raw: raw, checkSecret: checkSecret)
+        let pending = Pending(Item(input, raw: raw, checkSecret: checkSecret))
         condition.lock()
         guard running, !stopping else {
             // Not started, or shutting down: alone, in its own transaction.
@@ -114,7 +108,7 @@ public final class PostbackWriter: @unchecked Sendable {
             for pending in batch { pending.result = .failure(error) }
             return nil
         }
-        let results = recordTogether(batch.map { Item($0.input, raw: $0.raw, checkSecret: $0.checkSecret) }, on: c)
+        let results = recordTogether(batch.map(\.item), on: c)
         // A kept connection the server closed (a restart) fails first: once more on a fresh one.
         if kept != nil, results.allSatisfy(isConnectionError) { return write(batch, on: nil) }
         for (pending, result) in zip(batch, results) { pending.result = result }

@@ -122,13 +122,14 @@ extension ReportQuery {
     }
 
     /// The time a conversion is reported at: its click's or its own.
-    var conversionTime: String { request.byConversionTime ? "v.converted_at" : "v.clicked_at" }
+    var conversionTimeColumn: String { request.byConversionTime ? "converted_at" : "clicked_at" }
+    var conversionTime: String { "v." + conversionTimeColumn }
 
     /// The conversions in the period by status (`day` set where already cut in the report's
     /// zone): where the clicks come from the daily roll-ups, so do the conversions of the
     /// workspaces cut in this zone (with their deltas not yet folded); else the raw rows.
     var conversionRows: PostgresQuery {
-        let time = request.byConversionTime ? "converted_at" : "clicked_at"
+        let time = conversionTimeColumn
         let range: PostgresQuery = "\(unescaped: time) >= \(fragment: fromTs) AND \(unescaped: time) < \(fragment: toTs)"
         let raw: PostgresQuery = """
             SELECT NULL::date AS day, click_id, clicked_at, converted_at, \(unescaped: ReportQuery.conversionKeys),

@@ -11,7 +11,7 @@ public final class LanderClicks: Sendable {
     private let cache: CampaignCache
     private let database: PostgresPool?
 
-    public init(cache: CampaignCache, database: PostgresPool?, capacity: Int = 4_096) {
+    public init(cache: CampaignCache, database: PostgresPool?, capacity: Int = RecentClicks.defaultCapacity) {
         self.cache = cache
         self.database = database
         recent = RecentClicks(capacity: capacity)

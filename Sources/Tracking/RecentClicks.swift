@@ -27,7 +27,9 @@ public final class RecentClicks: Sendable {
     public let capacity: Int
     private let perShard: Int
 
-    public init(capacity: Int = 4_096, shards: Int = 16) {
+    public static let defaultCapacity = 4_096
+
+    public init(capacity: Int = RecentClicks.defaultCapacity, shards: Int = 16) {
         self.capacity = max(1, capacity)
         let count = max(1, min(shards, self.capacity))
         self.shards = (0..<count).map { _ in Shard() }
