@@ -9,6 +9,8 @@ let swiftSettings: [SwiftSetting] = [
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 let cryptoExtras: Target.Dependency = .product(name: "CryptoExtras", package: "swift-crypto")
+/// swift-metrics' API: the modules count and time through it; the app backs it with Prometheus.
+let metrics: Target.Dependency = .product(name: "CoreMetrics", package: "swift-metrics")
 /// Every product target, for the test targets that use the product's public API.
 let product: [Target.Dependency] = [
     "Waymark", "Reports", "Spend", "Integrations", "Deliveries", "Conversions", "Tracking", "Catalog", "Accounts", "WaymarkCore",
@@ -26,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries, found by pkg-config.
@@ -41,7 +45,7 @@ let package = Package(
         .target(name: "Addresses", swiftSettings: swiftSettings),
         .target(name: "HTTPClient", dependencies: ["CCurl", "Addresses"], swiftSettings: swiftSettings),
         .target(
-            name: "Web", dependencies: ["FastCGI", "Threads", logging, .product(name: "Mustache", package: "swift-mustache")],
+            name: "Web", dependencies: ["FastCGI", "Threads", logging, metrics, .product(name: "Mustache", package: "swift-mustache")],
             swiftSettings: swiftSettings),
 
         // The product, one target per capability; the arrows are the architecture (README).
@@ -54,11 +58,12 @@ let package = Package(
         .target(name: "Catalog", dependencies: ["WaymarkCore", "Web", "Postgres", "Addresses"], swiftSettings: swiftSettings),
         // The click path: campaign cache, click recorder, group-commit writer, spool. No HTTPClient.
         .target(
-            name: "Tracking", dependencies: ["Catalog", "WaymarkCore", "Threads", "Web", "Postgres", "Addresses", logging, crypto],
+            name: "Tracking",
+            dependencies: ["Catalog", "WaymarkCore", "Threads", "Web", "Postgres", "Addresses", logging, metrics, crypto],
             swiftSettings: swiftSettings),
         // Postbacks matched to clicks, de-duplicated, recorded; the ledger.
         .target(
-            name: "Conversions", dependencies: ["Catalog", "WaymarkCore", "Threads", "Web", "Postgres", logging],
+            name: "Conversions", dependencies: ["Catalog", "WaymarkCore", "Threads", "Web", "Postgres", logging, metrics],
             swiftSettings: swiftSettings),
         // The outbox and its sender (postbacks, webhooks, and the push contracts Integrations fulfils).
         .target(
@@ -86,8 +91,8 @@ let package = Package(
             name: "Waymark",
             dependencies: [
                 "Reports", "Spend", "Integrations", "Deliveries", "Conversions", "Tracking", "Catalog", "Accounts", "WaymarkCore",
-                "Web", "FastCGI", "Threads", "Postgres", "HTTPClient", "Addresses", logging, crypto, cryptoExtras,
-                .product(name: "CSV", package: "CSV.swift"),
+                "Web", "FastCGI", "Threads", "Postgres", "HTTPClient", "Addresses", logging, crypto, cryptoExtras, metrics,
+                .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "CSV", package: "CSV.swift"),
             ],
             swiftSettings: swiftSettings
         ),

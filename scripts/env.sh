@@ -27,6 +27,8 @@ case "$WAYMARK_INSTANCE" in
     # Tests sign in hundreds of times from one address: nginx's login rate limit is lifted
     # here, and the app's own throttle is what the tests check.
     export WAYMARK_LOGIN_RATE=100r/s
+    # The request log as JSON lines (what the metrics test reads back).
+    export WAYMARK_LOG_FORMAT=json
     # Delivery retries in seconds, not minutes, so the retry and give-up tests run quickly.
     export WAYMARK_DELIVERY_BACKOFF=0.5 WAYMARK_DELIVERY_MAX_ATTEMPTS=3
     # The ad platforms are local fakes (Tests/Fakes) speaking their real protocols.

@@ -26,6 +26,12 @@ render() {
   echo "$geo_http" > "$conf_dir/geoip-http.conf"
   echo "$geo_param" > "$conf_dir/geoip.conf"
   local max_body=${WAYMARK_NGINX_MAX_BODY:-20m}
+  # WAYMARK_METRICS_ALLOW: a comma list of addresses or CIDRs that may also read /metrics.
+  local metrics_allow="" item
+  for item in ${WAYMARK_METRICS_ALLOW:+${WAYMARK_METRICS_ALLOW//,/ }}; do
+    [[ "$item" =~ ^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$ ]] || { log "WAYMARK_METRICS_ALLOW: not an address or CIDR: $item"; exit 1; }
+    metrics_allow+="allow $item; "
+  done
   for f in waymark.conf.template fastcgi.conf security-headers.conf; do
     local out=$conf_dir/$f
     [ "$f" = waymark.conf.template ] && out=$conf
@@ -33,7 +39,8 @@ render() {
         -e "s#@SOCKET@#$WAYMARK_SOCKET#g" -e "s#@HTTP_PORT@#$WAYMARK_HTTP_PORT#g" \
         -e "s#@HTTPS_PORT@#$WAYMARK_HTTPS_PORT#g" -e "s#@TLS_CERT@#$WAYMARK_VAR/tls/cert.pem#g" \
         -e "s#@TLS_KEY@#$WAYMARK_VAR/tls/key.pem#g" -e "s#@MAX_BODY@#$max_body#g" \
-        -e "s#@UPSTREAM_KEEPALIVE@#$keepalive#g" -e "s#@LOGIN_RATE@#${WAYMARK_LOGIN_RATE:-30r/m}#g" "$WAYMARK_ROOT/nginx/$f" > "$out"
+        -e "s#@UPSTREAM_KEEPALIVE@#$keepalive#g" -e "s#@LOGIN_RATE@#${WAYMARK_LOGIN_RATE:-30r/m}#g" \
+        -e "s#@METRICS_ALLOW@#$metrics_allow#g" "$WAYMARK_ROOT/nginx/$f" > "$out"
   done
   nginx -q -t -p "$conf_dir" -c "$conf" -e "$WAYMARK_VAR/log/nginx-error.log"
 }

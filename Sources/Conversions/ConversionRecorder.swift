@@ -45,6 +45,7 @@ public struct ConversionRecorder: Sendable {
             throw HTTPError.tooManyRequests("too many bad postbacks from this address; slow down")
         }
         try? postbacks.insertInvalid(raw.kept(secret: nil, unattributed: true), clickID: clickID, error: error.message)
+        PostbackMetrics.count(Outcome.invalid.rawValue)
         throw error
     }
 

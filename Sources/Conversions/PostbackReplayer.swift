@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Glibc
 import Logging
@@ -74,7 +75,9 @@ public final class PostbackReplayer: Sendable {
         }
         if let queued = backlog.withLock({ waiting in waiting ? append(spooled()) : nil }) { return queued }
         do {
-            return .recorded(try writer.record(input, raw: raw, checkSecret: checkSecret))
+            let result = try writer.record(input, raw: raw, checkSecret: checkSecret)
+            PostbackMetrics.count(result.outcome.rawValue)
+            return .recorded(result)
         } catch let error as PostgresError where error.isConnectionError {
             return backlog.withLock { waiting in
                 if !waiting { logger.warning("postbacks: database unreachable, spooling them: \(error.message)") }
@@ -85,8 +88,12 @@ public final class PostbackReplayer: Sendable {
     }
 
     private func append(_ postback: SpooledPostback) -> Admission {
-        if spool.append(postback) { return .accepted }
+        if spool.append(postback) {
+            PostbackMetrics.count("spooled")
+            return .accepted
+        }
         logger.critical("cannot store a postback: the database is unreachable and the postback spool cannot be written")
+        PostbackMetrics.count("unavailable")
         return .unavailable
     }
 
@@ -145,7 +152,8 @@ public final class PostbackReplayer: Sendable {
         do {
             var input = try postback.input()
             input.receivedAt = postback.receivedAt
-            _ = try replaying.record(input, raw: postback.raw, checkSecret: postback.checkSecret)
+            let result = try replaying.record(input, raw: postback.raw, checkSecret: postback.checkSecret)
+            PostbackMetrics.count(result.outcome.rawValue, replayed: true)
             unreachable.withLock { $0 = false }
             return true
         } catch let error as PostgresError where error.isConnectionError {
@@ -160,5 +168,16 @@ public final class PostbackReplayer: Sendable {
             logger.error("postback replay: a spooled postback for click \(click) failed and is skipped: \(error)")
             return true
         }
+    }
+}
+
+/// `waymark_postbacks_total{outcome}` (SPEC §10): each postback and pixel hit once by what became
+/// of it — the recorder's outcomes, `spooled` while the database is away (its replay counts
+/// again under `replayed="true"` with its final outcome), `unavailable` when not even the
+/// spool took it.
+enum PostbackMetrics {
+    static func count(_ outcome: String, replayed: Bool = false) {
+        Counter(label: "waymark_postbacks_total", dimensions: [("outcome", outcome), ("replayed", replayed ? "true" : "false")])
+            .increment()
     }
 }

@@ -16,6 +16,13 @@ public final class PostgresPool: @unchecked Sendable {
         (try? query("SELECT 1 AS ok", prepared: true).first?["ok"]) == "1"
     }
 
+    /// Connections lent out now (for `/metrics`).
+    public var inUse: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return open - idle.count
+    }
+
     public init(conninfo: String, maxConnections: Int = 16) {
         self.conninfo = conninfo
         self.maxConnections = max(1, maxConnections)

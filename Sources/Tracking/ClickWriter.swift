@@ -1,4 +1,5 @@
 import Catalog
+import CoreMetrics
 import Foundation
 import Logging
 import Postgres
@@ -27,6 +28,7 @@ public final class ClickWriter: @unchecked Sendable {
     private let store: ClickInsertStore
     private let spool: ClickSpool
     private let logger: Logger
+    private let metrics = ClickWriterMetrics()
     public static let maxBatch = 500
 
     public init(conninfo: String, spool: ClickSpool, logger: Logger) {
@@ -103,10 +105,17 @@ public final class ClickWriter: @unchecked Sendable {
             switch action {
             case .replaySpool: action = machine.replayEnded(drained: replay())
             case .insert:
-                if insert(clicks) { return true }
+                let started = monotonicSeconds()
+                if insert(clicks) {
+                    metrics.committed(clicks, seconds: monotonicSeconds() - started)
+                    return true
+                }
                 action = machine.insertFailed()
             case .appendToSpool:
-                if spool.append(clicks) { return true }
+                if spool.append(clicks) {
+                    metrics.spooled.increment(by: Int64(clicks.count))
+                    return true
+                }
                 logger.critical(
                     "cannot store \(clicks.count) clicks or click-throughs: the database is unreachable and the spool cannot be written")
                 return false
@@ -125,6 +134,7 @@ public final class ClickWriter: @unchecked Sendable {
             while offset < clicks.count {
                 let chunk = Array(clicks[offset..<min(clicks.count, offset + ClickWriter.maxBatch)])
                 guard insert(chunk) else { return false }  // still down: keep the file for later
+                metrics.replayed.increment(by: Int64(chunk.count))
                 offset += chunk.count
             }
             unlink(file)
@@ -161,5 +171,22 @@ public final class ClickWriter: @unchecked Sendable {
             for click in clicks where !insert([click]) { all = false }
             return all
         }
+    }
+}
+
+/// What the writer counts (SPEC §10): clicks and click-throughs committed, spooled and replayed,
+/// and each live batch's size and commit time. Made once per writer: a metric's handler is
+/// looked up when it is made.
+struct ClickWriterMetrics {
+    let recorded = Counter(label: "waymark_clicks_recorded_total")
+    let spooled = Counter(label: "waymark_clicks_spooled_total")
+    let replayed = Counter(label: "waymark_clicks_replayed_total")
+    let batchSize = Recorder(label: "waymark_click_write_batch_size")
+    let duration = CoreMetrics.Timer(label: "waymark_click_write_duration_seconds")
+
+    func committed(_ batch: [ClickRecord], seconds: Double) {
+        recorded.increment(by: Int64(batch.count))
+        batchSize.record(batch.count)
+        duration.recordNanoseconds(Int64(seconds * 1e9))
     }
 }

@@ -18,11 +18,13 @@ struct WaymarkCommand: ParsableCommand {
     )
 }
 
-/// Logging to standard output, at WAYMARK_LOG_LEVEL.
+/// Logging to standard output, at WAYMARK_LOG_LEVEL, as text or JSON lines (WAYMARK_LOG_FORMAT).
 func makeLogger(_ label: String, configuration: Configuration) -> Logger {
+    let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardOutput(label: label)
-        handler.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        var handler: any LogHandler =
+            configuration.logFormat == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardOutput(label: label)
+        handler.logLevel = level
         return handler
     }
     return Logger(label: label)

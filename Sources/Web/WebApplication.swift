@@ -1,3 +1,4 @@
+import CoreMetrics
 import FastCGI
 import Foundation
 import Logging
@@ -12,22 +13,46 @@ public final class WebApplication: Sendable {
     private let logger: Logger
     /// Paths whose errors are JSON.
     private let jsonPrefixes: [String]
+    /// Route classes by path prefix, first match wins; any other path is `admin`.
+    private let routeClasses: [(prefix: String, name: String)]
+    /// `waymark_http_request_duration_seconds{route}`, one per class, made once.
+    private let durations: [String: CoreMetrics.Timer]
 
-    public init(router: Router, logger: Logger, jsonPrefixes: [String] = ["/api/", "/postback", "/healthz", "/oauth/"]) {
+    public init(
+        router: Router, logger: Logger, jsonPrefixes: [String] = ["/api/", "/postback", "/healthz", "/oauth/"],
+        routeClasses: [(prefix: String, name: String)] = []
+    ) {
         self.router = router
         self.logger = logger
         self.jsonPrefixes = jsonPrefixes
+        self.routeClasses = routeClasses
+        var durations: [String: CoreMetrics.Timer] = [:]
+        for name in Set(routeClasses.map(\.name) + ["admin"]) {
+            durations[name] = CoreMetrics.Timer(label: "waymark_http_request_duration_seconds", dimensions: [("route", name)])
+        }
+        self.durations = durations
     }
 
+    public func routeClass(of path: String) -> String {
+        routeClasses.first { path.hasPrefix($0.prefix) }?.name ?? "admin"
+    }
+
+    /// One request: its answer, its duration in the route's histogram, and its log line
+    /// (request id, method, route, path, status, duration; JSON under WAYMARK_LOG_FORMAT=json).
     public func handle(_ fastCGI: FastCGIRequest) -> FastCGIResponse {
         let started = monotonicSeconds()
         var request = Request(fastCGI: fastCGI)
         var response = respond(to: &request)
         if request.method == "HEAD" { response.body = [] }
-        let millis = (monotonicSeconds() - started) * 1000
+        let seconds = monotonicSeconds() - started
+        let route = routeClass(of: request.path)
+        durations[route]?.recordNanoseconds(Int64(seconds * 1e9))
         logger.info(
-            "\(request.method) \(request.path) \(response.status) \(String(format: "%.2f", millis))ms",
-            metadata: ["request_id": "\(request.requestID)"])
+            "\(request.method) \(request.path) \(response.status)",
+            metadata: [
+                "request_id": "\(request.requestID)", "method": "\(request.method)", "route": "\(route)",
+                "path": "\(request.path)", "status": "\(response.status)", "duration_ms": "\(String(format: "%.2f", seconds * 1000))",
+            ])
         return response.fastCGI
     }
 

@@ -31,6 +31,8 @@ public struct Configuration: Sendable {
     public var httpPort: Int
     public var httpsPort: Int
     public var logLevel: String
+    /// `text` (swift-log's lines) or `json` (one object per line): `WAYMARK_LOG_FORMAT`.
+    public var logFormat: String
     /// Addresses or IPv4 CIDRs whose clicks are flagged as bots.
     public var botAddresses: String
     /// Proxies in front of nginx whose X-Forwarded-For is believed.
@@ -50,6 +52,8 @@ public struct Configuration: Sendable {
     public var deliveryBackoffSeconds: Double
     public var outboundTimeoutSeconds: Double
     public var outbound: OutboundPolicy
+    /// Addresses besides loopback that may read `/metrics` (a comma list of CIDRs), as in nginx.
+    public var metricsAllow: String
     /// Routes that only tests use (`/__test/…`); never on in `make run`.
     public var testRoutes: Bool
     /// The key sealing integration tokens: base64 of 32 bytes, else `var/secret.key`.
@@ -81,6 +85,7 @@ public struct Configuration: Sendable {
         publicHTTPURL = env["WAYMARK_PUBLIC_HTTP_URL"] ?? "http://localhost:\(httpPort)"
         dataDirectory = env["WAYMARK_DATA"] ?? root + "/data"
         logLevel = env["WAYMARK_LOG_LEVEL"] ?? "info"
+        logFormat = env["WAYMARK_LOG_FORMAT"] ?? "text"
         botAddresses = env["WAYMARK_BOT_IPS"] ?? ""
         trustedProxies = env["WAYMARK_TRUSTED_PROXIES"] ?? ""
         clickRetentionDays = env["WAYMARK_CLICK_RETENTION_DAYS"].flatMap(Int.init) ?? 400
@@ -91,6 +96,7 @@ public struct Configuration: Sendable {
         deliveryBackoffSeconds = env["WAYMARK_DELIVERY_BACKOFF"].flatMap(Double.init) ?? 30
         outboundTimeoutSeconds = env["WAYMARK_OUTBOUND_TIMEOUT"].flatMap(Double.init) ?? 10
         outbound = OutboundPolicy(allow: env["WAYMARK_OUTBOUND_ALLOW"] ?? "", extraDeny: env["WAYMARK_OUTBOUND_DENY"] ?? "")
+        metricsAllow = env["WAYMARK_METRICS_ALLOW"] ?? ""
         testRoutes = env["WAYMARK_TEST_ROUTES"] == "1"
         secretKey = env["WAYMARK_SECRET_KEY"]
         providerCredentials = ProviderCredentials(

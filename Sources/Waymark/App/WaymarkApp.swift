@@ -20,6 +20,8 @@ public final class WaymarkApp: Sendable {
     public let configuration: Configuration
     public let database: PostgresPool
     public let web: WebApplication
+    /// The FastCGI listener `serve` starts (made here so `/metrics` can read its busy threads).
+    let server: FastCGIServer
     let clickWriter: ClickWriter
     let campaignCache: CampaignCache
     /// `/postback` and `/pixel.gif` record through it; it spools them while the database is away.
@@ -27,6 +29,7 @@ public final class WaymarkApp: Sendable {
 
     public init(configuration: Configuration, logger: Logger) throws {
         self.configuration = configuration
+        _ = Telemetry.registry
         database = PostgresPool(conninfo: configuration.databaseURL, maxConnections: configuration.databasePoolSize)
         let router = Router()
         let views = try Views(directory: configuration.templatesDirectory)
@@ -39,12 +42,7 @@ public final class WaymarkApp: Sendable {
         let spool = try ClickSpool(directory: configuration.spoolDirectory)
         clickWriter = ClickWriter(conninfo: configuration.databaseURL, spool: spool, logger: logger)
         campaignCache = CampaignCache(conninfo: configuration.databaseURL, logger: logger, database: database)
-        AccountRoutes(shell: shell, users: users, sessions: sessions, throttle: LoginThrottle(database: database), workspaces: workspaces)
-            .register(on: router)
-        WorkspaceRoutes(shell: shell, store: workspaces).register(on: router)
-        UserRoutes(shell: shell, users: users, workspaces: workspaces).register(on: router)
-        TokenRoutes(shell: shell, tokens: tokens).register(on: router)
-        AuditRoutes(shell: shell, audit: AuditLogStore(database: database)).register(on: router)
+        WaymarkApp.registerAccounts(on: router, shell: shell, users: users, sessions: sessions, tokens: tokens, workspaces: workspaces)
         let library = try TemplateLibrary(path: configuration.dataDirectory + "/templates.json")
         let links = TrackingLinks(configuration: configuration)
         let sources = TrafficSourceStore(database: database)
@@ -103,16 +101,43 @@ public final class WaymarkApp: Sendable {
         ).register(on: router)
         OpenAPIRoutes(root: configuration.root).register(on: router)
         if configuration.testRoutes { TestRoutes().register(on: router) }
-        web = WebApplication(router: router, logger: logger)
+        web = WebApplication(router: router, logger: logger, routeClasses: WaymarkApp.routeClasses)
+        server = WaymarkApp.fastCGIServer(configuration, web)
+        let stores = MetricsRoutes.Stores(
+            deliveries: deliveries, integrations: integrations, feeds: feeds, clickSpool: spool, postbackSpool: postbacks.spool)
+        MetricsRoutes(stores, configuration: configuration) { [server] in server.inFlight }.register(on: router)
     }
 
-    /// Serves FastCGI until SIGINT/SIGTERM, then drains in-flight requests.
-    public func serve(logger: Logger) throws {
-        let server = FastCGIServer(
+    /// Sign-in, workspaces, users, API tokens and the audit log.
+    private static func registerAccounts(
+        on router: Router, shell: AdminShell, users: UserStore, sessions: SessionStore, tokens: APITokenStore,
+        workspaces: WorkspaceStore
+    ) {
+        let database = users.database
+        AccountRoutes(shell: shell, users: users, sessions: sessions, throttle: LoginThrottle(database: database), workspaces: workspaces)
+            .register(on: router)
+        WorkspaceRoutes(shell: shell, store: workspaces).register(on: router)
+        UserRoutes(shell: shell, users: users, workspaces: workspaces).register(on: router)
+        TokenRoutes(shell: shell, tokens: tokens).register(on: router)
+        AuditRoutes(shell: shell, audit: AuditLogStore(database: database)).register(on: router)
+    }
+
+    private static func fastCGIServer(_ configuration: Configuration, _ web: WebApplication) -> FastCGIServer {
+        FastCGIServer(
             configuration: .init(
                 socketPath: configuration.socketPath, threads: configuration.threads,
                 maxBodyBytes: configuration.maxBodyBytes, socketGroup: configuration.socketGroup)
         ) { [web] request in web.handle(request) }
+    }
+
+    /// The route classes of `waymark_http_request_duration_seconds` and the request log.
+    static let routeClasses: [(prefix: String, name: String)] = [
+        ("/c/", "click"), ("/click", "click"), ("/postback", "postback"), ("/pixel.gif", "pixel"), ("/api/", "api"),
+        ("/healthz", "health"), ("/metrics", "metrics"), ("/oauth/", "oauth"),
+    ]
+
+    /// Serves FastCGI until SIGINT/SIGTERM, then drains in-flight requests.
+    public func serve(logger: Logger) throws {
         try startBackgroundWork()
         try server.start()
         logger.notice("serving FastCGI on \(configuration.socketPath) with \(configuration.threads) threads")
