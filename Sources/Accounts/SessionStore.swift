@@ -54,8 +54,8 @@ public struct SessionStore: Sendable {
         try database.query("DELETE FROM sessions WHERE id_hash = \(sha256Hex(cookieValue))")
     }
 
-    /// Ends every session of a user (disabling, password change).
-    public func deleteAll(userID: Int64, on c: PostgresConnection) throws {
-        try c.query("DELETE FROM sessions WHERE user_id = \(userID)")
+    /// Ends every session of a user (disabling, password change), but the one of `except`'s cookie.
+    public func deleteAll(userID: Int64, except cookieValue: String? = nil, on c: PostgresConnection) throws {
+        try c.query("DELETE FROM sessions WHERE user_id = \(userID) AND id_hash IS DISTINCT FROM \(cookieValue.map(sha256Hex))")
     }
 }

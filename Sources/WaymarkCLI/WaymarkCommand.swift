@@ -69,7 +69,8 @@ struct Migrate: ParsableCommand {
 }
 
 struct UserCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(
+        commandName: "user", abstract: "Manage users.", subcommands: [Create.self, SetPassword.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user.")
@@ -86,6 +87,30 @@ struct UserCommand: ParsableCommand {
             let store = UserStore(database: PostgresConnectionFactory.pool(Configuration()))
             let id = try store.create(email: email, password: password, role: role, workspaces: workspace)
             print("user \(id) created: \(email) (\(role.rawValue))")
+        }
+    }
+
+    struct SetPassword: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-password",
+            abstract: "Set a user's password (their sessions end); without --password or --stdin one is generated and printed once.")
+
+        @Option var email: String
+        @Option(help: "The new password (visible to other users of this machine in the process list; prefer --stdin).")
+        var password: String?
+        @Flag(help: "Read the new password from the first line of standard input.") var stdin = false
+
+        func run() throws {
+            var chosen = password
+            if stdin { chosen = readLine(strippingNewline: true) ?? "" }
+            let store = UserStore(database: PostgresConnectionFactory.pool(Configuration()))
+            let newPassword = chosen ?? UserStore.generatedPassword()
+            do {
+                try store.setPassword(email: email, to: newPassword)
+            } catch let error as AccountError {
+                throw ValidationError(error.description)
+            }
+            print(chosen == nil ? "password of \(email) set to: \(newPassword)" : "password of \(email) set")
         }
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import WaymarkCore
 import Web
 
-/// Login, logout and the dashboard.
+/// Login, logout, the dashboard and the user's own account page (password change).
 struct AccountRoutes {
     let shell: AdminShell
     let users: UserStore
@@ -16,6 +16,32 @@ struct AccountRoutes {
         router.post("/login", login)
         router.post("/logout", shell.page(logout))
         router.get("/", shell.page(dashboard))
+        router.get("/account", shell.page(account))
+        router.post("/account/password", shell.page(changePassword))
+    }
+
+    private func account(_ request: Request, _ actor: Actor) throws -> Response {
+        try shell.render(request, actor: actor, template: "account/password", title: "Your account", section: "account")
+    }
+
+    private func changePassword(_ request: Request, _ actor: Actor) throws -> Response {
+        var state = FormState(fields: try request.form())
+        let new = state.values["new_password"] ?? ""
+        do {
+            guard new == (state.values["confirm_password"] ?? "") else {
+                throw AccountError("the two new passwords differ", field: "confirm_password")
+            }
+            try users.changePassword(
+                by: actor, current: state.values["current_password"] ?? "", new: new,
+                keepingSession: request.cookies[SessionStore.cookieName])
+        } catch let error as AccountError {
+            state.values = [:]
+            state.errors[error.field] = error.description
+            return try shell.render(
+                request, actor: actor, template: "account/password", title: "Your account", context: state.context, status: 422,
+                section: "account")
+        }
+        return AdminShell.redirect(to: "/account", flash: "Password changed; your other sessions have ended.")
     }
 
     private func logout(_ request: Request, _ actor: Actor) throws -> Response {

@@ -3,7 +3,7 @@ import Foundation
 import WaymarkCore
 import Web
 
-/// The Users page (owners only): add a user, change role and workspaces, disable.
+/// The Users page (owners only): add a user, change role and workspaces, disable, reset a password.
 struct UserRoutes {
     let shell: AdminShell
     let users: UserStore
@@ -17,6 +17,17 @@ struct UserRoutes {
         router.post("/users/{id}", shell.page(update))
         router.post("/users/{id}/disable", shell.page(disable))
         router.post("/users/{id}/enable", shell.page(enable))
+        router.post("/users/{id}/reset-password", shell.page(resetPassword))
+    }
+
+    /// A generated password, on this answer only (never in a redirect, a flash or a log).
+    private func resetPassword(_ request: Request, _ actor: Actor) throws -> Response {
+        let id = try request.pathID()
+        let password = try users.resetPassword(id, by: actor)
+        let email = try users.get(id)?.email ?? ""
+        return try shell.render(
+            request, actor: actor, template: "users/reset", title: "Password reset", context: ["email": email, "password": password],
+            section: "users")
     }
 
     private func list(_ request: Request, _ actor: Actor) throws -> Response {
