@@ -6,10 +6,10 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 BUILD_FLAGS := -c release
 
-.PHONY: run up down test bench build deps clean-var help fuzz lint format
+.PHONY: run up down test bench build deps clean-var help fuzz lint format backup
 
 help:
-	@echo "make run | up | down | test | bench | build | fuzz"
+	@echo "make run | up | down | test | bench | build | fuzz | backup"
 
 deps:
 	@scripts/deps.sh
@@ -33,6 +33,10 @@ test: deps lint
 
 bench: build
 	@scripts/bench.sh
+
+# A pgBackRest backup of the make run instance's embedded PostgreSQL (docs/backups.md).
+backup:
+	@scripts/backup.sh backup
 
 # libFuzzer (with ASan/LSan) over every parser of outside bytes, FUZZ_SECONDS (60) per target,
 # from the seed corpus in Tests/Fuzz/corpus. Builds only the parsers, in .build-fuzz/.

@@ -2,7 +2,8 @@
 # Installs the Debian packages Waymark needs, only those that are missing.
 set -euo pipefail
 packages=(nginx libnginx-mod-http-geoip geoip-database postgresql libfcgi-dev libpq-dev
-  libcurl4-openssl-dev libxml2 openssl curl ca-certificates wrk chromium chromium-driver python3-selenium)
+  libcurl4-openssl-dev libxml2 openssl curl ca-certificates wrk chromium chromium-driver python3-selenium
+  pgbackrest)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
