@@ -29,6 +29,8 @@ case "$WAYMARK_INSTANCE" in
     export WAYMARK_LOGIN_RATE=100r/s
     # The request log as JSON lines (what the metrics test reads back).
     export WAYMARK_LOG_FORMAT=json
+    # No FX fetch by the stack's worker (no internet here); the FX test runs its own worker.
+    export WAYMARK_FX_URL=off
     # Delivery retries in seconds, not minutes, so the retry and give-up tests run quickly.
     export WAYMARK_DELIVERY_BACKOFF=0.5 WAYMARK_DELIVERY_MAX_ATTEMPTS=3
     # The ad platforms are local fakes (Tests/Fakes) speaking their real protocols.
@@ -42,7 +44,7 @@ case "$WAYMARK_INSTANCE" in
   bench)
     export WAYMARK_VAR=$WAYMARK_ROOT/var/bench-stack
     export WAYMARK_PG_PORT=25434 WAYMARK_HTTPS_PORT=28443 WAYMARK_HTTP_PORT=28080
-    export WAYMARK_LOG_LEVEL=${WAYMARK_LOG_LEVEL:-warning}
+    export WAYMARK_LOG_LEVEL=${WAYMARK_LOG_LEVEL:-warning} WAYMARK_FX_URL=off
     unset WAYMARK_DATABASE_URL
     ;;
   *) echo "unknown WAYMARK_INSTANCE $WAYMARK_INSTANCE" >&2; exit 2 ;;

@@ -52,6 +52,9 @@ public struct Configuration: Sendable {
     public var deliveryBackoffSeconds: Double
     public var outboundTimeoutSeconds: Double
     public var outbound: OutboundPolicy
+    /// The ECB's daily and 90-day euro reference rates, fetched by the worker; `WAYMARK_FX_URL=off` stops it.
+    public var fxURL: String
+    public var fxHistoryURL: String
     /// Addresses besides loopback that may read `/metrics` (a comma list of CIDRs), as in nginx.
     public var metricsAllow: String
     /// Routes that only tests use (`/__test/…`); never on in `make run`.
@@ -97,6 +100,9 @@ public struct Configuration: Sendable {
         outboundTimeoutSeconds = env["WAYMARK_OUTBOUND_TIMEOUT"].flatMap(Double.init) ?? 10
         outbound = OutboundPolicy(allow: env["WAYMARK_OUTBOUND_ALLOW"] ?? "", extraDeny: env["WAYMARK_OUTBOUND_DENY"] ?? "")
         metricsAllow = env["WAYMARK_METRICS_ALLOW"] ?? ""
+        let fx = env["WAYMARK_FX_URL"] ?? "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+        fxURL = fx == "off" ? "" : fx
+        fxHistoryURL = env["WAYMARK_FX_HISTORY_URL"] ?? "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml"
         testRoutes = env["WAYMARK_TEST_ROUTES"] == "1"
         secretKey = env["WAYMARK_SECRET_KEY"]
         providerCredentials = ProviderCredentials(

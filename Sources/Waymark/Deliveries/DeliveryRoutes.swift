@@ -9,7 +9,7 @@ import WaymarkCore
 import Web
 
 /// The Status page (worker heartbeat, database, click and postback spools, delivery queues, failed
-/// deliveries with Retry) and the workspace webhooks page.
+/// deliveries with Retry, integrations, feeds, the FX fetch) and the workspace webhooks page.
 struct DeliveryRoutes {
     let shell: AdminShell
     let deliveries: DeliveryStore
@@ -47,6 +47,7 @@ struct DeliveryRoutes {
                 "can_retry": actor.canWrite,
                 "feeds": try feeds.failing(for: actor),
                 "integrations": try integrations.all(for: actor).map { integrationPage($0.integration, source: $0.sourceName) },
+                "fx_fetch": SpendRoutes.fetchContext(try FXFetchStore(database: deliveries.database).state()),
             ], section: "status")
     }
 

@@ -13,6 +13,7 @@ struct SpendRoutes {
     let uploads: SpendUploadStore
     let fx: FXStore
     let sources: TrafficSourceStore
+    var fetches: FXFetchStore { FXFetchStore(database: fx.database) }
 
     static let example = """
         date,traffic_source,campaign,amount,currency,sub_source
@@ -36,6 +37,25 @@ struct SpendRoutes {
         router.get("/fx", shell.page(ratesPage))
         router.post("/fx", shell.page(addRate))
         router.post("/fx/import", shell.page(importRates))
+        router.post("/fx/fetch", shell.page(fetchNow))
+    }
+
+    /// The worker's last FX fetch, for the FX and Status pages.
+    static func fetchContext(_ state: FXFetchStore.State?) -> [String: Any] {
+        guard let state else { return [:] }
+        var context: [String: Any] = [
+            "last_attempt": state.lastAttemptAt.map(RFC3339.string) ?? "never",
+            "last_success": state.lastSuccessAt.map(RFC3339.string) ?? "never", "stored": state.ratesStored,
+        ]
+        if let url = state.lastURL { context["url"] = url }
+        if let error = state.lastError { context["error"] = error }
+        return context
+    }
+
+    private func fetchNow(_ request: Request, _ actor: Actor) throws -> Response {
+        try actor.requireAdmin()
+        try fetches.request()
+        return AdminShell.redirect(to: "/fx", flash: "The worker fetches the ECB's rates now; reload in a few seconds.")
     }
 
     func checker(for actor: Actor) throws -> SpendChecker { try SpendChecker(actor: actor, sources: sources, fx: fx) }
@@ -103,6 +123,7 @@ struct SpendRoutes {
                     ["currency": $0.rate.currency, "day": $0.rate.day, "rate": $0.rate.rate, "source": $0.source]
                 },
                 "count": try fx.count(), "can_write": actor.seesEverything,
+                "fetch": SpendRoutes.fetchContext(try fetches.state()),
             ], section: "spend")
     }
 

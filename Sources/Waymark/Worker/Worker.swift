@@ -32,6 +32,7 @@ public final class Worker: @unchecked Sendable {
     let conversionRollups: ConversionRollupStore
     let partitions: ClickPartitionStore
     let postbacks: PostbackStore
+    let fx: FXFetcher
     private var partitionsCheckedAt = -Double.infinity
 
     public init(configuration: Configuration, logger: Logger, interval: Double = 5) throws {
@@ -58,6 +59,9 @@ public final class Worker: @unchecked Sendable {
         conversionRollups = ConversionRollupStore(database: database)
         partitions = ClickPartitionStore(database: database)
         postbacks = PostbackStore(database: database)
+        fx = FXFetcher(
+            state: FXFetchStore(database: database), rates: FXStore(database: database), outbound: configuration.outbound,
+            dailyURL: configuration.fxURL, historyURL: configuration.fxHistoryURL)
     }
 
     public func run() throws {
@@ -107,13 +111,18 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
-    /// Integration pulls and spend feeds, on their own thread (outbound calls can take
+    /// Integration pulls, spend feeds and the daily FX rates, on their own thread (outbound calls can take
     /// seconds): due ones at once, woken by `waymark_integrations` (Sync Now) or every few seconds.
     func runSyncs() {
         var connection: PostgresConnection?
         while !lock.withLock({ stopping }) {
             syncs.runDue { self.lock.withLock { self.stopping } }
             feeds.runDue { self.lock.withLock { self.stopping } }
+            if let fetched = fx.runDue() {
+                if let error = fetched.error { logger.warning("FX rates: \(error)") } else {
+                    logger.notice("FX rates: \(fetched.stored) rates from \(fetched.url)")
+                }
+            }
             do {
                 if connection == nil {
                     let c = try PostgresConnection(conninfo: database.conninfo)
