@@ -6,7 +6,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 BUILD_FLAGS := -c release
 
-.PHONY: run up down test bench build deps clean-var help fuzz lint format backup
+.PHONY: run up down test bench build deps clean-var help fuzz lint format backup check-deploy
 
 help:
 	@echo "make run | up | down | test | bench | build | fuzz | backup"
@@ -33,6 +33,10 @@ test: deps lint
 
 bench: build
 	@scripts/bench.sh
+
+# The server install (deploy/, docs/operations.md) in a throwaway root; make test runs it too.
+check-deploy: build
+	@scripts/check_deploy.sh
 
 # A pgBackRest backup of the make run instance's embedded PostgreSQL (docs/backups.md).
 backup:

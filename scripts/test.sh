@@ -20,6 +20,7 @@ cd "$WAYMARK_ROOT"
 # restart the responder), so the last line printed is swift test's own summary:
 #  - the target graph keeps the architecture's rules (scripts/check_architecture.py);
 #  - the OpenAPI document is valid and matches the routes;
+#  - the server install (deploy/) into a throwaway root: units, nginx site, Prometheus rules, a rolling restart;
 #  - the hostile-input suite: every public and API path with malformed input, each answered
 #    with a clear 4xx, the responder up, nothing stored changed;
 #  - the report property test: random reports over a generated history equal a brute force (seed printed);
@@ -31,6 +32,7 @@ if [ $# -eq 0 ]; then
   "$WAYMARK_ROOT/scripts/pydeps.sh"
   python3 "$WAYMARK_ROOT/scripts/check_architecture.py"
   python3 "$WAYMARK_ROOT/scripts/openapi_check.py"
+  "$WAYMARK_ROOT/scripts/check_deploy.sh"
   python3 "$WAYMARK_ROOT/Tests/Hostile/hostile.py"
   python3 "$WAYMARK_ROOT/Tests/Property/reports_property.py"
   "$WAYMARK_ROOT/Tests/Backup/backup_restore.sh"

@@ -33,7 +33,7 @@ func makeLogger(_ label: String, configuration: Configuration) -> Logger {
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the FastCGI responder (behind nginx).")
 
-    @Option(help: "Responder threads (default WAYMARK_THREADS or 64).")
+    @Option(help: "Responder threads (default WAYMARK_THREADS or 160).")
     var threads: Int?
 
     func run() throws {
