@@ -76,7 +76,8 @@ public struct IntegrationActions: Sendable {
         }
         guard provider.isConfigured else {
             let prefix = "WAYMARK_" + (providerKey == "google_ads" ? "GOOGLE" : providerKey.uppercased())
-            throw HTTPError.conflict("\(provider.name) has no app credentials: set the \(prefix)_* variables (README, Integrations)")
+            throw HTTPError.conflict(
+                "\(provider.name) has no app credentials: an owner enters them on Settings → Provider apps (or sets \(prefix)_*)")
         }
         let state = RandomToken.base64URL(bytes: 24)
         let verifier = RandomToken.base64URL(bytes: 32)

@@ -108,12 +108,18 @@ public struct Providers: Sendable {
     /// OAuth redirects go through the same origin map as the calls.
     public let origins: ProviderOrigins
 
+    /// The app credentials the providers call with (environment over the Settings page).
+    public let apps: ProviderApps
+
     public init(credentials: ProviderCredentials, http: ProviderHTTP) {
+        self.init(apps: ProviderApps(environment: credentials, store: nil), http: http)
+    }
+
+    public init(apps: ProviderApps, http: ProviderHTTP) {
         origins = http.origins
+        self.apps = apps
         all = [
-            GoogleAdsProvider(credentials: credentials, http: http),
-            MetaProvider(credentials: credentials, http: http),
-            TikTokProvider(credentials: credentials, http: http),
+            GoogleAdsProvider(apps: apps, http: http), MetaProvider(apps: apps, http: http), TikTokProvider(apps: apps, http: http),
             GA4Provider(http: http),
         ]
     }

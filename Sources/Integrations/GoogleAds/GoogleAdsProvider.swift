@@ -13,7 +13,9 @@ public struct GoogleAdsProvider: Provider {
     public let summary = "Pulls cost, clicks and impressions by campaign, ad group, ad and keyword; pushes conversions by gclid."
     public static let version = "v26"
     public static let api = "https://googleads.googleapis.com/\(version)"
-    public let credentials: ProviderCredentials
+    /// The app's credentials now (the environment's, else the Settings page's).
+    public let apps: ProviderApps
+    public var credentials: ProviderCredentials { apps.current() }
     public let http: ProviderHTTP
 
     public var isConfigured: Bool { credentials.googleClientID != nil && credentials.googleClientSecret != nil }

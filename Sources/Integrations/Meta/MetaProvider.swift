@@ -17,7 +17,9 @@ public struct MetaProvider: Provider {
     public static let graph = "https://graph.facebook.com/v26.0"
     /// The Conversions API refuses events older than seven days (the whole request).
     public static let eventWindow: TimeInterval = 7 * 86400
-    public let credentials: ProviderCredentials
+    /// The app's credentials now (the environment's, else the Settings page's).
+    public let apps: ProviderApps
+    public var credentials: ProviderCredentials { apps.current() }
     public let http: ProviderHTTP
 
     public var isConfigured: Bool { credentials.metaAppID != nil && credentials.metaAppSecret != nil }

@@ -14,7 +14,9 @@ public struct TikTokProvider: Provider {
     public let name = "TikTok Ads"
     public let summary = "Pulls spend, clicks and impressions by campaign, ad group and ad; pushes conversions to the Events API by ttclid."
     public static let api = "https://business-api.tiktok.com/open_api/v1.3"
-    public let credentials: ProviderCredentials
+    /// The app's credentials now (the environment's, else the Settings page's).
+    public let apps: ProviderApps
+    public var credentials: ProviderCredentials { apps.current() }
     public let http: ProviderHTTP
 
     public var isConfigured: Bool { credentials.tiktokAppID != nil && credentials.tiktokAppSecret != nil }

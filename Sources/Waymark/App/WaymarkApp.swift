@@ -33,8 +33,7 @@ public final class WaymarkApp: Sendable {
         database = PostgresPool(conninfo: configuration.databaseURL, maxConnections: configuration.databasePoolSize)
         let router = Router()
         let views = try Views(directory: configuration.templatesDirectory)
-        let sessions = SessionStore(database: database)
-        let tokens = APITokenStore(database: database)
+        let (sessions, tokens) = (SessionStore(database: database), APITokenStore(database: database))
         let workspaces = WorkspaceStore(database: database)
         let shell = AdminShell(views: views, sessions: sessions, tokens: tokens, workspaces: workspaces)
         let users = UserStore(database: database)
@@ -69,6 +68,7 @@ public final class WaymarkApp: Sendable {
             actions: IntegrationActions(store: integrations, sources: sources, database: database, publicURL: configuration.publicURL),
             store: integrations, sources: sources, gate: outboundGate
         ).register(on: router)
+        ProviderAppRoutes(shell: shell, integrations: integrations, publicURL: configuration.publicURL).register(on: router)
         let feeds = SpendFeedStore(database: database, secrets: integrations.secrets, sources: sources, outbound: configuration.outbound)
         SpendFeedRoutes(shell: shell, store: feeds, sources: sources, gate: outboundGate).register(on: router)
         let outbox = Outbox(
