@@ -4,6 +4,7 @@ import Glibc
 import HTTPClient
 import Integrations
 import Tracking
+import WaymarkCore
 
 /// Settings from the environment, with defaults that match `make run` when started from the
 /// project root. README.md lists every variable.
@@ -37,10 +38,10 @@ public struct Configuration: Sendable {
     public var botAddresses: String
     /// Proxies in front of nginx whose X-Forwarded-For is believed.
     public var trustedProxies: String
-    /// Click partitions older than this many days are dropped by the worker (0 = keep all).
-    public var clickRetentionDays: Int
-    /// Postbacks naming no known click are deleted after this many days (0 = keep all).
-    public var unattributedRetentionDays: Int
+    /// Retention days set in the environment (`WAYMARK_CLICK_RETENTION_DAYS`,
+    /// `WAYMARK_UNATTRIBUTED_RETENTION_DAYS`, `WAYMARK_DELIVERY_RETENTION_DAYS`): each wins over
+    /// Settings → Retention, where the rest is set.
+    public var retention: RetentionOverrides
     /// Unattributed postbacks one address may send per second (and in a burst of 10×).
     public var unattributedRate: Double
     /// Outbound calls the responder itself makes at once (previews, tests), never the click threads'.
@@ -91,8 +92,10 @@ public struct Configuration: Sendable {
         logFormat = env["WAYMARK_LOG_FORMAT"] ?? "text"
         botAddresses = env["WAYMARK_BOT_IPS"] ?? ""
         trustedProxies = env["WAYMARK_TRUSTED_PROXIES"] ?? ""
-        clickRetentionDays = env["WAYMARK_CLICK_RETENTION_DAYS"].flatMap(Int.init) ?? 400
-        unattributedRetentionDays = env["WAYMARK_UNATTRIBUTED_RETENTION_DAYS"].flatMap(Int.init) ?? 90
+        let days = { (name: String) in env[name].flatMap(Int.init).map { min(max(0, $0), RetentionSettings.maxDays) } }
+        retention = RetentionOverrides(
+            clickDays: days("WAYMARK_CLICK_RETENTION_DAYS"), unattributedDays: days("WAYMARK_UNATTRIBUTED_RETENTION_DAYS"),
+            deliveryDays: days("WAYMARK_DELIVERY_RETENTION_DAYS"))
         unattributedRate = env["WAYMARK_UNATTRIBUTED_RATE"].flatMap(Double.init) ?? 20
         responderOutboundConcurrency = max(1, env["WAYMARK_RESPONDER_OUTBOUND_CONCURRENCY"].flatMap(Int.init) ?? 4)
         deliveryMaxAttempts = env["WAYMARK_DELIVERY_MAX_ATTEMPTS"].flatMap(Int.init) ?? 8

@@ -68,7 +68,7 @@ public final class WaymarkApp: Sendable {
             actions: IntegrationActions(store: integrations, sources: sources, database: database, publicURL: configuration.publicURL),
             store: integrations, sources: sources, gate: outboundGate
         ).register(on: router)
-        ProviderAppRoutes(shell: shell, integrations: integrations, publicURL: configuration.publicURL).register(on: router)
+        WaymarkApp.registerSettings(on: router, shell: shell, integrations: integrations, configuration: configuration)
         let feeds = SpendFeedStore(database: database, secrets: integrations.secrets, sources: sources, outbound: configuration.outbound)
         SpendFeedRoutes(shell: shell, store: feeds, sources: sources, gate: outboundGate).register(on: router)
         let outbox = Outbox(
@@ -99,8 +99,6 @@ public final class WaymarkApp: Sendable {
             shell: shell, store: SpendStore(database: database), uploads: SpendUploadStore(database: database),
             fx: FXStore(database: database), sources: sources
         ).register(on: router)
-        OpenAPIRoutes(root: configuration.root).register(on: router)
-        if configuration.testRoutes { TestRoutes().register(on: router) }
         web = WebApplication(router: router, logger: logger, routeClasses: WaymarkApp.routeClasses)
         server = WaymarkApp.fastCGIServer(configuration, web)
         let stores = MetricsRoutes.Stores(
@@ -120,6 +118,17 @@ public final class WaymarkApp: Sendable {
         UserRoutes(shell: shell, users: users, workspaces: workspaces).register(on: router)
         TokenRoutes(shell: shell, tokens: tokens).register(on: router)
         AuditRoutes(shell: shell, audit: AuditLogStore(database: database)).register(on: router)
+    }
+
+    /// Settings (provider apps, retention), the API document, and the tests' own routes.
+    private static func registerSettings(
+        on router: Router, shell: AdminShell, integrations: IntegrationStore, configuration: Configuration
+    ) {
+        ProviderAppRoutes(shell: shell, integrations: integrations, publicURL: configuration.publicURL).register(on: router)
+        SettingsRoutes(shell: shell, store: RetentionSettingsStore(database: integrations.database), environment: configuration.retention)
+            .register(on: router)
+        OpenAPIRoutes(root: configuration.root).register(on: router)
+        if configuration.testRoutes { TestRoutes().register(on: router) }
     }
 
     private static func fastCGIServer(_ configuration: Configuration, _ web: WebApplication) -> FastCGIServer {

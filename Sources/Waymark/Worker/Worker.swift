@@ -22,8 +22,8 @@ public final class Worker: @unchecked Sendable {
     let logger: Logger
     let id: String
     let interval: Double
-    let retentionDays: Int
-    let unattributedRetentionDays: Int
+    let retentionOverrides: RetentionOverrides
+    let retentionSettings: RetentionSettingsStore
     let sender: DeliverySender
     let syncs: IntegrationSync
     let feeds: SpendFeedStore
@@ -34,6 +34,7 @@ public final class Worker: @unchecked Sendable {
     let postbacks: PostbackStore
     let fx: FXFetcher
     private var partitionsCheckedAt = -Double.infinity
+    private var lastClickRetention: Int?
 
     public init(configuration: Configuration, logger: Logger, interval: Double = 5) throws {
         database = PostgresPool(conninfo: configuration.databaseURL, maxConnections: 4)
@@ -42,8 +43,7 @@ public final class Worker: @unchecked Sendable {
         let host = ProcessInfo.processInfo.hostName
         id = "\(host):\(getpid())"
         self.interval = interval
-        retentionDays = configuration.clickRetentionDays
-        unattributedRetentionDays = configuration.unattributedRetentionDays
+        retentionOverrides = configuration.retention
         sender = DeliverySender(
             conninfo: configuration.databaseURL,
             policy: .init(
@@ -59,6 +59,7 @@ public final class Worker: @unchecked Sendable {
         conversionRollups = ConversionRollupStore(database: database)
         partitions = ClickPartitionStore(database: database)
         postbacks = PostbackStore(database: database)
+        retentionSettings = RetentionSettingsStore(database: database)
         fx = FXFetcher(
             state: FXFetchStore(database: database), rates: FXStore(database: database), outbound: configuration.outbound,
             dailyURL: configuration.fxURL, historyURL: configuration.fxHistoryURL)
@@ -96,19 +97,29 @@ public final class Worker: @unchecked Sendable {
         } catch {
             logger.warning("roll-ups: \(error)")
         }
+        let retention = self.retention()
         do {
-            try postbacks.expire(olderThanDays: unattributedRetentionDays)  // an index range: cheap every cycle
+            // Index ranges: cheap every cycle.
+            try postbacks.expire(olderThanDays: retention.unattributedDays)
+            try database.withConnection { c in _ = try OutboxStore().expire(olderThanDays: retention.deliveryDays, on: c) }
         } catch {
-            logger.warning("unattributed postbacks: \(error)")
+            logger.warning("retention of postbacks and deliveries: \(error)")
         }
-        if monotonicSeconds() - partitionsCheckedAt > 3600 {
+        if monotonicSeconds() - partitionsCheckedAt > 3600 || retention.clickDays != lastClickRetention {
             do {
-                try maintainClickPartitions()
+                lastClickRetention = retention.clickDays
+                try maintainClickPartitions(retentionDays: retention.clickDays)
                 partitionsCheckedAt = monotonicSeconds()
             } catch {
                 logger.warning("click partitions: \(error)")
             }
         }
+    }
+
+    /// Settings → Retention with the environment's values over it (the defaults while the
+    /// database does not answer, which drops nothing: nothing runs then).
+    func retention() -> RetentionSettings {
+        ((try? retentionSettings.get().settings) ?? .defaults).overridden(by: retentionOverrides)
     }
 
     /// Integration pulls, spend feeds and the daily FX rates, on their own thread (outbound calls can take
@@ -119,7 +130,9 @@ public final class Worker: @unchecked Sendable {
             syncs.runDue { self.lock.withLock { self.stopping } }
             feeds.runDue { self.lock.withLock { self.stopping } }
             if let fetched = fx.runDue() {
-                if let error = fetched.error { logger.warning("FX rates: \(error)") } else {
+                if let error = fetched.error {
+                    logger.warning("FX rates: \(error)")
+                } else {
                     logger.notice("FX rates: \(fetched.stored) rates from \(fetched.url)")
                 }
             }
@@ -139,7 +152,7 @@ public final class Worker: @unchecked Sendable {
 
     /// Creates the next week's click partitions and drops those past the retention, with their
     /// roll-ups (reports then agree with the raw clicks for every period).
-    func maintainClickPartitions() throws {
+    func maintainClickPartitions(retentionDays: Int) throws {
         try partitions.ensureComingWeek()
         guard retentionDays > 0 else { return }
         for name in try partitions.dropExpired(retentionDays: retentionDays) {
