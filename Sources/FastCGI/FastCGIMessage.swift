@@ -19,11 +19,17 @@ public struct FastCGIResponse: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// A body written piece by piece after `body` (a large export): it calls `write` with
+    /// each chunk, and stops when `write` returns false (the client went away).
+    public var stream: BodyStream?
 
-    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+    public typealias BodyStream = @Sendable (_ write: ([UInt8]) -> Bool) -> Void
+
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = [], stream: BodyStream? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.stream = stream
     }
 
     /// The CGI header block: `Status: 302 Found\r\nLocation: …\r\n\r\n`.

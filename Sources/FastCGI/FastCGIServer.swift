@@ -159,10 +159,15 @@ public final class FastCGIServer: Sendable {
                 _ = FCGX_PutStr(chars.baseAddress, Int32(chars.count), out)
             }
         }
-        guard !response.body.isEmpty else { return }
-        response.body.withUnsafeBufferPointer { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { chars in
-                _ = FCGX_PutStr(chars.baseAddress, Int32(chars.count), out)
+        if !response.body.isEmpty { _ = put(response.body, out) }
+        // Each chunk is flushed to nginx, so a long export never sits whole in libfcgi's buffer.
+        response.stream?({ chunk in put(chunk, out) && FCGX_FFlush(out) == 0 })
+    }
+
+    private func put(_ bytes: [UInt8], _ out: UnsafeMutablePointer<FCGX_Stream>) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                FCGX_PutStr(chars.baseAddress, Int32(chars.count), out) == Int32(chars.count)
             }
         }
     }

@@ -35,6 +35,9 @@ public struct PostgresRow: Sendable {
     let rows: PostgresRows
     let row: Int
 
+    /// Every column's text in the result's order (nil for NULL).
+    public var values: [String?] { rows.values[row] }
+
     /// The column's text, or nil for NULL (and for a column that is not there).
     public subscript(column: String) -> String? {
         guard let i = rows.index[column] else { return nil }

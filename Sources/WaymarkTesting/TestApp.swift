@@ -43,7 +43,7 @@ public enum TestApp {
         request.remoteAddress = "127.0.0.1"
         request.bodyTooLarge = body.count > app.configuration.maxBodyBytes
         var response = app.web.respond(to: &request)
-        if method == "HEAD" { response.body = [] }
+        response.body = method == "HEAD" ? [] : response.collected()
         return HTTPResponse(status: response.status, headers: response.headers, body: response.body)
     }
 

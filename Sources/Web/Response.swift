@@ -6,6 +6,8 @@ public struct Response: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// Written after `body`, chunk by chunk (`FastCGIResponse.stream`): exports.
+    public var stream: FastCGIResponse.BodyStream?
 
     public init(status: Int = 200, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -60,7 +62,17 @@ public struct Response: Sendable {
         return copy
     }
 
-    var fastCGI: FastCGIResponse { FastCGIResponse(status: status, headers: headers, body: body) }
+    var fastCGI: FastCGIResponse { FastCGIResponse(status: status, headers: headers, body: body, stream: stream) }
+
+    /// The whole body, the stream's chunks included (the in-process tester).
+    public func collected() -> [UInt8] {
+        var all = body
+        stream? { chunk in
+            all += chunk
+            return true
+        }
+        return all
+    }
 }
 
 /// A `Set-Cookie` value; defaults are the safe ones (HttpOnly, Secure, SameSite=Lax).

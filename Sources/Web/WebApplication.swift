@@ -43,7 +43,10 @@ public final class WebApplication: Sendable {
         let started = monotonicSeconds()
         var request = Request(fastCGI: fastCGI)
         var response = respond(to: &request)
-        if request.method == "HEAD" { response.body = [] }
+        if request.method == "HEAD" {
+            response.body = []
+            response.stream = nil
+        }
         let seconds = monotonicSeconds() - started
         let route = routeClass(of: request.path)
         durations[route]?.recordNanoseconds(Int64(seconds * 1e9))

@@ -91,6 +91,7 @@ public final class WaymarkApp: Sendable {
             heartbeats: WorkerHeartbeatStore(database: database), spool: spool, postbackSpool: postbacks.spool, workspaces: workspaces,
             integrations: integrations, feeds: feeds
         ).register(on: router)
+        ExportRoutes(shell: shell, store: ExportStore(database: database), workspaces: workspaces, logger: logger).register(on: router)
         let reports = ReportRoutes(
             shell: shell, engine: ReportEngine(database: database), workspaces: workspaces, sources: sources, campaigns: campaigns)
         reports.register(on: router)
