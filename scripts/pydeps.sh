@@ -3,6 +3,7 @@
 # PyPI, installed only when missing or of the wrong major version; quiet when nothing is to do.
 #   scripts/pydeps.sh            both
 #   scripts/pydeps.sh validator  openapi-spec-validator only
+#   scripts/pydeps.sh browser    axe-core for the browser tests' page walk
 set -euo pipefail
 
 PY=${PYTHON:-python3}
@@ -13,7 +14,11 @@ fi
 
 # requirement (pip syntax) and the distribution name, the major versions it accepts.
 wanted=("openapi-spec-validator>=0.7,<1|openapi-spec-validator|0")
-if [ "${1:-all}" != validator ]; then
+# `browser`: axe-core for the page walk (Tests/Browser/pages_walk.py), for the Python the browser
+# tests run (/usr/bin/python3: PYTHON=/usr/bin/python3 scripts/pydeps.sh browser).
+if [ "${1:-all}" = browser ]; then
+  wanted=("axe-selenium-python>=2.1,<3|axe-selenium-python|2" "axe-core-python>=0.1,<1|axe-core-python|0")
+elif [ "${1:-all}" != validator ]; then
   # The CLI flags of schemathesis changed between v3 and v4; scripts/schemathesis.sh speaks v4.
   wanted+=("schemathesis>=4.0,<5|schemathesis|4")
 fi

@@ -39,6 +39,8 @@ if [ $# -eq 0 ]; then
   "$WAYMARK_ROOT/scripts/schemathesis.sh"
   "$WAYMARK_ROOT/scripts/fuzz.sh" "${WAYMARK_TEST_FUZZ_SECONDS:-10}"
 fi
+# The browser tests' page walk checks every page with axe-core (for the Python they run).
+PYTHON=/usr/bin/python3 "$WAYMARK_ROOT/scripts/pydeps.sh" browser
 # No pipe after swift test: its own summary line is the last thing printed, and its exit code
 # is this script's.
 swift test -c release --skip-build --disable-testable-imports --no-parallel "$@"

@@ -28,3 +28,71 @@ document.addEventListener("submit", (event) => {
     .catch(() => {});
   setTimeout(poll, 300);
 });
+
+// The navigation's groups are <details> menus that work without this script; with it, one is
+// open at a time on a laptop, a click elsewhere or Escape closes it, and in the phone's menu
+// every group is open.
+const phone = window.matchMedia("(max-width: 1023px)");
+const navGroups = () => document.querySelectorAll("header .nav details");
+const layoutNav = () => navGroups().forEach((group) => { group.open = phone.matches; });
+layoutNav();
+phone.addEventListener("change", layoutNav);
+document.addEventListener("toggle", (event) => {
+  const group = event.target;
+  if (phone.matches || !group.open || !group.matches || !group.matches("header .nav details")) return;
+  navGroups().forEach((other) => { if (other !== group) other.open = false; });
+}, true);
+document.addEventListener("click", (event) => {
+  if (phone.matches) return;
+  navGroups().forEach((group) => { if (group.open && !group.contains(event.target)) group.open = false; });
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || phone.matches) return;
+  navGroups().forEach((group) => {
+    if (!group.open) return;
+    group.open = false;
+    if (group.contains(document.activeElement)) group.querySelector("summary").focus();
+  });
+});
+
+// A table box that scrolls (wider than the page, or a report grid taller than its box) can be
+// focused and scrolled with the keyboard, and is named after its table or section.
+const boxName = (box) => {
+  const table = box.querySelector("table");
+  const before = box.previousElementSibling;
+  const heading = (before && /^H[2-4]$/.test(before.tagName) ? before : null) ||
+    box.closest("section, .card, fieldset")?.querySelector("h2, h3, legend") || document.querySelector("main h1");
+  return (table?.getAttribute("aria-label") || table?.querySelector("caption")?.textContent || heading?.textContent || "Table")
+    .trim().replace(/\s+/g, " ");
+};
+const markScrollBoxes = () => {
+  const used = new Map();
+  document.querySelectorAll(".table-wrap[aria-label]").forEach((box) => used.set(box.getAttribute("aria-label"), 1));
+  document.querySelectorAll(".table-wrap").forEach((box) => {
+    const scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+    if (scrolls && !box.hasAttribute("tabindex")) {
+      // Each box's name is its own (landmarks must differ): "Offers (scrolls)", then "Offers 2 (scrolls)".
+      let name = boxName(box) + " (scrolls)";
+      const seen = used.get(name) || 0;
+      used.set(name, seen + 1);
+      if (seen) name = name.replace(/ \(scrolls\)$/, " " + (seen + 1) + " (scrolls)");
+      box.dataset.scrollBox = box.hasAttribute("aria-label") ? "" : "named";
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      if (box.dataset.scrollBox === "named") box.setAttribute("aria-label", name);
+    } else if (!scrolls && box.hasAttribute("data-scroll-box")) {
+      if (box.dataset.scrollBox === "named") box.removeAttribute("aria-label");
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("data-scroll-box");
+    }
+  });
+};
+let scrollBoxesQueued = false;
+const queueScrollBoxes = () => {
+  if (scrollBoxesQueued) return;
+  scrollBoxesQueued = true;
+  requestAnimationFrame(() => { scrollBoxesQueued = false; markScrollBoxes(); });
+};
+markScrollBoxes();
+window.addEventListener("resize", queueScrollBoxes);

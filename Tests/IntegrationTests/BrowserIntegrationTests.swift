@@ -8,7 +8,7 @@ import WaymarkCore
 import WaymarkTesting
 
 /// A real browser: Debian's headless Chromium, driven over WebDriver by Tests/Browser/*.py.
-@Suite(.needsStack, .timeLimit(.minutes(5))) struct BrowserIntegrationTests {
+@Suite(.needsStack, .timeLimit(.minutes(10))) struct BrowserIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 1)
     let root = TestEnvironment.scripts + "/.."
 
@@ -27,6 +27,15 @@ import WaymarkTesting
             ])
         let printed = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         return (status, email, printed.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Every page at 1366 and 390 px: no page-level horizontal scroll, nothing cut off, and
+    /// axe-core finds no serious or critical violation (screenshots in var/test-artifacts/pages).
+    @Test func walkEveryPageAtALaptopAndAPhoneWidthWithAxe() throws {
+        let run = try runScript("pages_walk.py", as: .owner)
+        let failures = run.output.split(separator: "\n").filter { !$0.hasPrefix("ok") }.joined(separator: "\n")
+        #expect(run.status == 0, "see var/test-artifacts/pages_walk.py.out and var/test-artifacts/pages/:\n\(failures)")
+        #expect(run.output.contains(" 0 failed"), "\(failures)")
     }
 
     @Test func signInCreateAWorkspaceSeeItAndLogOut() throws {

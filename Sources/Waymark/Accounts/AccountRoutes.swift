@@ -3,7 +3,7 @@ import Foundation
 import WaymarkCore
 import Web
 
-/// Login, logout, the dashboard and the user's own account page (password change).
+/// Login, logout and the user's own account page (password change); the home page is HomePage.
 struct AccountRoutes {
     let shell: AdminShell
     let users: UserStore
@@ -15,7 +15,6 @@ struct AccountRoutes {
         router.get("/login", loginPage)
         router.post("/login", login)
         router.post("/logout", shell.page(logout))
-        router.get("/", shell.page(dashboard))
         router.get("/account", shell.page(account))
         router.post("/account/password", shell.page(changePassword))
     }
@@ -47,18 +46,6 @@ struct AccountRoutes {
     private func logout(_ request: Request, _ actor: Actor) throws -> Response {
         if let value = request.cookies[SessionStore.cookieName] { try sessions.delete(cookieValue: value) }
         return Response.redirect(to: "/login").setting(cookie: .expired(SessionStore.cookieName))
-    }
-
-    private func dashboard(_ request: Request, _ actor: Actor) throws -> Response {
-        let filter = shell.workspaceFilter(request, actor)
-        let list = try workspaces.list(for: actor).filter { filter == nil || $0.id == filter }
-        return try shell.render(
-            request, actor: actor, template: "dashboard", title: "Dashboard",
-            context: [
-                "workspaces": list.map { ["id": $0.id, "name": $0.name, "currency": $0.currency, "timezone": $0.timezone] },
-                "workspace_count": list.count,
-                "has_workspaces": !list.isEmpty,
-            ], section: "dashboard")
     }
 
     /// The login form. Before a session exists, CSRF is a double-submit cookie.

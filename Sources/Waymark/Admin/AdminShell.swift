@@ -106,7 +106,7 @@ public struct AdminShell: Sendable {
             ]
             context["actor"] = who
             layout["actor"] = who
-            layout["nav"] = AdminShell.navigation(for: actor, current: section ?? "")
+            layout["nav_current"] = AdminShell.navigationCurrent(path: request.path, section: section ?? "")
             let selected = workspaceFilter(request, actor)
             layout["workspace_options"] = try workspaces.list(for: actor).map {
                 ["id": $0.id, "name": $0.name, "selected": $0.id == selected] as [String: Any]
@@ -138,23 +138,50 @@ public struct AdminShell: Sendable {
         Response.redirect(to: location).setting(cookie: Cookie(name: flashCookie, value: URLEncoding.encode(flash), maxAge: 60))
     }
 
-    /// The navigation of the admin shell; areas arrive here as their issues land.
-    static func navigation(for actor: Actor, current: String) -> [[String: Any]] {
-        var items: [(String, String, String)] = [("dashboard", "Dashboard", "/"), ("reports", "Reports", "/reports")]
-        items.append(("sources", "Traffic sources", "/traffic-sources"))
-        items.append(("campaigns", "Campaigns", "/campaigns"))
-        items.append(("offers", "Offers", "/offers"))
-        items.append(("landers", "Landers", "/landers"))
-        items.append(("flows", "Flows", "/flows"))
-        items.append(("conversions", "Conversions", "/conversions"))
-        items.append(("spend", "Spend", "/spend"))
-        items.append(("workspaces", "Workspaces", "/workspaces"))
-        if actor.canManageUsers { items.append(("users", "Users", "/users")) }
-        items.append(("tokens", "API tokens", "/tokens"))
-        items.append(("status", "Status", "/status"))
-        if actor.seesEverything { items.append(("audit", "Audit log", "/audit")) }
-        return items.map { ["key": $0.0, "label": $0.1, "href": $0.2, "active": $0.0 == current] }
+    /// Which entry of the navigation (templates/layout.mustache, grouped by task) is the current
+    /// page's, with its group: `["campaigns": true, "tracking": true]`, read by the layout as
+    /// `{{#nav_current.campaigns}}`. The entry is the one whose path the request's path is or
+    /// starts with (the longest), else the section the route names (`/fx` is Spend's, `/clicks/…`
+    /// Conversions'); a section without an entry (`dashboard`, `account`) is marked by itself.
+    static func navigationCurrent(path: String, section: String) -> [String: Bool] {
+        let byPath = navigationEntries.filter { path == $0.path || path.hasPrefix($0.path + "/") }
+            .max { $0.path.utf8.count < $1.path.utf8.count }
+        let key = byPath?.key ?? section
+        guard !key.isEmpty else { return [:] }
+        guard let entry = navigationEntries.first(where: { $0.key == key }) else { return [key: true] }
+        // Not a literal: Reports and Status are their own groups, and a literal's duplicate key traps.
+        var current = [entry.key: true]
+        current[entry.group] = true
+        return current
     }
+
+    /// The navigation's entries, each with its group and path; their labels, order and who sees
+    /// them are the layout's.
+    struct NavigationEntry: Sendable {
+        let key: String
+        let group: String
+        let path: String
+
+        init(_ key: String, _ group: String, _ path: String) {
+            self.key = key
+            self.group = group
+            self.path = path
+        }
+    }
+
+    static let navigationEntries: [NavigationEntry] = [
+        NavigationEntry("sources", "tracking", "/traffic-sources"), NavigationEntry("campaigns", "tracking", "/campaigns"),
+        NavigationEntry("offers", "tracking", "/offers"), NavigationEntry("landers", "tracking", "/landers"),
+        NavigationEntry("flows", "tracking", "/flows"),
+        NavigationEntry("conversions", "data", "/conversions"), NavigationEntry("spend", "data", "/spend"),
+        NavigationEntry("export", "data", "/export"),
+        NavigationEntry("reports", "reports", "/reports"),
+        NavigationEntry("workspaces", "settings", "/workspaces"), NavigationEntry("users", "settings", "/users"),
+        NavigationEntry("tokens", "settings", "/tokens"), NavigationEntry("webhooks", "settings", "/webhooks"),
+        NavigationEntry("providers", "settings", "/settings/providers"), NavigationEntry("retention", "settings", "/settings/retention"),
+        NavigationEntry("audit", "settings", "/audit"), NavigationEntry("settings_index", "settings", "/settings"),
+        NavigationEntry("status", "status", "/status"),
+    ]
 }
 
 /// A form's typed values and its errors beside their fields, as the templates read them

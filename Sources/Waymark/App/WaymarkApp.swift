@@ -68,7 +68,7 @@ public final class WaymarkApp: Sendable {
             actions: IntegrationActions(store: integrations, sources: sources, database: database, publicURL: configuration.publicURL),
             store: integrations, sources: sources, gate: outboundGate
         ).register(on: router)
-        WaymarkApp.registerSettings(on: router, shell: shell, integrations: integrations, configuration: configuration)
+        WaymarkApp.registerSettings(on: router, shell: shell, integrations: integrations, configuration: configuration, logger: logger)
         let feeds = SpendFeedStore(database: database, secrets: integrations.secrets, sources: sources, outbound: configuration.outbound)
         SpendFeedRoutes(shell: shell, store: feeds, sources: sources, gate: outboundGate).register(on: router)
         let outbox = Outbox(
@@ -91,10 +91,11 @@ public final class WaymarkApp: Sendable {
             heartbeats: WorkerHeartbeatStore(database: database), spool: spool, postbackSpool: postbacks.spool, workspaces: workspaces,
             integrations: integrations, feeds: feeds
         ).register(on: router)
-        ExportRoutes(shell: shell, store: ExportStore(database: database), workspaces: workspaces, logger: logger).register(on: router)
         let reports = ReportRoutes(
             shell: shell, engine: ReportEngine(database: database), workspaces: workspaces, sources: sources, campaigns: campaigns)
         reports.register(on: router)
+        HomePage(reports: reports, deliveries: deliveries, integrations: integrations, feeds: feeds, spool: spool, postbacks: postbacks)
+            .register(on: router)
         SplitTestRoutes(shell: shell, reports: reports, flows: flows, landers: landers, offers: offers).register(on: router)
         SpendRoutes(
             shell: shell, store: SpendStore(database: database), uploads: SpendUploadStore(database: database),
@@ -121,10 +122,14 @@ public final class WaymarkApp: Sendable {
         AuditRoutes(shell: shell, audit: AuditLogStore(database: database)).register(on: router)
     }
 
-    /// Settings (provider apps, retention), the API document, and the tests' own routes.
+    /// Settings (provider apps, retention, export), the API document, and the tests' own routes.
     private static func registerSettings(
-        on router: Router, shell: AdminShell, integrations: IntegrationStore, configuration: Configuration
+        on router: Router, shell: AdminShell, integrations: IntegrationStore, configuration: Configuration, logger: Logger
     ) {
+        ExportRoutes(
+            shell: shell, store: ExportStore(database: integrations.database), workspaces: WorkspaceStore(database: integrations.database),
+            logger: logger
+        ).register(on: router)
         ProviderAppRoutes(shell: shell, integrations: integrations, publicURL: configuration.publicURL).register(on: router)
         SettingsRoutes(shell: shell, store: RetentionSettingsStore(database: integrations.database), environment: configuration.retention)
             .register(on: router)

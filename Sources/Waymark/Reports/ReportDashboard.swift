@@ -21,7 +21,7 @@ extension ReportRoutes {
             request, actor: actor, template: "reports/dashboard", title: "Reports",
             context: [
                 "rows": ReportRoutes.rows(result.rows, r, links), "headers": ReportRoutes.headers(sortKey, descending, links),
-                "dimension": r.groups.map(\.key).joined(separator: " · "),
+                "dimension": r.groups.map(ReportRoutes.columnName).joined(separator: " · "),
                 "totals": Metrics.all.map { ["value": Metrics.display($0, result.totals)] },
                 "from": r.from, "to": r.to, "tz": r.timeZone, "currency": r.currency,
                 "by_conversion": r.byConversionTime,
@@ -34,6 +34,25 @@ extension ReportRoutes {
                 "charts": try charts(request, r, actor), "warnings": result.warnings,
                 "csv_href": "/reports.csv?" + URLEncoding.formString(links.keep + sort),
             ], section: "reports")
+    }
+
+    /// A grouping's column heading: "Traffic source", not `traffic_source` (the CSV and the API
+    /// keep the keys); a tracking parameter's column is headed by its own name.
+    static func columnName(_ group: ReportRequest.Group) -> String {
+        switch group {
+        case .day: "Day"
+        case .hour: "Hour"
+        case .trafficSource: "Traffic source"
+        case .campaign: "Campaign"
+        case .param(let name): name
+        case .country: "Country"
+        case .device: "Device"
+        case .event: "Event"
+        case .flow: "Flow"
+        case .path: "Path"
+        case .lander: "Lander"
+        case .offer: "Offer"
+        }
     }
 
     static let presets = [
@@ -110,7 +129,8 @@ extension ReportRoutes {
         return keys.prefix(4).map { key in
             let metric = Metrics.byKey[key]!
             let values = Dictionary(byDay.rows.map { ($0.labels[0], metric.value($0.sums) ?? 0) }, uniquingKeysWith: { a, _ in a })
-            return ["label": metric.label, "svg": ReportChart.svg(days: days, values: values)]
+            let svg = ReportChart.svg(days: days, values: values, label: metric.label, places: metric.kind == .count ? 0 : 2)
+            return ["label": metric.label, "svg": svg]
         }
     }
 }
