@@ -1,5 +1,6 @@
 import Accounts
 import Foundation
+import Glibc
 import HTTPClient
 import Postgres
 import Testing
@@ -100,6 +101,43 @@ import WaymarkTesting
         #expect(line["duration_ms"].flatMap(Double.init) != nil)
         #expect(line["level"] == "info")
         #expect(line["time"] != nil)
+    }
+
+    /// A real Prometheus (Debian's) scrapes `/metrics` through nginx with the scrape settings of
+    /// deploy/prometheus/prometheus.yml, and its query API then answers `up` = 1 and the click counter.
+    @Test func prometheusScrapesIt() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("waymark-prometheus-\(uniqueSuffix())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let target = try #require(URL(string: TestEnvironment.httpURL)).port.map { "127.0.0.1:\($0)" } ?? "127.0.0.1:80"
+        try """
+        global: {scrape_interval: 1s, evaluation_interval: 1s}
+        scrape_configs:
+          - job_name: waymark
+            metrics_path: /metrics
+            static_configs: [{targets: ["\(target)"]}]
+        """.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
+        let port = 19190 + Int.random(in: 0..<9)
+        let pid = try startProgram(
+            "/usr/bin/prometheus",
+            [
+                "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
+                "--web.listen-address=127.0.0.1:\(port)",
+            ])
+        defer {
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        let api = TestHTTP(base: "http://127.0.0.1:\(port)")
+        func result(_ query: String) -> [[String: Any]] {
+            let answer = try? api.get("/api/v1/query?query=" + (query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+            return ((answer?.json["data"] as? [String: Any])?["result"] as? [[String: Any]]) ?? []
+        }
+        let up = waitUntil(seconds: 30) { (result(#"up{job="waymark"}"#).first?["value"] as? [Any])?.last as? String == "1" }
+        #expect(up, "Prometheus scraped the target")
+        #expect(!result("waymark_clicks_recorded_total").isEmpty)
+        #expect(!result(#"waymark_deliveries{kind="postback"}"#).isEmpty)
     }
 
     /// The last megabyte of a file (the test instance's logs grow across runs).
