@@ -77,7 +77,7 @@ public protocol Provider: Sendable {
     var summary: String { get }
     /// False for GA4 (manual credentials).
     var usesOAuth: Bool { get }
-    /// Whether the app credentials are configured in the environment.
+    /// Whether the app credentials are set (in the environment or on Settings → Provider apps).
     var isConfigured: Bool { get }
     func authorizeURL(state: String, redirectURI: String, codeChallenge: String) -> String
     func exchange(code: String, redirectURI: String, codeVerifier: String) throws -> ProviderTokens

@@ -119,9 +119,19 @@ def api(driver, token, method, path, body=None):
 
 
 def submit(driver, wait, selector):
-    """Presses a form's button and waits for the next page."""
-    old = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, selector).click()
+    """Presses a form's button and waits for the next page. The page is loaded first, and a
+    click that Chromium loses to a node replaced meanwhile ("does not belong to the document")
+    is tried again."""
+    loaded(driver)
+    for attempt in range(3):
+        old = driver.find_element(By.TAG_NAME, "html")
+        try:
+            driver.find_element(By.CSS_SELECTOR, selector).click()
+            break
+        except WebDriverException:
+            if attempt == 2:
+                raise
+            time.sleep(0.5)
     wait.until(EC.staleness_of(old))
     loaded(driver)
 

@@ -12,7 +12,7 @@ extension DeliveryRow {
             "id": id, "kind": kind, "target": targetName, "method": method, "url": url, "state": state, "attempts": attempts,
             "max_attempts": maxAttempts, "last_error": lastError, "next_attempt_at": RFC3339.string(from: nextAttemptAt),
             "created_at": RFC3339.string(from: createdAt), "click_id": clickID, "click_href": "/clicks/" + URLEncoding.encode(clickID),
-            "tries": tries.map(\.page), "failed": state == "failed", "pending": state == "pending",
+            "tries": tries.map(\.page), "failed": state == "failed", "pending": state == "pending", "has_click": !clickID.isEmpty,
         ]
     }
 }

@@ -10,6 +10,9 @@ extension ReportRoutes {
     func dashboard(_ request: Request, _ actor: Actor) throws -> Response {
         let (r, query) = try pageRequest(request, actor)
         var result = try engine.run(r, actor: actor)
+        let columns = try chosenColumns(actor)
+        let compare = request.queryValue("compare") == "previous"
+        let before = compare ? try previousPeriod(r, actor) : nil
         let sortKey = request.queryValue("sort").flatMap { Metrics.byKey[$0] != nil ? $0 : nil }
         let descending = request.queryValue("dir") != "asc"
         ReportRoutes.sort(&result.rows, by: sortKey, descending: descending)
@@ -20,9 +23,14 @@ extension ReportRoutes {
         return try shell.render(
             request, actor: actor, template: "reports/dashboard", title: "Reports",
             context: [
-                "rows": ReportRoutes.rows(result.rows, r, links), "headers": ReportRoutes.headers(sortKey, descending, links),
+                "rows": ReportRoutes.rows(result.rows, r, links, columns: columns, before: before?.rows),
+                "headers": ReportRoutes.headers(sortKey, descending, links, columns: columns),
                 "dimension": r.groups.map(ReportRoutes.columnName).joined(separator: " · "),
-                "totals": Metrics.all.map { ["value": Metrics.display($0, result.totals)] },
+                "totals": columns.map { ReportRoutes.cell($0, result.totals, before: before.map(\.totals)) },
+                "compare": compare, "previous_range": before.map { "\($0.from) to \($0.to)" } ?? "",
+                "column_choices": Metrics.all.map { m in ["key": m.key, "label": m.label, "checked": columns.contains { $0.key == m.key }]
+                },
+                "back": request.path + (request.rawQuery.isEmpty ? "" : "?" + request.rawQuery),
                 "from": r.from, "to": r.to, "tz": r.timeZone, "currency": r.currency,
                 "by_conversion": r.byConversionTime,
                 "presets": ReportRoutes.presets.map { ["value": $0.0, "label": $0.1, "selected": $0.0 == presetName] },
@@ -61,12 +69,16 @@ extension ReportRoutes {
     ]
 
     /// The table's rows; a single source or campaign grouping links each row one level down.
-    static func rows(_ rows: [ReportRow], _ r: ReportRequest, _ links: ReportLinks) -> [[String: Any]] {
+    /// With `before` (the previous period's rows), each cell carries its change.
+    static func rows(
+        _ rows: [ReportRow], _ r: ReportRequest, _ links: ReportLinks, columns: [Metrics.Metric] = Metrics.all,
+        before: [String: Metrics.Sums]? = nil
+    ) -> [[String: Any]] {
         let drillable = r.groups.count == 1
         return rows.map { row in
-            var item: [String: Any] = [
-                "label": row.labels.joined(separator: " · "), "cells": Metrics.all.map { ["value": Metrics.display($0, row.sums)] },
-            ]
+            let label = row.labels.joined(separator: " · ")
+            let previous = before.map { $0[label] ?? Metrics.Sums() }
+            var item: [String: Any] = ["label": label, "cells": columns.map { cell($0, row.sums, before: previous) }]
             if drillable, r.groups == [.trafficSource], let id = row.dimensions["traffic_source_id"]?.id {
                 item["href"] = links.link([("traffic_source_id", String(id)), ("group_by", nil)], drop: ["group_by"])
             } else if drillable, r.groups == [.campaign], let id = row.dimensions["campaign_id"]?.id {
@@ -76,9 +88,21 @@ extension ReportRoutes {
         }
     }
 
+    /// A cell's text and, against the previous period, its change ("+12.5 %", "—" from nothing).
+    static func cell(_ metric: Metrics.Metric, _ sums: Metrics.Sums, before: Metrics.Sums?) -> [String: Any] {
+        var cell: [String: Any] = ["value": Metrics.display(metric, sums)]
+        guard let before else { return cell }
+        cell["before"] = Metrics.display(metric, before)
+        let (a, b) = (metric.value(sums) ?? 0, metric.value(before) ?? 0)
+        cell["change"] = b == 0 ? "—" : (a >= b ? "+" : "") + Metrics.text((a - b) / abs(b) * 100, places: 1) + " %"
+        return cell
+    }
+
     /// The metric headers, each a link that sorts by it (again: the other direction).
-    static func headers(_ sortKey: String?, _ descending: Bool, _ links: ReportLinks) -> [[String: Any]] {
-        Metrics.all.map { m -> [String: Any] in
+    static func headers(_ sortKey: String?, _ descending: Bool, _ links: ReportLinks, columns: [Metrics.Metric] = Metrics.all)
+        -> [[String: Any]]
+    {
+        columns.map { m -> [String: Any] in
             let active = sortKey == m.key
             return [
                 "label": m.label, "key": m.key, "href": links.link([("sort", m.key), ("dir", active && descending ? "asc" : "desc")]),

@@ -19,6 +19,7 @@ struct ReportRoutes {
         router.get("/api/v1/reports", shell.api(apiReport))
         router.get("/reports", shell.page(dashboard))
         router.get("/reports.csv", shell.page(csv))
+        router.post("/reports/columns", shell.page(saveColumns))
         router.get("/reports/definitions", shell.page(definitions))
     }
 
