@@ -41,7 +41,10 @@ struct HomePage {
             let now = try totals(base, from, to, actor), before = try totals(base, beforeFrom, beforeTo, actor)
             return [
                 "name": name, "range": from == to ? from : "\(from) – \(to)",
-                "metrics": HomePage.summary.map { key in HomePage.compare(Metrics.byKey[key]!, now, before) },
+                "metrics": HomePage.summary.map { key in
+                    let metric = Metrics.byKey[key]!
+                    return ReportRoutes.cell(metric, now, before: before).merging(["label": metric.label]) { a, _ in a }
+                },
             ]
         }
         var week = base
@@ -81,22 +84,6 @@ struct HomePage {
         var r = base
         (r.from, r.to, r.groups) = (from, to, [.trafficSource])
         return try reports.engine.run(r, actor: actor).totals
-    }
-
-    /// A metric now, before, and the change in percent ("—" when there was nothing before).
-    static func compare(_ metric: Metrics.Metric, _ now: Metrics.Sums, _ before: Metrics.Sums) -> [String: Any] {
-        var item: [String: Any] = [
-            "label": metric.label, "value": Metrics.display(metric, now), "before": Metrics.display(metric, before),
-        ]
-        let (a, b) = (metric.value(now) ?? 0, metric.value(before) ?? 0)
-        if b != 0 {
-            let change = (a - b) / abs(b) * 100
-            item["change"] = (change >= 0 ? "+" : "") + Metrics.text(change, places: 1) + " %"
-            item[change >= 0 ? "up" : "down"] = true
-        } else {
-            item["change"] = "—"
-        }
-        return item
     }
 
     /// The five rows of a grouping with the most revenue, then clicks.

@@ -88,13 +88,19 @@ extension ReportRoutes {
         }
     }
 
-    /// A cell's text and, against the previous period, its change ("+12.5 %", "—" from nothing).
+    /// A cell's text and, against the previous period, its change ("+12.5 %", "—" from nothing)
+    /// with `up` or `down` (the grid and the home page).
     static func cell(_ metric: Metrics.Metric, _ sums: Metrics.Sums, before: Metrics.Sums?) -> [String: Any] {
         var cell: [String: Any] = ["value": Metrics.display(metric, sums)]
         guard let before else { return cell }
         cell["before"] = Metrics.display(metric, before)
         let (a, b) = (metric.value(sums) ?? 0, metric.value(before) ?? 0)
-        cell["change"] = b == 0 ? "—" : (a >= b ? "+" : "") + Metrics.text((a - b) / abs(b) * 100, places: 1) + " %"
+        guard b != 0 else {
+            cell["change"] = "—"
+            return cell
+        }
+        cell["change"] = (a >= b ? "+" : "") + Metrics.text((a - b) / abs(b) * 100, places: 1) + " %"
+        cell[a >= b ? "up" : "down"] = true
         return cell
     }
 
