@@ -104,7 +104,9 @@ let package = Package(
 
         // Helpers for the tests only: where the test instance is, an HTTP client for it, and the
         // in-process app tester (the real router and handlers without nginx or FastCGI).
-        .target(name: "WaymarkTesting", dependencies: ["Waymark", "Web", "Postgres", "HTTPClient", logging], swiftSettings: swiftSettings),
+        .target(
+            name: "WaymarkTesting", dependencies: ["Waymark", "Accounts", "WaymarkCore", "Web", "Postgres", "HTTPClient", logging],
+            swiftSettings: swiftSettings),
 
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "WaymarkTesting"], swiftSettings: swiftSettings),

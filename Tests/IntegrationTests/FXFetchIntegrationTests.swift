@@ -47,13 +47,7 @@ import WaymarkTesting
         }
     }
 
-    func admin() throws -> TestBrowser {
-        let email = "fx-\(uniqueSuffix())@example.test"
-        try UserStore(database: database).create(email: email, password: "correct-horse-42", role: .admin)
-        let browser = TestBrowser()
-        try browser.login(email, "correct-horse-42")
-        return browser
-    }
+    func admin() throws -> TestBrowser { try TestBrowser.signedIn(.admin, prefix: "fx", database: database).browser }
 
     func reset() throws {
         try database.query("UPDATE fx_fetch SET claimed_at = NULL, last_attempt_at = NULL, last_success_at = NULL, requested_at = NULL")

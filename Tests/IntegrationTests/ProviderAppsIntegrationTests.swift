@@ -13,13 +13,7 @@ import WaymarkTesting
 @Suite(.needsStack, .serialized, .timeLimit(.minutes(2))) struct ProviderAppsIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
 
-    func signedIn(_ role: Role) throws -> TestBrowser {
-        let email = "apps-\(role.rawValue)-\(uniqueSuffix())@example.test"
-        try UserStore(database: database).create(email: email, password: "correct-horse-42", role: role)
-        let browser = TestBrowser()
-        try browser.login(email, "correct-horse-42")
-        return browser
-    }
+    func signedIn(_ role: Role) throws -> TestBrowser { try TestBrowser.signedIn(role, prefix: "apps", database: database).browser }
 
     @Test func anOwnerSavesAnAppItsSecretSealedAndNeverShown() throws {
         defer { _ = try? database.query("DELETE FROM provider_apps WHERE provider = 'tiktok'") }

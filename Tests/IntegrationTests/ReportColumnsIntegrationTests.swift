@@ -11,13 +11,7 @@ import WaymarkTesting
 @Suite(.needsStack, .timeLimit(.minutes(2))) struct ReportColumnsIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
 
-    func signedIn() throws -> TestBrowser {
-        let email = "columns-\(uniqueSuffix())@example.test"
-        try UserStore(database: database).create(email: email, password: "correct-horse-42", role: .admin)
-        let browser = TestBrowser()
-        try browser.login(email, "correct-horse-42")
-        return browser
-    }
+    func signedIn() throws -> TestBrowser { try TestBrowser.signedIn(.admin, prefix: "columns", database: database).browser }
 
     func headers(_ page: String) -> [String] {
         page.matches(of: /<th scope="col" class="num"><a href="[^"]*" title="([a-z_]+)">/).map { String($0.1) }

@@ -12,13 +12,7 @@ import WaymarkTesting
 @Suite(.needsStack, .serialized, .timeLimit(.minutes(2))) struct RetentionIntegrationTests {
     let database = PostgresPool(conninfo: TestEnvironment.databaseURL, maxConnections: 2)
 
-    func signedIn(_ role: Role) throws -> TestBrowser {
-        let email = "retention-\(role.rawValue)-\(uniqueSuffix())@example.test"
-        try UserStore(database: database).create(email: email, password: "correct-horse-42", role: role)
-        let browser = TestBrowser()
-        try browser.login(email, "correct-horse-42")
-        return browser
-    }
+    func signedIn(_ role: Role) throws -> TestBrowser { try TestBrowser.signedIn(role, prefix: "retention", database: database).browser }
 
     func delivery(state: String, daysAgo: Int) throws -> Int64 {
         try database.query(
