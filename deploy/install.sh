@@ -175,7 +175,7 @@ workers=$(nproc)
 keepalive=$((threads / (2 * workers)))
 [ "$keepalive" -ge 1 ] || keepalive=1
 install -d -m 0755 "$R/etc/nginx/sites-available" "$R/etc/nginx/sites-enabled" "$R/etc/nginx/snippets" "$R/var/www/html"
-for f in waymark-fastcgi.conf waymark-fastcgi-params.conf waymark-security-headers.conf; do
+for f in waymark-fastcgi.conf waymark-fastcgi-click.conf waymark-fastcgi-params.conf waymark-security-headers.conf; do
   put "$src/deploy/nginx/$f" "$R/etc/nginx/snippets/$f" 0644
 done
 geo_module=/usr/lib/nginx/modules/ngx_http_geoip_module.so

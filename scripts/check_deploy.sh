@@ -102,7 +102,7 @@ for f in opt/waymark/bin/waymark opt/waymark/bin/waymark-rolling-restart opt/way
   opt/waymark/share/prometheus/prometheus.yml opt/waymark/share/prometheus/waymark-alerts.yml usr/local/bin/waymark \
   etc/waymark/waymark.env etc/systemd/system/waymark-serve@.service etc/systemd/system/waymark-worker.service \
   etc/systemd/system/waymark-migrate.service etc/systemd/system/waymark.target etc/nginx/sites-available/waymark \
-  etc/nginx/snippets/waymark-fastcgi.conf etc/nginx/snippets/waymark-fastcgi-params.conf \
+  etc/nginx/snippets/waymark-fastcgi.conf etc/nginx/snippets/waymark-fastcgi-click.conf etc/nginx/snippets/waymark-fastcgi-params.conf \
   etc/nginx/snippets/waymark-security-headers.conf etc/nginx/snippets/waymark-geoip.conf \
   etc/nginx/snippets/waymark-geoip-http.conf etc/logrotate.d/waymark; do
   [ -e "$T/$f" ] || missing+=" $f"
@@ -239,12 +239,18 @@ fi
 # The site's FastCGI params and headers are the development config's (nginx/).
 directives() { grep -hvE '^[[:space:]]*(#|$)' "$@" | sed -E 's/[[:space:]]+/ /g; s/^ //; s/ $//'; }
 out=""
-while IFS= read -r d; do
-  d=$(sed -e 's#^include /etc/nginx/fastcgi_params;#include fastcgi_params;#' \
-    -e 's#^include @VAR@/nginx/geoip.conf;#include snippets/waymark-geoip.conf;#' <<<"$d")
-  directives "$ROOT/deploy/nginx/waymark-fastcgi.conf" "$ROOT/deploy/nginx/waymark-fastcgi-params.conf" | grep -qxF "$d" || out+=$'\n'"$d"
-done < <(directives "$ROOT/nginx/fastcgi.conf")
-if [ -z "$out" ]; then ok "site FastCGI params match nginx/fastcgi.conf"; else fail "nginx/fastcgi.conf lines missing from deploy/nginx:" "$out"; fi
+for pair in fastcgi.conf:waymark-fastcgi.conf fastcgi-click.conf:waymark-fastcgi-click.conf; do
+  while IFS= read -r d; do
+    d=$(sed -e 's#^include /etc/nginx/fastcgi_params;#include fastcgi_params;#' \
+      -e 's#^include @VAR@/nginx/geoip.conf;#include snippets/waymark-geoip.conf;#' <<<"$d")
+    directives "$ROOT/deploy/nginx/${pair#*:}" "$ROOT/deploy/nginx/waymark-fastcgi-params.conf" | grep -qxF "$d" || out+=$'\n'"${pair%%:*}: $d"
+  done < <(directives "$ROOT/nginx/fastcgi-params.conf" "$ROOT/nginx/${pair%%:*}" | grep -vxF 'include @VAR@/nginx/fastcgi-params.conf;')
+done
+if [ -z "$out" ]; then
+  ok "site FastCGI params match nginx/fastcgi.conf and nginx/fastcgi-click.conf"
+else
+  fail "nginx/ lines missing from deploy/nginx:" "$out"
+fi
 if diff <(directives "$ROOT/nginx/security-headers.conf") <(directives "$ROOT/deploy/nginx/waymark-security-headers.conf") >/dev/null; then
   ok "site security headers match nginx/security-headers.conf"
 else
@@ -252,10 +258,12 @@ else
     "$(diff <(directives "$ROOT/nginx/security-headers.conf") <(directives "$ROOT/deploy/nginx/waymark-security-headers.conf"))"
 fi
 out=$(grep -c 'fastcgi_next_upstream off;' "$ROOT/deploy/nginx/waymark-fastcgi.conf")
-if [ "$out" = 1 ] && ! grep -q 'fastcgi_pass waymark_app' "$ROOT/deploy/nginx/waymark-site.conf"; then
-  ok "every request to the upstream goes through snippets/waymark-fastcgi.conf (fastcgi_next_upstream off)"
+clicks_only=$(grep -c 'include snippets/waymark-fastcgi-click.conf' "$ROOT/deploy/nginx/waymark-site.conf")
+other_click=$(grep 'include snippets/waymark-fastcgi-click.conf' "$ROOT/deploy/nginx/waymark-site.conf" | grep -vc 'location \^~ /c/ ' || true)
+if [ "$out" = 1 ] && [ "$clicks_only" = 2 ] && [ "$other_click" = 0 ] && ! grep -q 'fastcgi_pass waymark_app' "$ROOT/deploy/nginx/waymark-site.conf"; then
+  ok "every request to the upstream goes through snippets/waymark-fastcgi.conf (next_upstream off), /c/ alone through …-click.conf"
 else
-  fail "fastcgi_next_upstream off is not on every upstream location"
+  fail "fastcgi_next_upstream: off on every upstream location but /c/ (on HTTP and HTTPS)"
 fi
 
 # --- Prometheus ------------------------------------------------------------------------------

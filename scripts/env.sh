@@ -50,6 +50,10 @@ case "$WAYMARK_INSTANCE" in
   *) echo "unknown WAYMARK_INSTANCE $WAYMARK_INSTANCE" >&2; exit 2 ;;
 esac
 export WAYMARK_SOCKET=${WAYMARK_SOCKET:-$WAYMARK_VAR/run/waymark.sock}
+# WAYMARK_RESPONDERS=N: N responder processes, each on its own socket and spool.
+responder_socket() { if [ "$1" = 1 ]; then echo "$WAYMARK_SOCKET"; else echo "${WAYMARK_SOCKET%.sock}-$1.sock"; fi; }
+responder_spool() { if [ "$1" = 1 ]; then echo "${WAYMARK_SPOOL:-$WAYMARK_VAR/spool}"; else echo "${WAYMARK_SPOOL:-$WAYMARK_VAR/spool}-$1"; fi; }
+responder_name() { if [ "$1" = 1 ]; then echo serve; else echo "serve-$1"; fi; }
 # WAYMARK_FAKE_PROVIDERS=1: the stack also runs the fake Google, Meta, TikTok and GA4
 # servers (Tests/Fakes) and sends every provider call to them, with the fakes' app credentials.
 if [ "${WAYMARK_FAKE_PROVIDERS:-0}" = 1 ]; then

@@ -32,7 +32,16 @@ render() {
     [[ "$item" =~ ^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$ ]] || { log "WAYMARK_METRICS_ALLOW: not an address or CIDR: $item"; exit 1; }
     metrics_allow+="allow $item; "
   done
-  for f in waymark.conf.template fastcgi.conf security-headers.conf; do
+  # WAYMARK_RESPONDERS sockets (the first WAYMARK_SOCKET, then …-2.sock, …), and responders on
+  # other hosts: WAYMARK_UPSTREAM_EXTRA=host:port,host:port (their WAYMARK_LISTEN).
+  local servers="" i n=${WAYMARK_RESPONDERS:-1}
+  [[ "$n" =~ ^[1-9]$ ]] || { log "WAYMARK_RESPONDERS must be 1-9"; exit 1; }
+  for i in $(seq 1 "$n"); do servers+="server unix:$(responder_socket "$i") max_fails=1 fail_timeout=2s; "; done
+  for item in ${WAYMARK_UPSTREAM_EXTRA:+${WAYMARK_UPSTREAM_EXTRA//,/ }}; do
+    [[ "$item" =~ ^[A-Za-z0-9.-]+:[0-9]{1,5}$ ]] || { log "WAYMARK_UPSTREAM_EXTRA: not host:port: $item"; exit 1; }
+    servers+="server $item max_fails=1 fail_timeout=2s; "
+  done
+  for f in waymark.conf.template fastcgi.conf fastcgi-params.conf fastcgi-click.conf security-headers.conf; do
     local out=$conf_dir/$f
     [ "$f" = waymark.conf.template ] && out=$conf
     sed -e "s#@USER_LINE@#$user_line#g" -e "s#@LOAD_MODULES@#$modules#g" -e "s#@VAR@#$WAYMARK_VAR#g" -e "s#@ROOT@#$WAYMARK_ROOT#g" \
@@ -40,7 +49,7 @@ render() {
         -e "s#@HTTPS_PORT@#$WAYMARK_HTTPS_PORT#g" -e "s#@TLS_CERT@#$WAYMARK_VAR/tls/cert.pem#g" \
         -e "s#@TLS_KEY@#$WAYMARK_VAR/tls/key.pem#g" -e "s#@MAX_BODY@#$max_body#g" \
         -e "s#@UPSTREAM_KEEPALIVE@#$keepalive#g" -e "s#@LOGIN_RATE@#${WAYMARK_LOGIN_RATE:-30r/m}#g" \
-        -e "s#@METRICS_ALLOW@#$metrics_allow#g" "$WAYMARK_ROOT/nginx/$f" > "$out"
+        -e "s#@METRICS_ALLOW@#$metrics_allow#g" -e "s#@UPSTREAM_SERVERS@#$servers#g" "$WAYMARK_ROOT/nginx/$f" > "$out"
   done
   nginx -q -t -p "$conf_dir" -c "$conf" -e "$WAYMARK_VAR/log/nginx-error.log"
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole stack for one instance (see env.sh): PostgreSQL, migrations, TLS, the responder
-# and the worker (each restarted by a small supervisor if it dies), and nginx.
+# The whole stack for one instance (see env.sh): PostgreSQL, migrations, TLS, the responders
+# (WAYMARK_RESPONDERS, default 1) and the workers (WAYMARK_WORKERS, default 1), each restarted
+# by a small supervisor if it dies, and nginx.
 #   run    in the foreground; Ctrl-C (or SIGTERM) stops everything
 #   up     the same in the background; returns once /healthz answers
 #   down   stops what `up` or `run` started
@@ -11,7 +12,9 @@ RUN=$WAYMARK_VAR/run
 LOG=$WAYMARK_VAR/log
 
 setup() {
-  mkdir -p "$RUN" "$LOG" "$WAYMARK_VAR/spool"
+  mkdir -p "$RUN" "$LOG"
+  [[ "${WAYMARK_RESPONDERS:-1}" =~ ^[1-9]$ ]] || { log "WAYMARK_RESPONDERS must be 1-9"; exit 1; }
+  [[ "${WAYMARK_WORKERS:-1}" =~ ^[1-9]$ ]] || { log "WAYMARK_WORKERS must be 1-9"; exit 1; }
   [ -x "$WAYMARK_BIN" ] || { log "no binary at $WAYMARK_BIN: run 'make build' first"; exit 1; }
   if [ "$EMBEDDED_PG" = 1 ]; then
     "$WAYMARK_ROOT/scripts/postgres.sh" start
@@ -73,12 +76,20 @@ wait_healthy() {
   return 1
 }
 
+# Every supervised process of this instance (however many responders and workers it had).
+supervised() {
+  local f
+  for f in "$RUN"/*.supervisor.pid; do [ -e "$f" ] && basename "$f" .supervisor.pid; done
+  return 0
+}
+
 stop_all() {
   trap - INT TERM EXIT
-  for name in serve worker fakes; do
+  local names; names=$(supervised)
+  for name in $names; do
     [ -f "$RUN/$name.supervisor.pid" ] && kill -TERM "$(cat "$RUN/$name.supervisor.pid")" 2>/dev/null || true
   done
-  for name in serve worker fakes; do
+  for name in $names; do
     local pid
     pid=$(cat "$RUN/$name.supervisor.pid" 2>/dev/null || true)
     if [ -n "$pid" ]; then
@@ -116,8 +127,15 @@ run() {
       --tiktok "${WAYMARK_FAKE_TIKTOK##*:}" --ga4 "${WAYMARK_FAKE_GA4##*:}"
     for _ in $(seq 1 100); do curl -fs "$WAYMARK_FAKE_GA4/__fake/requests" >/dev/null 2>&1 && break; sleep 0.1; done
   fi
-  supervise serve "$WAYMARK_BIN" serve
-  supervise worker "$WAYMARK_BIN" worker
+  local i
+  for i in $(seq 1 "${WAYMARK_RESPONDERS:-1}"); do
+    mkdir -p "$(responder_spool "$i")"
+    supervise "$(responder_name "$i")" env WAYMARK_SOCKET="$(responder_socket "$i")" WAYMARK_SPOOL="$(responder_spool "$i")" \
+      "$WAYMARK_BIN" serve
+  done
+  for i in $(seq 1 "${WAYMARK_WORKERS:-1}"); do
+    if [ "$i" = 1 ]; then supervise worker "$WAYMARK_BIN" worker; else supervise "worker-$i" "$WAYMARK_BIN" worker; fi
+  done
   "$WAYMARK_ROOT/scripts/nginx.sh" start
   wait_healthy
   banner

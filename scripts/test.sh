@@ -25,6 +25,7 @@ cd "$WAYMARK_ROOT"
 #    with a clear 4xx, the responder up, nothing stored changed;
 #  - the report property test: random reports over a generated history equal a brute force (seed printed);
 #  - backup, restore and point-in-time recovery with pgBackRest, on test slots 8 and 9 of its own;
+#  - several responders (two sockets and one TCP) and two workers, kill -9 under load, on slot 6;
 #  - schemathesis against the document: no 5xx, every answer as documented;
 #  - every libFuzzer target for 10 seconds from its seed corpus.
 # `scripts/test.sh --filter NAME` (a subset of the Swift tests) skips them.
@@ -36,6 +37,7 @@ if [ $# -eq 0 ]; then
   python3 "$WAYMARK_ROOT/Tests/Hostile/hostile.py"
   python3 "$WAYMARK_ROOT/Tests/Property/reports_property.py"
   "$WAYMARK_ROOT/Tests/Backup/backup_restore.sh"
+  "$WAYMARK_ROOT/Tests/HA/responders.sh"
   "$WAYMARK_ROOT/scripts/schemathesis.sh"
   "$WAYMARK_ROOT/scripts/fuzz.sh" "${WAYMARK_TEST_FUZZ_SECONDS:-10}"
 fi

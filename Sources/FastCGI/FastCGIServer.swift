@@ -3,7 +3,7 @@ import Glibc
 import Synchronization
 import Threads
 
-/// A multi-threaded FastCGI responder on a unix socket, built on libfcgi.
+/// A multi-threaded FastCGI responder on a unix socket or a TCP `host:port`, built on libfcgi.
 ///
 /// Each thread owns one heap-allocated `FCGX_Request` and loops on `FCGX_Accept_r` (no accept
 /// mutex: on Linux accept is safe without one, and the mutex halves throughput). The answer
@@ -20,10 +20,14 @@ public final class FastCGIServer: Sendable {
         public var socketMode: mode_t
         public var socketGroup: gid_t?
         public var threadStackBytes: Int
+        /// On TCP, the web servers that may connect (IPv4 addresses, comma separated): libfcgi
+        /// closes any other connection before reading it (`FCGI_WEB_SERVER_ADDRS`).
+        public var webServerAddresses: String
 
         public init(
             socketPath: String, threads: Int = 64, backlog: Int32 = 4096,
-            maxBodyBytes: Int = 16 << 20, socketMode: mode_t = 0o660, socketGroup: gid_t? = nil, threadStackBytes: Int = 1 << 20
+            maxBodyBytes: Int = 16 << 20, socketMode: mode_t = 0o660, socketGroup: gid_t? = nil, threadStackBytes: Int = 1 << 20,
+            webServerAddresses: String = "127.0.0.1"
         ) {
             self.socketPath = socketPath
             self.threads = threads
@@ -32,7 +36,11 @@ public final class FastCGIServer: Sendable {
             self.socketMode = socketMode
             self.socketGroup = socketGroup
             self.threadStackBytes = threadStackBytes
+            self.webServerAddresses = webServerAddresses
         }
+
+        /// `host:port` (TCP, for a responder on another host than nginx) rather than a path.
+        public var isTCP: Bool { !socketPath.hasPrefix("/") && socketPath.contains(":") }
     }
 
     public typealias Handler = @Sendable (FastCGIRequest) -> FastCGIResponse
@@ -53,20 +61,11 @@ public final class FastCGIServer: Sendable {
 
     /// Opens the socket and starts the threads; returns at once.
     public func start() throws(FastCGIError) {
+        // libfcgi reads the list once, in FCGX_Init.
+        if configuration.isTCP { setenv("FCGI_WEB_SERVER_ADDRS", configuration.webServerAddresses, 1) }
         guard FastCGIServer.initialized else { throw FastCGIError("FCGX_Init failed") }
-        unlink(configuration.socketPath)
-        // The socket is made with no permissions for others from the start (no window in which
-        // anyone could connect), then given its group.
-        let previous = umask(0o777 & ~configuration.socketMode)
-        let fd = FCGX_OpenSocket(configuration.socketPath, configuration.backlog)
-        umask(previous)
+        let fd = configuration.isTCP ? FCGX_OpenSocket(configuration.socketPath, configuration.backlog) : try openUnixSocket()
         guard fd >= 0 else { throw FastCGIError("cannot listen on \(configuration.socketPath): errno \(errno)") }
-        if let group = configuration.socketGroup, chown(configuration.socketPath, uid_t.max, group) != 0 {
-            throw FastCGIError("cannot give \(configuration.socketPath) to group \(group): errno \(errno)")
-        }
-        guard chmod(configuration.socketPath, configuration.socketMode) == 0 else {
-            throw FastCGIError("cannot set the mode of \(configuration.socketPath): errno \(errno)")
-        }
         listenFD.store(fd, ordering: .releasing)
         for _ in 0..<configuration.threads {
             do {
@@ -75,6 +74,23 @@ public final class FastCGIServer: Sendable {
                 throw FastCGIError(error.description)
             }
         }
+    }
+
+    private func openUnixSocket() throws(FastCGIError) -> Int32 {
+        unlink(configuration.socketPath)
+        // The socket is made with no permissions for others from the start (no window in which
+        // anyone could connect), then given its group.
+        let previous = umask(0o777 & ~configuration.socketMode)
+        let fd = FCGX_OpenSocket(configuration.socketPath, configuration.backlog)
+        umask(previous)
+        guard fd >= 0 else { return fd }
+        if let group = configuration.socketGroup, chown(configuration.socketPath, uid_t.max, group) != 0 {
+            throw FastCGIError("cannot give \(configuration.socketPath) to group \(group): errno \(errno)")
+        }
+        guard chmod(configuration.socketPath, configuration.socketMode) == 0 else {
+            throw FastCGIError("cannot set the mode of \(configuration.socketPath): errno \(errno)")
+        }
+        return fd
     }
 
     /// Stops accepting, then waits (up to `timeout` seconds) for in-flight requests to finish.
@@ -91,7 +107,7 @@ public final class FastCGIServer: Sendable {
             if inFlight == 0 { break }
             usleep(5_000)
         }
-        unlink(configuration.socketPath)
+        if !configuration.isTCP { unlink(configuration.socketPath) }
         return inFlight == 0
     }
 

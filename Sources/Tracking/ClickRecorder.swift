@@ -1,5 +1,6 @@
 import Addresses
 import Catalog
+import Crypto
 import Foundation
 import Synchronization
 import WaymarkCore
@@ -14,10 +15,13 @@ public struct Visit: Sendable {
     public var country: String
     public var acceptLanguage: String
     public var at: Date
+    /// nginx's request id: a click nginx sends again to another responder (its first responder
+    /// died) gets the same click id from it, so it is stored once.
+    public var requestID: String?
 
     public init(
         parameters: [(String, String)], ip: String, userAgent: String, referrer: String, country: String, acceptLanguage: String = "",
-        at: Date = Date()
+        at: Date = Date(), requestID: String? = nil
     ) {
         self.parameters = parameters
         self.ip = ip
@@ -26,6 +30,7 @@ public struct Visit: Sendable {
         self.country = country
         self.acceptLanguage = acceptLanguage
         self.at = at
+        self.requestID = requestID
     }
 }
 
@@ -37,13 +42,26 @@ public final class ClickRecorder: Sendable {
     /// Hashes of (campaign, IP, user agent), for the 24-hour unique flag: bounded in memory
     /// and time (see UniqueVisitors).
     public let visitors: UniqueVisitors
+    /// Keys a request id into a click id's random part (every responder of an installation
+    /// shares the secret key, so each makes the same id for the same request).
+    private let requestKey: SymmetricKey?
 
     /// Visitors the unique flag remembers now.
     public var rememberedVisitors: Int { visitors.count }
 
-    public init(botAddresses: IPRanges, uniqueCapacity: Int = 1_000_000) {
+    public init(botAddresses: IPRanges, uniqueCapacity: Int = 1_000_000, idKey: SymmetricKey? = nil) {
         self.botAddresses = botAddresses
         visitors = UniqueVisitors(capacity: uniqueCapacity)
+        requestKey = idKey.map {
+            HKDF<SHA256>.deriveKey(inputKeyMaterial: $0, info: Data("waymark click id".utf8), outputByteCount: 32)
+        }
+    }
+
+    /// The 12 bytes of a click id that a request id fixes: the first 12 of HMAC-SHA256 under
+    /// the derived key, so the id cannot be read off a log that holds the request id.
+    func entropy(forRequest requestID: String?) -> [UInt8]? {
+        guard let requestKey, let requestID, (16...64).contains(requestID.utf8.count) else { return nil }
+        return Array(HMAC<SHA256>.authenticationCode(for: Data(requestID.utf8), using: requestKey).prefix(12))
     }
 
     /// The click. Its destination is empty when the campaign's flow has nowhere to send it (no
@@ -62,7 +80,7 @@ public final class ClickRecorder: Sendable {
         if let param = campaign.clickIDParam { known.insert(param) }
         let extra = values.filter { !known.contains($0.key) }
         let agent = UserAgent(visit.userAgent)
-        let id = ClickID.make(at: visit.at)
+        let id = ClickID.make(at: visit.at, entropy: entropy(forRequest: visit.requestID))
         let country = visit.country == "--" ? "" : visit.country
         var click = Click(
             id: id, clickedAt: visit.at, campaignID: campaign.id, trafficSourceID: campaign.trafficSourceID,

@@ -3,10 +3,12 @@ import Foundation
 /// Click ids: 5 bytes of UTC seconds then 12 random bytes (96 bits), base64url → 23 URL-safe
 /// characters. The time prefix lets a lookup by id go to that day's partition directly.
 public enum ClickID {
-    public static func make(at date: Date) -> String {
+    /// `entropy`: the 12 bytes after the time, random unless given (a click that nginx may
+    /// send to a second responder gets the same id there, from its request id).
+    public static func make(at date: Date, entropy: [UInt8]? = nil) -> String {
         let seconds = UInt64(max(0, date.timeIntervalSince1970))
         var bytes = (0..<5).reversed().map { UInt8(truncatingIfNeeded: seconds >> (8 * UInt64($0))) }
-        bytes += RandomToken.bytes(12)
+        bytes += entropy.flatMap { $0.count == 12 ? $0 : nil } ?? RandomToken.bytes(12)
         return Base64URL.encode(bytes)
     }
 

@@ -1,5 +1,6 @@
 import Addresses
 import Catalog
+import Crypto
 import Foundation
 import Testing
 import Tracking
@@ -82,6 +83,32 @@ import WaymarkCore
         #expect(recorder.click(for: c, visit: visit([], ua: "Mozilla/5.0 HeadlessChrome/120.0")).isBot)
         #expect(recorder.click(for: c, visit: visit([], ip: "198.51.100.77")).isBot)
         #expect(recorder.click(for: c, visit: visit([], ip: "192.0.2.7")).isBot)
+    }
+
+    /// nginx may resend a click to a second responder: the same request id (and time) must make
+    /// the same click id there, under the installation's key only, and nothing else may.
+    @Test func aRequestIDFixesTheClickIDUnderTheKey() {
+        let key = SymmetricKey(size: .bits256)
+        let (first, second) = (ClickRecorder(botAddresses: IPRanges(""), idKey: key), ClickRecorder(botAddresses: IPRanges(""), idKey: key))
+        let other = ClickRecorder(botAddresses: IPRanges(""), idKey: SymmetricKey(size: .bits256))
+        let c = campaign(destination: "https://o.example/?c={clickid}")
+        var v = visit([])
+        v.requestID = "0123456789abcdef0123456789abcdef"
+        let id = first.click(for: c, visit: v).id
+        #expect(second.click(for: c, visit: v).id == id)
+        #expect(ClickID.time(of: id) == v.at)
+        #expect(other.click(for: c, visit: v).id != id)
+        // The id is not the request id in another spelling.
+        #expect(!id.contains("0123456789"))
+        var next = v
+        next.requestID = "0123456789abcdef0123456789abcdee"
+        #expect(first.click(for: c, visit: next).id != id)
+        // No request id (or a malformed one): random as before.
+        var bare = v
+        bare.requestID = nil
+        #expect(first.click(for: c, visit: bare).id != first.click(for: c, visit: bare).id)
+        bare.requestID = "short"
+        #expect(first.click(for: c, visit: bare).id != first.click(for: c, visit: bare).id)
     }
 
     @Test func userAgentsAreRead() {

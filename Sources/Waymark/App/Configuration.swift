@@ -16,6 +16,11 @@ public struct Configuration: Sendable {
     public var databaseURL: String
     public var databasePoolSize: Int
     public var socketPath: String
+    /// `WAYMARK_LISTEN=host:port`: FastCGI on TCP instead of the socket, for a responder on
+    /// another host than nginx; only `WAYMARK_LISTEN_ALLOW`'s addresses (IPv4, comma
+    /// separated, default 127.0.0.1) may connect.
+    public var listen: String?
+    public var listenAllow: String
     /// The group that may connect to the socket (nginx's): `WAYMARK_SOCKET_GROUP` (a name or
     /// number), else the group of the socket's directory.
     public var socketGroup: gid_t?
@@ -79,6 +84,8 @@ public struct Configuration: Sendable {
         databasePoolSize = env["WAYMARK_DB_POOL"].flatMap(Int.init) ?? 16
         socketPath = env["WAYMARK_SOCKET"] ?? varDirectory + "/run/waymark.sock"
         socketGroup = Configuration.group(env["WAYMARK_SOCKET_GROUP"], directoryOf: socketPath)
+        listen = env["WAYMARK_LISTEN"]
+        listenAllow = env["WAYMARK_LISTEN_ALLOW"] ?? "127.0.0.1"
         threads = env["WAYMARK_THREADS"].flatMap(Int.init) ?? 160
         maxBodyBytes = env["WAYMARK_MAX_BODY_BYTES"].flatMap(Int.init) ?? 16 << 20
         templatesDirectory = env["WAYMARK_TEMPLATES"] ?? root + "/templates"
@@ -114,6 +121,25 @@ public struct Configuration: Sendable {
             metaAppID: env["WAYMARK_META_APP_ID"], metaAppSecret: env["WAYMARK_META_APP_SECRET"],
             tiktokAppID: env["WAYMARK_TIKTOK_APP_ID"], tiktokAppSecret: env["WAYMARK_TIKTOK_APP_SECRET"])
         providerOrigins = ProviderOrigins(env["WAYMARK_PROVIDER_ORIGINS"] ?? "")
+    }
+
+    /// Where the responder listens: the TCP address when one is set, else the socket's path.
+    public var listenAddress: String { listen ?? socketPath }
+
+    /// Why `WAYMARK_LISTEN` or `WAYMARK_LISTEN_ALLOW` cannot be used, if they cannot.
+    public var listenProblem: String? {
+        if let listen {
+            let parts = listen.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port), !parts[0].contains("/") else {
+                return "WAYMARK_LISTEN must be host:port (e.g. 10.0.0.5:9000), not \(listen)"
+            }
+        }
+        for item in listenAllow.split(separator: ",") {
+            let address = item.trimmingCharacters(in: .whitespaces)
+            var parsed = in_addr()
+            if inet_pton(AF_INET, address, &parsed) != 1 { return "WAYMARK_LISTEN_ALLOW: not an IPv4 address: \(address)" }
+        }
+        return nil
     }
 
     static func group(_ name: String?, directoryOf path: String) -> gid_t? {

@@ -56,12 +56,12 @@ public final class WaymarkApp: Sendable {
         FlowPagesSupport.register(
             on: router, shell: shell, workspaces: workspaces, offers: offers, landers: landers, flows: flows, campaigns: campaigns,
             links: links)
-        let clickRecorder = ClickRecorder(botAddresses: IPRanges(configuration.botAddresses))
+        let integrations = try IntegrationStore(configuration: configuration, database: database)
+        let clickRecorder = ClickRecorder(botAddresses: IPRanges(configuration.botAddresses), idKey: integrations.secrets.key)
         TrackingRoutes(
             shell: shell, cache: campaignCache, recorder: clickRecorder, writer: clickWriter,
             landerClicks: LanderClicks(cache: campaignCache, database: database), trustedProxies: IPRanges(configuration.trustedProxies)
         ).register(on: router)
-        let integrations = try IntegrationStore(configuration: configuration, database: database)
         let outboundGate = OutboundGate(slots: configuration.responderOutboundConcurrency)
         IntegrationRoutes(
             shell: shell,
@@ -140,8 +140,9 @@ public final class WaymarkApp: Sendable {
     private static func fastCGIServer(_ configuration: Configuration, _ web: WebApplication) -> FastCGIServer {
         FastCGIServer(
             configuration: .init(
-                socketPath: configuration.socketPath, threads: configuration.threads,
-                maxBodyBytes: configuration.maxBodyBytes, socketGroup: configuration.socketGroup)
+                socketPath: configuration.listenAddress, threads: configuration.threads,
+                maxBodyBytes: configuration.maxBodyBytes, socketGroup: configuration.socketGroup,
+                webServerAddresses: configuration.listenAllow.replacingOccurrences(of: " ", with: ""))
         ) { [web] request in web.handle(request) }
     }
 
@@ -153,9 +154,10 @@ public final class WaymarkApp: Sendable {
 
     /// Serves FastCGI until SIGINT/SIGTERM, then drains in-flight requests.
     public func serve(logger: Logger) throws {
+        if let problem = configuration.listenProblem { throw FastCGIError(problem) }
         try startBackgroundWork()
         try server.start()
-        logger.notice("serving FastCGI on \(configuration.socketPath) with \(configuration.threads) threads")
+        logger.notice("serving FastCGI on \(configuration.listenAddress) with \(configuration.threads) threads")
         let signal = waitForTermination()
         logger.notice("signal \(signal): stopping")
         let drained = server.shutdown(timeout: 10)

@@ -38,7 +38,8 @@ struct TrackingRoutes {
         let visit = Visit(
             parameters: request.query, ip: clientAddress(request), userAgent: request.header("user-agent") ?? "",
             referrer: request.header("referer") ?? "", country: request.params["GEOIP_COUNTRY_CODE"] ?? "",
-            acceptLanguage: request.header("accept-language") ?? "", at: request.receivedAt)
+            acceptLanguage: request.header("accept-language") ?? "", at: TrackingRoutes.clickTime(request),
+            requestID: request.params["REQUEST_ID"])
         let click = recorder.click(for: campaign, visit: visit, caps: cache.caps)
         // A flow with no path that can take the click, and no fallback URL: nowhere to send it.
         guard !click.destination.isEmpty else { return TrackingRoutes.notActive() }
@@ -47,6 +48,15 @@ struct TrackingRoutes {
         let cookie = Cookie(name: TrackingRoutes.clickCookie, value: click.id, maxAge: 90 * 86400, secure: request.scheme == "https")
         return Response(
             status: 302, headers: [("Location", click.destination), ("Cache-Control", "no-store"), ("Set-Cookie", cookie.headerValue)])
+    }
+
+    /// When nginx took the request (`REQUEST_MSEC`, its `$msec`, the same if it sends the click
+    /// to a second responder), unless that is not within five minutes of the responder's clock.
+    static func clickTime(_ request: Request) -> Date {
+        guard let text = request.params["REQUEST_MSEC"], text.utf8.count <= 20, let seconds = Double(text),
+            abs(seconds - request.receivedAt.timeIntervalSince1970) <= 300
+        else { return request.receivedAt }
+        return Date(timeIntervalSince1970: seconds)
     }
 
     /// Waits until the click is durable; a click sent to a lander is kept in memory for its
