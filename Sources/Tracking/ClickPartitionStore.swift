@@ -38,11 +38,18 @@ public struct ClickPartitionStore: Sendable {
         return dropped
     }
 
-    /// `name` matched ^clicks_[0-9]{8}$, so it is safe as an identifier.
+    /// `name` matched ^clicks_[0-9]{8}$, so it is safe as an identifier. Under the roll-up
+    /// folds' lock, so a fold or rebuild in another worker neither deadlocks with these DELETEs
+    /// nor writes the day's roll-ups back meanwhile. DROP waits for every reader of clicks (an
+    /// export's cursor) and click inserts queue behind it: it gives up after 5 s instead (and is
+    /// tried again at the next hourly upkeep).
     private func drop(_ name: String) throws {
         let start: PostgresQuery = "(to_date(\(String(name.dropFirst(7))), 'YYYYMMDD')::timestamp AT TIME ZONE 'UTC')"
         try database.transaction { c in
+            try c.query("SELECT pg_advisory_xact_lock(7431001)")
+            try c.query("SET LOCAL lock_timeout = '5s'")
             try c.query(PostgresQuery(unescaped: "DROP TABLE IF EXISTS \(name)"))
+            try c.query("SET LOCAL lock_timeout = 0")
             try c.query("DELETE FROM click_rollups WHERE hour >= \(fragment: start) AND hour < \(fragment: start) + interval '1 day'")
             try c.query("DELETE FROM click_rollup_deltas WHERE hour >= \(fragment: start) AND hour < \(fragment: start) + interval '1 day'")
             try c.query("SELECT waymark_drop_lander_clicks(\(fragment: start))")

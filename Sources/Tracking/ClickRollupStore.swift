@@ -20,15 +20,18 @@ public struct ClickRollupStore: Sendable {
 
     /// A workspace whose time zone changed (or is new) gets its daily roll-ups cut anew in it;
     /// a zone with offsets that are not whole hours gets none (reports read the hourly rows).
+    /// Only while it is still stale and still in the zone `whole` was computed for: another
+    /// worker may have cut it meanwhile, or the zone changed again.
     public func rebuildDailyRollups() throws {
         for row in try database.query(
             "SELECT id, timezone FROM workspaces WHERE rollup_timezone IS DISTINCT FROM timezone ORDER BY id LIMIT 20")
         {
+            let id: Int64 = try row.decode("id")
             let zone: String = try row.decode("timezone")
             let whole: Bool = try database.query(
                 ZoneOffsetsQuery.wholeHours(zone, from: "now() - interval '800 days'", to: "now() + interval '400 days'"))[0]
                 .decode("whole")
-            try database.query("SELECT waymark_rebuild_daily_rollups(\(try row.decode("id", as: Int64.self)), \(whole))")
+            try database.query("SELECT waymark_rebuild_stale_daily_rollups(\(id), \(zone), \(whole)) AS rebuilt")
         }
     }
 }

@@ -187,30 +187,36 @@ public struct SpendFeedStore: Sendable {
         }
     }
 
-    /// The worker: runs every due active feed once (a lease moves its next run first, so
-    /// another worker skips it).
+    /// The worker: runs every due active feed once. A lease (`run_leased_until`: one fetch per
+    /// day of the window, each within the feed's timeout, and a minute more) keeps another
+    /// worker off a feed being run, a Run now included; a dead worker's lease ends by itself.
     @discardableResult
     public func runDue(stopping: () -> Bool = { false }) -> Int {
         var ran = 0
+        let lease: PostgresQuery = "now() + make_interval(secs => timeout_seconds * (lookback_days + 2) + 60)"
         while !stopping() {
-            // Run-now requests first, a paused feed's too: someone asked for it.
+            // Run-now requests first, a paused feed's too: someone asked for it. One asked for
+            // while the feed runs stays queued and runs right after.
             if let feed = try? database.query(
                 """
-                UPDATE spend_feeds SET run_requested_at = NULL
-                WHERE id = (SELECT id FROM spend_feeds WHERE run_requested_at IS NOT NULL ORDER BY run_requested_at LIMIT 1
-                            FOR UPDATE SKIP LOCKED)
+                UPDATE spend_feeds SET run_requested_at = NULL, run_leased_until = \(fragment: lease)
+                WHERE id = (SELECT id FROM spend_feeds WHERE run_requested_at IS NOT NULL
+                              AND (run_leased_until IS NULL OR run_leased_until <= now())
+                            ORDER BY run_requested_at LIMIT 1 FOR UPDATE SKIP LOCKED)
                 RETURNING \(fragment: SpendFeed.columns)
                 """
             ).first.map(SpendFeed.decode) {
                 _ = try? run(feed, trigger: "manual")
+                _ = try? database.query("UPDATE spend_feeds SET run_leased_until = NULL WHERE id = \(feed.id)")
                 ran += 1
                 continue
             }
             guard
                 let feed = try? database.query(
                     """
-                    UPDATE spend_feeds SET next_run_at = now() + interval '10 minutes'
+                    UPDATE spend_feeds SET next_run_at = now() + interval '10 minutes', run_leased_until = \(fragment: lease)
                     WHERE id = (SELECT id FROM spend_feeds WHERE status = 'active' AND next_run_at <= now()
+                                  AND (run_leased_until IS NULL OR run_leased_until <= now())
                                   AND traffic_source_id IN (SELECT id FROM traffic_sources WHERE archived_at IS NULL)
                                 ORDER BY next_run_at LIMIT 1 FOR UPDATE SKIP LOCKED)
                     RETURNING \(fragment: SpendFeed.columns)
@@ -218,7 +224,9 @@ public struct SpendFeedStore: Sendable {
                 ).first.map(SpendFeed.decode)
             else { break }
             _ = try? run(feed, trigger: "schedule")
-            _ = try? database.query("UPDATE spend_feeds SET next_run_at = \(feed.schedule.nextRun(after: Date())) WHERE id = \(feed.id)")
+            _ = try? database.query(
+                "UPDATE spend_feeds SET next_run_at = \(feed.schedule.nextRun(after: Date())), run_leased_until = NULL WHERE id = \(feed.id)"
+            )
             ran += 1
         }
         return ran
