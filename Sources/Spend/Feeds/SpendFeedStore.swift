@@ -224,9 +224,8 @@ public struct SpendFeedStore: Sendable {
                 ).first.map(SpendFeed.decode)
             else { break }
             _ = try? run(feed, trigger: "schedule")
-            _ = try? database.query(
-                "UPDATE spend_feeds SET next_run_at = \(feed.schedule.nextRun(after: Date())), run_leased_until = NULL WHERE id = \(feed.id)"
-            )
+            let next = feed.schedule.nextRun(after: Date())
+            _ = try? database.query("UPDATE spend_feeds SET next_run_at = \(next), run_leased_until = NULL WHERE id = \(feed.id)")
             ran += 1
         }
         return ran
