@@ -6,10 +6,10 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 BUILD_FLAGS := -c release
 
-.PHONY: run up down test bench build deps clean-var help fuzz lint format backup check-deploy
+.PHONY: run up up-ha test-ha down test bench build deps clean-var help fuzz lint format backup check-deploy
 
 help:
-	@echo "make run | up | down | test | bench | build | fuzz | backup"
+	@echo "make run | up | up-ha | down | test | test-ha | bench | build | fuzz | backup"
 
 deps:
 	@scripts/deps.sh
@@ -25,6 +25,14 @@ up: build
 
 down:
 	@scripts/stack.sh down
+
+# The stack on PostgreSQL with a synchronous standby (Patroni + etcd on loopback, docs/ha.md).
+up-ha: build
+	@WAYMARK_HA=1 scripts/stack.sh up
+
+# Failover under load: kill -9 of the primary while clicks flow (Tests/HA/failover.sh).
+test-ha: build
+	@Tests/HA/failover.sh
 
 # One release build serves both the stack's binary and the tests (no second build).
 test: deps lint

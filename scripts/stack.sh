@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole stack for one instance (see env.sh): PostgreSQL, migrations, TLS, the responders
 # (WAYMARK_RESPONDERS, default 1) and the workers (WAYMARK_WORKERS, default 1), each restarted
-# by a small supervisor if it dies, and nginx.
+# by a small supervisor if it dies, and nginx. WAYMARK_HA=1: PostgreSQL is scripts/ha.sh's
+# Patroni pair instead of the embedded cluster.
 #   run    in the foreground; Ctrl-C (or SIGTERM) stops everything
 #   up     the same in the background; returns once /healthz answers
 #   down   stops what `up` or `run` started
@@ -16,7 +17,16 @@ setup() {
   [[ "${WAYMARK_RESPONDERS:-1}" =~ ^[1-9]$ ]] || { log "WAYMARK_RESPONDERS must be 1-9"; exit 1; }
   [[ "${WAYMARK_WORKERS:-1}" =~ ^[1-9]$ ]] || { log "WAYMARK_WORKERS must be 1-9"; exit 1; }
   [ -x "$WAYMARK_BIN" ] || { log "no binary at $WAYMARK_BIN: run 'make build' first"; exit 1; }
-  if [ "$EMBEDDED_PG" = 1 ]; then
+  if [ "${WAYMARK_HA:-0}" = 1 ]; then
+    # PostgreSQL with a standby (Patroni + etcd, docs/ha.md): writes on the multi-host URL that
+    # finds the primary, reports on the standby; `down` stops it too.
+    "$WAYMARK_ROOT/scripts/ha.sh" up >/dev/null
+    touch "$RUN/ha"
+    EMBEDDED_PG=0
+    WAYMARK_DATABASE_URL=$(cat "$WAYMARK_VAR/ha/database.url")
+    WAYMARK_REPORTS_DATABASE_URL=${WAYMARK_REPORTS_DATABASE_URL:-$(cat "$WAYMARK_VAR/ha/reports.url")}
+    export WAYMARK_DATABASE_URL WAYMARK_REPORTS_DATABASE_URL
+  elif [ "$EMBEDDED_PG" = 1 ]; then
     "$WAYMARK_ROOT/scripts/postgres.sh" start
     WAYMARK_DATABASE_URL=$(cat "$WAYMARK_VAR/database.url")
     export WAYMARK_DATABASE_URL
@@ -98,7 +108,12 @@ stop_all() {
     rm -f "$RUN/$name.supervisor.pid"
   done
   "$WAYMARK_ROOT/scripts/nginx.sh" stop || true
-  [ "$EMBEDDED_PG" = 1 ] && { "$WAYMARK_ROOT/scripts/postgres.sh" stop || true; }
+  if [ -f "$RUN/ha" ]; then
+    "$WAYMARK_ROOT/scripts/ha.sh" down || true
+    rm -f "$RUN/ha"
+  elif [ "$EMBEDDED_PG" = 1 ]; then
+    "$WAYMARK_ROOT/scripts/postgres.sh" stop || true
+  fi
   rm -f "$RUN/stack.pid"
   log "stopped"
 }
@@ -106,7 +121,12 @@ stop_all() {
 banner() {
   log "Waymark is up: https://localhost:$WAYMARK_HTTPS_PORT/ (tracking also on http://localhost:$WAYMARK_HTTP_PORT/c/…)"
   if [ -f "$WAYMARK_VAR/owner.txt" ]; then
-    log "first owner: $(sed -n 's/^email: //p' "$WAYMARK_VAR/owner.txt")  password: $(sed -n 's/^password: //p' "$WAYMARK_VAR/owner.txt")"
+    # The password goes to a terminal only, never into a log (`up` writes `run`'s output to stack.log).
+    if [ -t 2 ]; then
+      log "first owner: $(sed -n 's/^email: //p' "$WAYMARK_VAR/owner.txt")  password: $(sed -n 's/^password: //p' "$WAYMARK_VAR/owner.txt")"
+    else
+      log "first owner: $(sed -n 's/^email: //p' "$WAYMARK_VAR/owner.txt")  (password in $WAYMARK_VAR/owner.txt)"
+    fi
   fi
   log "logs in $LOG; the certificate is self-signed ($WAYMARK_VAR/tls/cert.pem)"
 }

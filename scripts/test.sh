@@ -26,6 +26,8 @@ cd "$WAYMARK_ROOT"
 #  - the report property test: random reports over a generated history equal a brute force (seed printed);
 #  - backup, restore and point-in-time recovery with pgBackRest, on test slots 8 and 9 of its own;
 #  - several responders (two sockets and one TCP) and two workers, kill -9 under load, on slot 6;
+#  - failover: PostgreSQL with a Patroni-managed standby, kill -9 of the primary under load, on
+#    slot 7 (also `make test-ha` alone);
 #  - schemathesis against the document: no 5xx, every answer as documented;
 #  - every libFuzzer target for 10 seconds from its seed corpus.
 # `scripts/test.sh --filter NAME` (a subset of the Swift tests) skips them.
@@ -38,6 +40,7 @@ if [ $# -eq 0 ]; then
   python3 "$WAYMARK_ROOT/Tests/Property/reports_property.py"
   "$WAYMARK_ROOT/Tests/Backup/backup_restore.sh"
   "$WAYMARK_ROOT/Tests/HA/responders.sh"
+  "$WAYMARK_ROOT/Tests/HA/failover.sh"
   "$WAYMARK_ROOT/scripts/schemathesis.sh"
   "$WAYMARK_ROOT/scripts/fuzz.sh" "${WAYMARK_TEST_FUZZ_SECONDS:-10}"
 fi

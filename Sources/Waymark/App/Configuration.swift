@@ -15,6 +15,9 @@ public struct Configuration: Sendable {
     public var spoolDirectory: String
     public var databaseURL: String
     public var databasePoolSize: Int
+    /// `WAYMARK_REPORTS_DATABASE_URL`: where reports and the dashboard read (a standby, with
+    /// `target_session_attrs=prefer-standby`); everything that writes uses `databaseURL`.
+    public var reportsDatabaseURL: String?
     public var socketPath: String
     /// `WAYMARK_LISTEN=host:port`: FastCGI on TCP instead of the socket, for a responder on
     /// another host than nginx; only `WAYMARK_LISTEN_ALLOW`'s addresses (IPv4, comma
@@ -25,6 +28,8 @@ public struct Configuration: Sendable {
     /// number), else the group of the socket's directory.
     public var socketGroup: gid_t?
     public var threads: Int
+    /// Visitors the unique flag remembers per responder (`WAYMARK_UNIQUE_CAPACITY`, ~16 B each).
+    public var uniqueCapacity: Int
     public var maxBodyBytes: Int
     public var templatesDirectory: String
     public var migrationsDirectory: String
@@ -82,11 +87,13 @@ public struct Configuration: Sendable {
             env["WAYMARK_DATABASE_URL"] ?? Configuration.readFile(varDirectory + "/database.url")
             ?? "postgresql://waymark@127.0.0.1:55432/waymark?connect_timeout=3"
         databasePoolSize = env["WAYMARK_DB_POOL"].flatMap(Int.init) ?? 16
+        reportsDatabaseURL = env["WAYMARK_REPORTS_DATABASE_URL"]
         socketPath = env["WAYMARK_SOCKET"] ?? varDirectory + "/run/waymark.sock"
         socketGroup = Configuration.group(env["WAYMARK_SOCKET_GROUP"], directoryOf: socketPath)
         listen = env["WAYMARK_LISTEN"]
         listenAllow = env["WAYMARK_LISTEN_ALLOW"] ?? "127.0.0.1"
         threads = env["WAYMARK_THREADS"].flatMap(Int.init) ?? 160
+        uniqueCapacity = min(max(env["WAYMARK_UNIQUE_CAPACITY"].flatMap(Int.init) ?? 1_000_000, 10_000), 100_000_000)
         maxBodyBytes = env["WAYMARK_MAX_BODY_BYTES"].flatMap(Int.init) ?? 16 << 20
         templatesDirectory = env["WAYMARK_TEMPLATES"] ?? root + "/templates"
         migrationsDirectory = env["WAYMARK_MIGRATIONS"] ?? root + "/db/migrations"

@@ -2,6 +2,7 @@ import Accounts
 import Addresses
 import Catalog
 import Conversions
+import Crypto
 import Deliveries
 import FastCGI
 import Foundation
@@ -57,7 +58,7 @@ public final class WaymarkApp: Sendable {
             on: router, shell: shell, workspaces: workspaces, offers: offers, landers: landers, flows: flows, campaigns: campaigns,
             links: links)
         let integrations = try IntegrationStore(configuration: configuration, database: database)
-        let clickRecorder = ClickRecorder(botAddresses: IPRanges(configuration.botAddresses), idKey: integrations.secrets.key)
+        let clickRecorder = WaymarkApp.clickRecorder(configuration, key: integrations.secrets.key)
         TrackingRoutes(
             shell: shell, cache: campaignCache, recorder: clickRecorder, writer: clickWriter,
             landerClicks: LanderClicks(cache: campaignCache, database: database), trustedProxies: IPRanges(configuration.trustedProxies)
@@ -91,8 +92,8 @@ public final class WaymarkApp: Sendable {
             heartbeats: WorkerHeartbeatStore(database: database), spool: spool, postbackSpool: postbacks.spool, workspaces: workspaces,
             integrations: integrations, feeds: feeds
         ).register(on: router)
-        let reports = ReportRoutes(
-            shell: shell, engine: ReportEngine(database: database), workspaces: workspaces, sources: sources, campaigns: campaigns)
+        let engine = ReportEngine(database: WaymarkApp.reportsDatabase(configuration, database))
+        let reports = ReportRoutes(shell: shell, engine: engine, workspaces: workspaces, sources: sources, campaigns: campaigns)
         reports.register(on: router)
         HomePage(reports: reports, deliveries: deliveries, integrations: integrations, feeds: feeds, spool: spool, postbacks: postbacks)
             .register(on: router)
@@ -135,6 +136,17 @@ public final class WaymarkApp: Sendable {
             .register(on: router)
         OpenAPIRoutes(root: configuration.root).register(on: router)
         if configuration.testRoutes { TestRoutes().register(on: router) }
+    }
+
+    /// The unique flag's memory as configured; click ids from nginx's request ids under the key.
+    private static func clickRecorder(_ configuration: Configuration, key: SymmetricKey) -> ClickRecorder {
+        ClickRecorder(botAddresses: IPRanges(configuration.botAddresses), uniqueCapacity: configuration.uniqueCapacity, idKey: key)
+    }
+
+    /// Reports read a standby when one is configured (read-only queries: a few connections).
+    private static func reportsDatabase(_ configuration: Configuration, _ database: PostgresPool) -> PostgresPool {
+        guard let url = configuration.reportsDatabaseURL else { return database }
+        return PostgresPool(conninfo: url, maxConnections: max(2, configuration.databasePoolSize / 4))
     }
 
     private static func fastCGIServer(_ configuration: Configuration, _ web: WebApplication) -> FastCGIServer {
