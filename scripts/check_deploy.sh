@@ -424,7 +424,17 @@ print(" ".join(str(x.getsockname()[1]) for x in s))')
   # A rolling restart under load: not one request refused or lost.
   local before1 before2
   before1=$(cat "$L/serve-1.pid") before2=$(cat "$L/serve-2.pid")
-  wrk -t2 -c8 -d12s -H "Host: $H" -H "Connection: close" "https://127.0.0.1:$p443/healthz" > "$L/wrk.txt" 2>&1 &
+  # A user agent of its own per request: the upstream hashes the visitor (address + user agent)
+  # to a responder, so one agent alone would only ever reach one of the two.
+  cat > "$L/agents.lua" <<'LUA'
+request = function()
+  local headers = {}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  headers["User-Agent"] = "deploy-check " .. math.random(1, 100000)
+  return wrk.format(nil, nil, headers)
+end
+LUA
+  wrk -t2 -c8 -d12s -s "$L/agents.lua" -H "Host: $H" -H "Connection: close" "https://127.0.0.1:$p443/healthz" > "$L/wrk.txt" 2>&1 &
   local wrk_pid=$!
   pids+=("$wrk_pid")
   sleep 1.5
@@ -447,7 +457,7 @@ print(" ".join(str(x.getsockname()[1]) for x in s))')
 
   # Control: the same load while a responder is restarted without being taken out of the
   # upstream first refuses requests (nginx does not resend them), which the check above would see.
-  wrk -t2 -c8 -d6s -H "Host: $H" -H "Connection: close" "https://127.0.0.1:$p443/healthz" > "$L/wrk-control.txt" 2>&1 &
+  wrk -t2 -c8 -d6s -s "$L/agents.lua" -H "Host: $H" -H "Connection: close" "https://127.0.0.1:$p443/healthz" > "$L/wrk-control.txt" 2>&1 &
   wrk_pid=$!
   pids+=("$wrk_pid")
   sleep 1.5
