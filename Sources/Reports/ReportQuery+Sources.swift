@@ -5,24 +5,28 @@ extension ReportQuery {
     /// Clicks: counts, and the model cost of CPC and auto campaigns (their stored cost).
     var clicks: PostgresQuery {
         """
-        SELECT d_day, d_source, d_campaign\(unescaped: extraList),
+        SELECT d_day, d_source, g_campaign AS d_campaign\(unescaped: extraList),
                sum(clicks)::bigint AS clicks, sum(bot_clicks)::bigint AS bot_clicks, sum(unique_clicks)::bigint AS unique_clicks,
                0::bigint AS conversions, 0::bigint AS pending, 0::bigint AS declined, 0::numeric AS revenue, 0::numeric AS spend,
-               (CASE WHEN currency = \(request.currency) THEN sum(cost)
-                     ELSE waymark_convert(sum(cost), currency, \(request.currency), d_day) END) AS model_cost,
+               (CASE WHEN currency = \(request.currency) THEN sum(cost) FILTER (WHERE NOT spent)
+                     ELSE waymark_convert(sum(cost) FILTER (WHERE NOT spent), currency, \(request.currency), d_day) END) AS model_cost,
                (sum(cost) <> 0
                 AND (CASE WHEN currency = \(request.currency) THEN 1
                           ELSE waymark_convert(1, currency, \(request.currency), d_day) END) IS NULL)::int AS missing,
                0::bigint AS impressions, sum(lander_views)::bigint AS lander_views, sum(lander_clicks)::bigint AS lander_clicks
         FROM (
-            SELECT coalesce(k.day, (k.clicked_at AT TIME ZONE \(request.timeZone))::date) AS d_day,
-                   k.traffic_source_id AS d_source, k.campaign_id AS d_campaign
-                   \(fragment: dimensions(clickRowDimension)),
-                   k.clicks, k.bot_clicks, k.unique_clicks, k.cost, k.lander_views, k.lander_clicks, c.currency
-            FROM \(fragment: clickRows) k JOIN campaigns c ON c.id = k.campaign_id
-            WHERE \(fragment: filters("k"))
-        ) x
-        GROUP BY d_day, d_source, d_campaign\(unescaped: extraList), currency
+            SELECT x.*, s.d_day IS NOT NULL AS spent,
+                   \(fragment: groupedCampaign("x.d_campaign", sameCurrency: "x.currency = \(request.currency)"))
+            FROM (
+                SELECT coalesce(k.day, (k.clicked_at AT TIME ZONE \(request.timeZone))::date) AS d_day,
+                       k.traffic_source_id AS d_source, k.campaign_id AS d_campaign
+                       \(fragment: dimensions(clickRowDimension)),
+                       k.clicks, k.bot_clicks, k.unique_clicks, k.cost, k.lander_views, k.lander_clicks, c.currency
+                FROM \(fragment: clickRows) k JOIN campaigns c ON c.id = k.campaign_id
+                WHERE \(fragment: filters("k"))
+            ) x \(unescaped: ReportQuery.spentJoin)
+        ) y
+        GROUP BY d_day, d_source, g_campaign\(unescaped: extraList), currency
         \(unescaped: ReportQuery.notAllZero(["clicks", "bot_clicks", "unique_clicks", "cost", "lander_views", "lander_clicks"]))
         """
     }
@@ -78,14 +82,16 @@ extension ReportQuery {
             """
     }
 
-    /// Conversions on their click's time or their own; the CPA model cost.
+    /// Conversions on their click's time or their own; the CPA model cost (a campaign's amount
+    /// counts only for CPA, so the others' conversions fold into fewer groups).
     var conversions: PostgresQuery {
         let needsClick = request.groups.contains { if case .param = $0 { true } else { $0 == .country || $0 == .device } }
         let currency = request.currency
         let approved = "coalesce(sum(approved) FILTER (WHERE counts), 0)"
         let payout = "sum(approved_payout) FILTER (WHERE revenue)"
+        let cpa = "cost_amount * coalesce(sum(approved) FILTER (WHERE counts AND NOT spent), 0)"
         return """
-            SELECT d_day, d_source, d_campaign\(unescaped: extraList),
+            SELECT d_day, d_source, g_campaign\(unescaped: extraList),
                    0::bigint, 0::bigint, 0::bigint,
                    \(unescaped: approved) AS conversions,
                    coalesce(sum(pending) FILTER (WHERE counts), 0) AS pending,
@@ -94,8 +100,8 @@ extension ReportQuery {
                                   ELSE waymark_convert(\(unescaped: payout), payout_currency, \(currency), d_day) END), 0),
                    0::numeric,
                    CASE WHEN cost_model = 'cpa'
-                        THEN (CASE WHEN campaign_currency = \(currency) THEN cost_amount * \(unescaped: approved)
-                                   ELSE waymark_convert(cost_amount * \(unescaped: approved), campaign_currency, \(currency), d_day) END)
+                        THEN (CASE WHEN campaign_currency = \(currency) THEN \(unescaped: cpa)
+                                   ELSE waymark_convert(\(unescaped: cpa), campaign_currency, \(currency), d_day) END)
                         ELSE 0 END,
                    ((coalesce(\(unescaped: payout), 0) <> 0
                      AND (CASE WHEN payout_currency = \(currency) THEN 1
@@ -105,18 +111,24 @@ extension ReportQuery {
                                   ELSE waymark_convert(1, campaign_currency, \(currency), d_day) END) IS NULL))::int,
                    0::bigint, 0::bigint, 0::bigint
             FROM (
-                SELECT coalesce(v.day, (\(unescaped: conversionTime) AT TIME ZONE \(request.timeZone))::date) AS d_day,
-                       v.traffic_source_id AS d_source, v.campaign_id AS d_campaign
-                       \(fragment: dimensions(conversionDimension)),
-                       v.approved, v.pending, v.declined, v.approved_payout, v.currency AS payout_currency,
-                       c.currency AS campaign_currency, c.cost_model, c.cost_amount,
-                       coalesce(ev.counts_as_conversion, true) AS counts, coalesce(ev.counts_as_revenue, true) AS revenue
-                FROM \(fragment: conversionRows) v JOIN campaigns c ON c.id = v.campaign_id
-                LEFT JOIN conversion_events ev ON coalesce(ev.workspace_id, 0) = coalesce(v.workspace_id, 0) AND ev.key = v.event_key
-                \(unescaped: needsClick ? "LEFT JOIN clicks k ON k.id = v.click_id AND k.clicked_at = v.clicked_at" : "")
-                WHERE \(fragment: filters("v"))
-            ) x
-            GROUP BY d_day, d_source, d_campaign\(unescaped: extraList), payout_currency, campaign_currency, cost_model, cost_amount
+                SELECT x.*, s.d_day IS NOT NULL AS spent,
+                       \(fragment: groupedCampaign(
+                           "x.d_campaign", sameCurrency: "x.payout_currency = \(currency) AND x.campaign_currency = \(currency)"))
+                FROM (
+                    SELECT coalesce(v.day, (\(unescaped: conversionTime) AT TIME ZONE \(request.timeZone))::date) AS d_day,
+                           v.traffic_source_id AS d_source, v.campaign_id AS d_campaign
+                           \(fragment: dimensions(conversionDimension)),
+                           v.approved, v.pending, v.declined, v.approved_payout, v.currency AS payout_currency,
+                           c.currency AS campaign_currency, c.cost_model,
+                           CASE WHEN c.cost_model = 'cpa' THEN c.cost_amount ELSE 0 END AS cost_amount,
+                           coalesce(ev.counts_as_conversion, true) AS counts, coalesce(ev.counts_as_revenue, true) AS revenue
+                    FROM \(fragment: conversionRows) v JOIN campaigns c ON c.id = v.campaign_id
+                    LEFT JOIN conversion_events ev ON coalesce(ev.workspace_id, 0) = coalesce(v.workspace_id, 0) AND ev.key = v.event_key
+                    \(unescaped: needsClick ? "LEFT JOIN clicks k ON k.id = v.click_id AND k.clicked_at = v.clicked_at" : "")
+                    WHERE \(fragment: filters("v"))
+                ) x \(unescaped: ReportQuery.spentJoin)
+            ) y
+            GROUP BY d_day, d_source, g_campaign\(unescaped: extraList), payout_currency, campaign_currency, cost_model, cost_amount
             \(unescaped: ReportQuery.notAllZero(["approved", "pending", "declined", "approved_payout"]))
             """
     }
@@ -175,7 +187,7 @@ extension ReportQuery {
         SELECT d_day, d_source, d_campaign\(unescaped: extraList),
                0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::numeric,
                coalesce((CASE WHEN currency = \(request.currency) THEN sum(amount)
-                              ELSE waymark_convert(sum(amount), currency, \(request.currency), d_day) END), 0), 0::numeric,
+                              ELSE waymark_convert(sum(amount), currency, \(request.currency), d_day) END), 0) AS spend, 0::numeric,
                ((CASE WHEN currency = \(request.currency) THEN 1
                       ELSE waymark_convert(1, currency, \(request.currency), d_day) END) IS NULL)::int,
                coalesce(sum(impressions), 0)::bigint, 0::bigint, 0::bigint

@@ -3,8 +3,11 @@ import WaymarkCore
 
 /// A report's SQL, built without a database. Clicks, conversions and spend are each grouped at
 /// (day in the report's zone, source, campaign, the other dimensions) first, so FX conversion
-/// happens at each day's rate and imported spend can replace the model cost of its (day,
-/// source, campaign); the outer query sums them to the requested dimensions.
+/// happens at each day's rate, and imported spend at campaign level replaces the model cost of
+/// its (day, source, campaign) (each row knows whether its campaign had spend that day); the
+/// outer query sums them to the requested dimensions. Rows already in the reporting currency
+/// need no per-campaign conversion: unless campaigns are asked for, their campaigns fold into
+/// one group per day and source (the 30-day dashboard sums a few hundred groups, not 30 000).
 public struct ReportQuery {
     public let request: ReportRequest
     public let plan: ReportPlan
@@ -24,28 +27,40 @@ public struct ReportQuery {
         let select = requested.isEmpty ? "" : requested.joined(separator: ", ") + ", "
         let groupBy = requested.isEmpty ? "" : "GROUP BY " + requested.joined(separator: ", ")
         return """
-            WITH u AS (
+            WITH spent AS (
+                SELECT DISTINCT d_day, d_source, d_campaign FROM (\(fragment: spend)) sp WHERE spend <> 0 AND d_campaign IS NOT NULL
+            ), u AS (
             \(fragment: clicks)
             UNION ALL
             \(fragment: conversions)
             UNION ALL
             \(fragment: spend)
-            ), spent AS (
-                SELECT DISTINCT d_day, d_source, d_campaign FROM u WHERE spend <> 0 AND d_campaign IS NOT NULL
             )
             SELECT \(unescaped: select)
                    sum(u.clicks)::bigint AS clicks, sum(u.bot_clicks)::bigint AS bot_clicks, sum(u.unique_clicks)::bigint AS unique_clicks,
                    sum(u.conversions)::bigint AS conversions, sum(u.pending)::bigint AS pending, sum(u.declined)::bigint AS declined,
                    coalesce(sum(u.revenue), 0)::text AS revenue,
-                   (coalesce(sum(u.spend), 0) + coalesce(sum(u.model_cost) FILTER (WHERE s.d_day IS NULL), 0))::text AS cost,
+                   (coalesce(sum(u.spend), 0) + coalesce(sum(u.model_cost), 0))::text AS cost,
                    coalesce(sum(u.missing), 0)::int AS missing, sum(u.impressions)::bigint AS impressions,
                    sum(u.lander_views)::bigint AS lander_views, sum(u.lander_clicks)::bigint AS lander_clicks
-            FROM u LEFT JOIN spent s ON s.d_day = u.d_day AND s.d_source = u.d_source AND s.d_campaign = u.d_campaign
+            FROM u
             \(unescaped: groupBy)
             """
     }
 
     // MARK: the parts
+
+    /// The campaign a first-step row is grouped by: its own, or none (folded with the others of
+    /// its day and source) when it is in the reporting currency and campaigns are not asked for.
+    /// `sameCurrency` is a condition on the row.
+    func groupedCampaign(_ campaign: String, sameCurrency: PostgresQuery) -> PostgresQuery {
+        if r.groups.contains(.campaign) { return "\(unescaped: campaign) AS g_campaign" }
+        return "CASE WHEN \(fragment: sameCurrency) THEN NULL ELSE \(unescaped: campaign) END AS g_campaign"
+    }
+
+    /// Whether a first-step row's (day, source, campaign) had imported spend: its model cost
+    /// then does not count (a join on `spent`, aliased `s`).
+    static let spentJoin = "LEFT JOIN spent s ON s.d_day = x.d_day AND s.d_source = x.d_source AND s.d_campaign = x.d_campaign"
 
     /// Columns of the first grouping step beyond (day, source, campaign), as one list.
     var extraList: String {
