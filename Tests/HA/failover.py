@@ -36,9 +36,10 @@ import threading
 import time
 import urllib.parse
 
+from harness import api, check, cli, psql, tls_context
+import harness
+
 args = None
-failures = 0
-PG_ENV = {}
 
 CLIENTS = 8
 INTERVAL = 0.020  # each client's pace
@@ -48,69 +49,8 @@ SETTLE_SECONDS = 60  # bound on the wait for stored clicks and empty spools
 DELIVERY_SECONDS = 30  # bound on a delivery after the failover
 
 
-def check(label, ok, detail=""):
-    global failures
-    print("%s %s%s" % ("ok  " if ok else "FAIL", label, (": " + detail) if detail and not ok else ""), flush=True)
-    if not ok:
-        failures += 1
-
-
 def figure(text):
     print("     " + text, flush=True)
-
-
-def libpq_env(url):
-    """The URL as libpq environment variables, so that no password is on a command line."""
-    m = re.match(r"^postgres(?:ql)?://([^@/]*)@([^/?]*)/([^?]*)(?:\?(.*))?$", url)
-    if not m:
-        raise RuntimeError("WAYMARK_DATABASE_URL is not a postgresql:// URL with a user")
-    userinfo, hosts, database, query = m.groups()
-    user, _, password = userinfo.partition(":")
-    pairs = [h.rpartition(":") if re.search(r":\d+$", h) else (h, "", "5432") for h in hosts.split(",")]
-    env = {"PGHOST": ",".join(p[0] for p in pairs), "PGPORT": ",".join(p[2] for p in pairs),
-           "PGUSER": urllib.parse.unquote(user), "PGPASSWORD": urllib.parse.unquote(password),
-           "PGDATABASE": urllib.parse.unquote(database)}
-    names = {"target_session_attrs": "PGTARGETSESSIONATTRS", "connect_timeout": "PGCONNECT_TIMEOUT", "sslmode": "PGSSLMODE",
-             "application_name": "PGAPPNAME", "sslrootcert": "PGSSLROOTCERT"}
-    for key, value in urllib.parse.parse_qsl(query or ""):
-        if key not in names:
-            raise RuntimeError("WAYMARK_DATABASE_URL: parameter %s is not handled by this test" % key)
-        env[names[key]] = value
-    return env
-
-
-def psql(sql, timeout=60):
-    env = dict(os.environ)
-    env.update(PG_ENV)
-    out = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql], capture_output=True, text=True, timeout=timeout, env=env)
-    if out.returncode != 0:
-        raise RuntimeError("psql: " + out.stderr.strip())
-    return out.stdout.strip()
-
-
-def cli(*argv):
-    out = subprocess.run([os.path.join(args.root, ".build", "release", "waymark")] + list(argv), cwd=args.root,
-                         capture_output=True, text=True, timeout=120, env=dict(os.environ))
-    if out.returncode != 0:
-        raise RuntimeError("waymark %s: %s" % (argv[0], out.stderr.strip()))
-    return out.stdout.strip().splitlines()[-1].strip()
-
-
-def tls_context():
-    return ssl.create_default_context(cafile=os.path.join(args.var, "tls", "cert.pem"))
-
-
-def api(method, path, token, body=None):
-    u = urllib.parse.urlsplit(args.https)
-    conn = http.client.HTTPSConnection(u.hostname, u.port, context=tls_context(), timeout=30)
-    conn.request(method, path, body=None if body is None else json.dumps(body),
-                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
-    r = conn.getresponse()
-    data = r.read()
-    conn.close()
-    if r.status not in (200, 201):
-        raise RuntimeError("%s %s answered %d: %s" % (method, path, r.status, data[:300]))
-    return json.loads(data)
 
 
 def ha(*argv, timeout=90):
@@ -253,13 +193,13 @@ def all_healthy():
 
 
 def main():
-    global args, PG_ENV
+    global args
     p = argparse.ArgumentParser()
     for name in ("var", "root", "http", "https"):
         p.add_argument("--" + name, required=True)
     p.add_argument("--listen", type=int, required=True)
     args = p.parse_args()
-    PG_ENV = libpq_env(os.environ["WAYMARK_DATABASE_URL"])
+    harness.configure(args.root, args.var, args.https, os.environ["WAYMARK_DATABASE_URL"])
 
     listener = Listener(args.listen)
     campaign, secret = set_up(args.listen)
@@ -547,8 +487,8 @@ def main():
     figure("requests without a 302: %d of %d (%d clients, one click each every %d ms, %.0f s)" % (
         len(failed), len(recs), CLIENTS, INTERVAL * 1000, load_end - start))
     listener.stop()
-    print("failover: %s" % ("all checks passed" if failures == 0 else "%d checks failed" % failures), flush=True)
-    return 1 if failures else 0
+    print("failover: %s" % ("all checks passed" if harness.failures == 0 else "%d checks failed" % harness.failures), flush=True)
+    return 1 if harness.failures else 0
 
 
 if __name__ == "__main__":

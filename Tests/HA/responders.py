@@ -26,43 +26,10 @@ import threading
 import time
 import urllib.parse
 
+from harness import api, check, cli, psql
+import harness
+
 args = None
-failures = 0
-
-
-def check(label, ok, detail=""):
-    global failures
-    print("%s %s%s" % ("ok  " if ok else "FAIL", label, (": " + detail) if detail and not ok else ""), flush=True)
-    if not ok:
-        failures += 1
-
-
-def psql(sql):
-    out = subprocess.run(["psql", args.database, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql], capture_output=True, text=True, timeout=60)
-    if out.returncode != 0:
-        raise RuntimeError("psql: " + out.stderr.strip())
-    return out.stdout.strip()
-
-
-def cli(*argv):
-    out = subprocess.run([os.path.join(args.root, ".build", "release", "waymark")] + list(argv), cwd=args.root,
-                         capture_output=True, text=True, timeout=120, env=dict(os.environ))
-    if out.returncode != 0:
-        raise RuntimeError("waymark %s: %s" % (argv[0], out.stderr.strip()))
-    return out.stdout.strip().splitlines()[-1].strip()
-
-
-def api(method, path, token, body):
-    u = urllib.parse.urlsplit(args.https)
-    ctx = ssl.create_default_context(cafile=os.path.join(args.var, "tls", "cert.pem"))
-    conn = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=30)
-    import json
-    conn.request(method, path, body=json.dumps(body), headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
-    r = conn.getresponse()
-    data = r.read()
-    if r.status not in (200, 201):
-        raise RuntimeError("%s %s answered %d: %s" % (method, path, r.status, data[:300]))
-    return json.loads(data)
 
 
 def set_up():
@@ -247,15 +214,17 @@ def kill_under_load(campaign):
 def main():
     global args
     p = argparse.ArgumentParser()
-    for name in ("var", "root", "tcp", "http", "https", "database"):
+    for name in ("var", "root", "tcp", "http", "https"):
         p.add_argument("--" + name, required=True)
     args = p.parse_args()
+    # The URL (with its password) comes through the environment, never a command line.
+    harness.configure(args.root, args.var, args.https, os.environ["WAYMARK_DATABASE_URL"])
     spread, pair, load = set_up()
     spread_and_unique(spread)
     one_request_two_responders(pair)
     kill_under_load(load)
-    print("responders: %s" % ("all checks passed" if failures == 0 else "%d checks failed" % failures))
-    return 1 if failures else 0
+    print("responders: %s" % ("all checks passed" if harness.failures == 0 else "%d checks failed" % harness.failures))
+    return 1 if harness.failures else 0
 
 
 if __name__ == "__main__":

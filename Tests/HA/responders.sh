@@ -52,4 +52,4 @@ echo "$tcp_pid" > "$WAYMARK_VAR/run/serve-tcp.pid"
 sleep 1
 
 python3 "$ROOT/Tests/HA/responders.py" --var "$WAYMARK_VAR" --root "$ROOT" --tcp "127.0.0.1:$TCP_PORT" \
-  --http "http://localhost:$WAYMARK_HTTP_PORT" --https "https://localhost:$WAYMARK_HTTPS_PORT" --database "$WAYMARK_DATABASE_URL"
+  --http "http://localhost:$WAYMARK_HTTP_PORT" --https "https://localhost:$WAYMARK_HTTPS_PORT"
