@@ -62,6 +62,20 @@ public func runProgram(_ path: String, _ arguments: [String], environment extra:
     return (status >> 8) & 0xff
 }
 
+/// Runs `body` while a second `waymark worker` runs beside the stack's (on the test instance),
+/// then stops it (SIGTERM) and reaps it.
+public func withSecondWorker<T>(_ body: () throws -> T) throws -> T {
+    let pid = try startProgram(
+        FileManager.default.currentDirectoryPath + "/.build/release/waymark", ["worker"],
+        environment: ["WAYMARK_VAR": TestEnvironment.varDirectory])
+    defer {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+    return try body()
+}
+
 /// Starts a program in the background; the caller kills and reaps it (`waitpid`).
 public func startProgram(_ path: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> pid_t {
     var environment = ProcessInfo.processInfo.environment

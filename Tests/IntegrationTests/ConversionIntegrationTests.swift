@@ -340,28 +340,22 @@ import WaymarkTesting
     @Test func twoWorkersNeverSendTheSameDeliveryTwice() throws {
         let platform = try TestListener { _ in (200, "ok", 0.05) }
         let f = try setUp(postback: ["enabled": true, "url": platform.url + "/two?c={clickid}"])
-        let second = try startProgram(
-            FileManager.default.currentDirectoryPath + "/.build/release/waymark", ["worker"],
-            environment: ["WAYMARK_VAR": TestEnvironment.varDirectory])
-        defer {
-            kill(second, SIGTERM)
-            var status: Int32 = 0
-            waitpid(second, &status, 0)
+        try withSecondWorker {
+            var clicks: [String] = []
+            for _ in 0..<30 { clicks.append(try click(f.key)) }
+            for c in clicks { _ = try postback("clickid=\(c)&payout=1") }
+            #expect(waitUntil(seconds: 30) { platform.requests.count >= 30 })
+            usleep(1_000_000)
+            let ids = platform.requests.compactMap { $0.headers["x-waymark-delivery"] }
+            #expect(ids.count == 30)
+            #expect(Set(ids).count == 30)
+            let workers: Int = try database.query(
+                """
+                SELECT count(DISTINCT a.worker_id)::int AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+                WHERE d.click_id = ANY(\(clicks)::text[])
+                """)[0].decode("n")
+            #expect(workers >= 1)
         }
-        var clicks: [String] = []
-        for _ in 0..<30 { clicks.append(try click(f.key)) }
-        for c in clicks { _ = try postback("clickid=\(c)&payout=1") }
-        #expect(waitUntil(seconds: 30) { platform.requests.count >= 30 })
-        usleep(1_000_000)
-        let ids = platform.requests.compactMap { $0.headers["x-waymark-delivery"] }
-        #expect(ids.count == 30)
-        #expect(Set(ids).count == 30)
-        let workers: Int = try database.query(
-            """
-            SELECT count(DISTINCT a.worker_id)::int AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
-            WHERE d.click_id = ANY(\(clicks)::text[])
-            """)[0].decode("n")
-        #expect(workers >= 1)
     }
 
     @Test func aKilledWorkerResumesWithoutLosingADelivery() throws {

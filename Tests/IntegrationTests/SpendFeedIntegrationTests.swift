@@ -275,39 +275,33 @@ import WaymarkTesting
     @Test func aFeedRunsOnceAtATimeWithTwoWorkers() throws {
         let s = try setUp()
         let listener = try TestListener { _ in (200, "Day,Campaign,\"Spend, USD\",Currency,Zone\n\(today),\(s.key),3,USD,z\n", 1.5) }
-        let second = try startProgram(
-            FileManager.default.currentDirectoryPath + "/.build/release/waymark", ["worker"],
-            environment: ["WAYMARK_VAR": TestEnvironment.varDirectory])
-        defer {
-            kill(second, SIGTERM)
-            var status: Int32 = 0
-            waitpid(second, &status, 0)
-        }
-        let id = try #require(try feed(s, url: listener.url + "/slow.csv", extra: ["schedule": ["every_hours": 1]])["id"] as? Int)
-        #expect(waitUntil(seconds: 20) { listener.requests.count >= 1 })
-        // While the scheduled run waits for the slow answer (the request waits a while for its run).
-        _ = try s.api.postJSON("/api/v1/traffic-sources/\(s.source)/spend-feeds/\(id)/run", [:])
-        func finished() throws -> [[String: String]] {
-            try database.query(
+        try withSecondWorker {
+            let id = try #require(try feed(s, url: listener.url + "/slow.csv", extra: ["schedule": ["every_hours": 1]])["id"] as? Int)
+            #expect(waitUntil(seconds: 20) { listener.requests.count >= 1 })
+            // While the scheduled run waits for the slow answer (the request waits a while for its run).
+            _ = try s.api.postJSON("/api/v1/traffic-sources/\(s.source)/spend-feeds/\(id)/run", [:])
+            func finished() throws -> [[String: String]] {
+                try database.query(
+                    """
+                    SELECT trigger, started_at::text AS s, finished_at::text AS f FROM spend_feed_runs
+                    WHERE feed_id = \(id) AND trigger <> 'preview' AND finished_at IS NOT NULL ORDER BY id
+                    """
+                ).map { ["trigger": $0["trigger"] ?? "", "s": $0["s"] ?? "", "f": $0["f"] ?? ""] }
+            }
+            #expect(waitUntil(seconds: 30) { ((try? finished()) ?? []).map { $0["trigger"] ?? "" }.sorted() == ["manual", "schedule"] })
+            usleep(3_000_000)
+            let runs = try finished()
+            #expect(runs.count == 2, "\(runs)")
+            #expect(listener.requests.count == runs.count, "one fetch per run: \(listener.requests.count) for \(runs.count) runs")
+            let overlapping: Int = try database.query(
                 """
-                SELECT trigger, started_at::text AS s, finished_at::text AS f FROM spend_feed_runs
-                WHERE feed_id = \(id) AND trigger <> 'preview' AND finished_at IS NOT NULL ORDER BY id
-                """
-            ).map { ["trigger": $0["trigger"] ?? "", "s": $0["s"] ?? "", "f": $0["f"] ?? ""] }
+                SELECT count(*)::int AS n FROM spend_feed_runs a JOIN spend_feed_runs b
+                  ON a.feed_id = b.feed_id AND a.id < b.id AND b.started_at < a.finished_at AND a.started_at < b.finished_at
+                WHERE a.feed_id = \(id) AND a.trigger <> 'preview' AND b.trigger <> 'preview'
+                """)[0].decode("n")
+            #expect(overlapping == 0, "\(runs)")
+            #expect(try entries(s.source).values.filter { $0.hasPrefix("3.000000 feed") }.count == 1)
         }
-        #expect(waitUntil(seconds: 30) { ((try? finished()) ?? []).map { $0["trigger"] ?? "" }.sorted() == ["manual", "schedule"] })
-        usleep(3_000_000)
-        let runs = try finished()
-        #expect(runs.count == 2, "\(runs)")
-        #expect(listener.requests.count == runs.count, "one fetch per run: \(listener.requests.count) for \(runs.count) runs")
-        let overlapping: Int = try database.query(
-            """
-            SELECT count(*)::int AS n FROM spend_feed_runs a JOIN spend_feed_runs b
-              ON a.feed_id = b.feed_id AND a.id < b.id AND b.started_at < a.finished_at AND a.started_at < b.finished_at
-            WHERE a.feed_id = \(id) AND a.trigger <> 'preview' AND b.trigger <> 'preview'
-            """)[0].decode("n")
-        #expect(overlapping == 0, "\(runs)")
-        #expect(try entries(s.source).values.filter { $0.hasPrefix("3.000000 feed") }.count == 1)
     }
 
     /// The Spend feeds tab in the browser: create a feed by the form, preview it, run it.
