@@ -14,6 +14,20 @@ public struct FastCGIRequest: Sendable {
     }
 }
 
+/// What an answer waits for without holding a thread: the server calls `start` once it has
+/// set the request aside, and the thread that calls `done` (the click writer's, after its
+/// commit) writes the answer, or `failure` on `done(false)`.
+public final class FastCGIDeferral: Sendable {
+    public typealias Done = @Sendable (_ succeeded: Bool) -> Void
+    public let start: @Sendable (_ done: @escaping Done) -> Void
+    public let failure: FastCGIResponse
+
+    public init(failure: FastCGIResponse, start: @escaping @Sendable (_ done: @escaping Done) -> Void) {
+        self.failure = failure
+        self.start = start
+    }
+}
+
 /// The answer: status, headers and body; written as a CGI response (`Status:` line first).
 public struct FastCGIResponse: Sendable {
     public var status: Int
@@ -23,13 +37,19 @@ public struct FastCGIResponse: Sendable {
     /// each chunk, and stops when `write` returns false (the client went away).
     public var stream: BodyStream?
 
+    /// Set when the answer may leave only once something else is done (the click's commit).
+    public var deferral: FastCGIDeferral?
+
     public typealias BodyStream = @Sendable (_ write: ([UInt8]) -> Bool) -> Void
 
-    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = [], stream: BodyStream? = nil) {
+    public init(
+        status: Int, headers: [(String, String)] = [], body: [UInt8] = [], stream: BodyStream? = nil, deferral: FastCGIDeferral? = nil
+    ) {
         self.status = status
         self.headers = headers
         self.body = body
         self.stream = stream
+        self.deferral = deferral
     }
 
     /// The CGI header block: `Status: 302 Found\r\nLocation: …\r\n\r\n`.

@@ -5,10 +5,13 @@ import Threads
 
 /// A multi-threaded FastCGI responder on a unix socket or a TCP `host:port`, built on libfcgi.
 ///
-/// Each thread owns one heap-allocated `FCGX_Request` and loops on `FCGX_Accept_r` (no accept
-/// mutex: on Linux accept is safe without one, and the mutex halves throughput). The answer
-/// leaves at `FCGX_Finish_r`, after the handler returned, so a handler that commits before it
-/// returns never answers early.
+/// One thread accepts nginx's connections; every connection then waits in an epoll set until
+/// its next request arrives, and one of the `threads` takes it (EPOLLONESHOT: one thread
+/// per request), reads it with libfcgi and runs the handler. A connection is owned by one
+/// thread at a time and goes back to the set after its answer. The answer leaves at
+/// `FCGX_Finish_r`, after the handler returned, or for a deferred answer (a click) after the
+/// thread that calls it back (the click writer, after its commit) wrote it: no thread sleeps
+/// while a click commits, and nothing is answered early.
 public final class FastCGIServer: Sendable {
     public struct Configuration: Sendable {
         public var socketPath: String
@@ -51,12 +54,19 @@ public final class FastCGIServer: Sendable {
     private let listenFD = Atomic<Int32>(-1)
     private let stopping = Atomic<Bool>(false)
     private let inFlightCount = Atomic<Int>(0)
+    /// Connections waiting for their next request, and an eventfd that wakes every thread
+    /// to stop.
+    private let epollFD: Int32
+    private let wakeFD: Int32
 
     private static let initialized: Bool = { FCGX_Init() == 0 }()
 
     public init(configuration: Configuration, handler: @escaping Handler) {
         self.configuration = configuration
         self.handler = handler
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeFD = wm_eventfd()
+        _ = wm_epoll_watch_always(epollFD, wakeFD)
     }
 
     /// Opens the socket and starts the threads; returns at once.
@@ -67,12 +77,13 @@ public final class FastCGIServer: Sendable {
         let fd = configuration.isTCP ? FCGX_OpenSocket(configuration.socketPath, configuration.backlog) : try openUnixSocket()
         guard fd >= 0 else { throw FastCGIError("cannot listen on \(configuration.socketPath): errno \(errno)") }
         listenFD.store(fd, ordering: .releasing)
-        for _ in 0..<configuration.threads {
-            do {
-                try spawnThread(stackBytes: configuration.threadStackBytes) { [self] in self.serve(listenFD: fd) }
-            } catch {
-                throw FastCGIError(error.description)
+        do {
+            try spawnThread(stackBytes: 256 << 10) { [self] in self.acceptConnections(listenFD: fd) }
+            for _ in 0..<configuration.threads {
+                try spawnThread(stackBytes: configuration.threadStackBytes) { [self] in self.serveRequests() }
             }
+        } catch {
+            throw FastCGIError(error.description)
         }
     }
 
@@ -100,8 +111,10 @@ public final class FastCGIServer: Sendable {
         stopping.store(true, ordering: .sequentiallyConsistent)
         let fd = listenFD.load(ordering: .acquiring)
         if fd >= 0 {
-            Glibc.shutdown(fd, Int32(SHUT_RDWR))  // wakes the threads blocked in accept()
+            Glibc.shutdown(fd, Int32(SHUT_RDWR))  // wakes the thread blocked in accept()
         }
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, 8)  // and those waiting for a request
         let deadline = monotonicSeconds() + timeout
         while monotonicSeconds() < deadline {
             if inFlight == 0 { break }
@@ -114,27 +127,101 @@ public final class FastCGIServer: Sendable {
     public var inFlight: Int { inFlightCount.load(ordering: .acquiring) }
     public var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
-    private func serve(listenFD: Int32) {
-        guard let request = wm_fcgx_request_new(listenFD) else { return }
-        defer { wm_fcgx_request_free(request) }
+    /// Accepts nginx's connections into the epoll set (on TCP only from the allowed addresses).
+    private func acceptConnections(listenFD: Int32) {
         var failures = 0
         while true {
-            let rc = FCGX_Accept_r(request)
-            if rc < 0 {
+            let fd = wm_accept(listenFD)
+            if fd < 0 {
                 if isStopping { return }
                 failures += 1
                 if failures > 3 { usleep(10_000) }  // a broken listener must not spin a core
                 continue
             }
             failures = 0
-            inFlightCount.add(1, ordering: .sequentiallyConsistent)
-            let incoming = readRequest(request)
-            let response = handler(incoming)
-            write(response, to: request)
-            FCGX_Finish_r(request)
-            inFlightCount.subtract(1, ordering: .sequentiallyConsistent)
-            if isStopping { return }
+            guard !configuration.isTCP || FastCGIServer.peerAllowed(fd, configuration.webServerAddresses),
+                let request = wm_fcgx_request_adopt(fd)
+            else {
+                close(fd)
+                continue
+            }
+            if wm_epoll_watch(epollFD, fd, request, 1) != 0 { wm_fcgx_request_close(request) }
         }
+    }
+
+    /// Takes the next connection with a request waiting, until the server stops.
+    private func serveRequests() {
+        var failed: Int32 = 0
+        while true {
+            let next = wm_epoll_next(epollFD, &failed)?.assumingMemoryBound(to: FCGX_Request.self)
+            if isStopping {
+                // A request that came in on a kept connection after the stop: closing it makes
+                // nginx try the click on another responder (fastcgi_next_upstream error).
+                if let next { wm_fcgx_request_close(next) }
+                return
+            }
+            guard let request = next else {
+                if failed != 0 { usleep(10_000) }
+                continue
+            }
+            serve(request)
+        }
+    }
+
+    /// One request of a connection: read, handled, answered now or when its deferral calls back.
+    private func serve(_ request: UnsafeMutablePointer<FCGX_Request>) {
+        // The connection is readable: this reads its next request, or fails at once when
+        // nginx closed it (no listening socket to fall back on), which frees it.
+        guard FCGX_Accept_r(request) >= 0 else {
+            wm_fcgx_request_close(request)
+            return
+        }
+        inFlightCount.add(1, ordering: .sequentiallyConsistent)
+        let response = handler(readRequest(request))
+        guard let deferral = response.deferral else {
+            answer(response, to: request)
+            return
+        }
+        let address = UInt(bitPattern: request)  // handed to the callback's thread
+        deferral.start { [self] succeeded in
+            answer(succeeded ? response : deferral.failure, to: UnsafeMutablePointer(bitPattern: address)!)
+        }
+    }
+
+    /// Writes the answer, ends the request, and puts a kept connection back in the set.
+    private func answer(_ response: FastCGIResponse, to request: UnsafeMutablePointer<FCGX_Request>) {
+        write(response, to: request)
+        FCGX_Finish_r(request)
+        inFlightCount.subtract(1, ordering: .sequentiallyConsistent)
+        let fd = wm_fcgx_ipc_fd(request)
+        if fd < 0 || isStopping || wm_epoll_watch(epollFD, fd, request, 0) != 0 { wm_fcgx_request_close(request) }
+    }
+
+    /// Whether the peer of a TCP connection is one of `allowed` (comma separated; empty allows
+    /// any), as libfcgi's own FCGI_WEB_SERVER_ADDRS check, which its accept is not here to make.
+    static func peerAllowed(_ fd: Int32, _ allowed: String) -> Bool {
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        }
+        guard named == 0 else { return false }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        let family = Int32(address.ss_family)
+        let written = withUnsafePointer(to: &address) { storage -> Bool in
+            storage.withMemoryRebound(to: UInt8.self, capacity: MemoryLayout<sockaddr_storage>.size) { raw in
+                let offset = family == AF_INET ? 4 : 8  // sin_addr / sin6_addr within the address
+                return inet_ntop(family, raw + offset, &text, socklen_t(text.count)) != nil
+            }
+        }
+        guard written, family == AF_INET || family == AF_INET6 else { return false }
+        return allows(String(cString: text), list: allowed)
+    }
+
+    /// `peer` against a comma-separated list of addresses; an empty list allows any.
+    public static func allows(_ peer: String, list: String) -> Bool {
+        let entries = list.split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty }
+        return entries.isEmpty || entries.contains(peer) || (peer.hasPrefix("::ffff:") && entries.contains(String(peer.dropFirst(7))))
     }
 
     private func readRequest(_ request: UnsafeMutablePointer<FCGX_Request>) -> FastCGIRequest {

@@ -3,20 +3,29 @@ import CoreMetrics
 import Foundation
 import Logging
 import Postgres
+import Synchronization
 import Threads
 import WaymarkCore
 
 /// The one writer of clicks and lander click-throughs per process (group commit): responder
-/// threads queue their record and wait; the writer takes everything queued, stores it with one INSERT and one COMMIT, and
-/// wakes them. Clicks that arrive during a commit ride the next one. While PostgreSQL is
-/// unreachable the batch goes to the fsync'ed spool instead, replayed when it is back.
+/// threads queue their record with what to do once it is stored (a click's answer, which the
+/// writer's thread then sends: no responder thread waits), or queue it and wait; the writer
+/// takes everything queued, stores it with one INSERT and one COMMIT, and calls back each.
+/// Clicks that arrive during a commit ride the next one. While PostgreSQL is unreachable the
+/// batch goes to the fsync'ed spool instead, replayed when it is back.
 public final class ClickWriter: @unchecked Sendable {
-    /// One queued record and the answer its responder thread waits for.
-    public final class Pending: @unchecked Sendable {
-        public let record: ClickRecord
-        public let done = DispatchSemaphore(value: 0)
-        public var stored = false  // written by the writer before `done` is signalled
-        public init(_ record: ClickRecord) { self.record = record }
+    /// Called on the writer's thread once the record is committed or spooled (true), or
+    /// neither worked (false). It must not block: it is one of a batch.
+    public typealias Done = @Sendable (_ stored: Bool) -> Void
+
+    /// One queued record and what to do once it is stored.
+    final class Pending: Sendable {
+        let record: ClickRecord
+        let done: Done
+        init(_ record: ClickRecord, _ done: @escaping Done) {
+            self.record = record
+            self.done = done
+        }
     }
 
     // `condition` guards `queue`; `machine` and `store` (its connection) belong to the writer's thread.
@@ -42,25 +51,39 @@ public final class ClickWriter: @unchecked Sendable {
     }
 
     /// Queues the click and waits until it is committed or spooled; false when neither worked.
-    public func record(_ click: Click) -> Bool {
+    public func record(_ click: Click) -> Bool { waitFor { record(click, then: $0) } }
+
+    /// The same for a lander click-through.
+    public func record(_ through: ClickThrough) -> Bool { waitFor { record(through, then: $0) } }
+
+    /// Queues the click; `done` is called once it is committed or spooled, or neither worked.
+    public func record(_ click: Click, then done: @escaping Done) {
         var click = click
         click.sanitize()
-        return record(.click(click))
+        enqueue(Pending(.click(click), done))
     }
 
     /// The same for a lander click-through.
-    public func record(_ through: ClickThrough) -> Bool {
-        record(.through(through))
+    public func record(_ through: ClickThrough, then done: @escaping Done) {
+        enqueue(Pending(.through(through), done))
     }
 
-    private func record(_ record: ClickRecord) -> Bool {
-        let pending = Pending(record)
+    private func waitFor(_ start: (@escaping Done) -> Void) -> Bool {
+        let finished = DispatchSemaphore(value: 0)
+        let stored = Atomic(false)
+        start {
+            stored.store($0, ordering: .releasing)
+            finished.signal()
+        }
+        finished.wait()
+        return stored.load(ordering: .acquiring)
+    }
+
+    private func enqueue(_ pending: Pending) {
         condition.lock()
         queue.enqueue(pending)
         condition.signal()
         condition.unlock()
-        pending.done.wait()
-        return pending.stored
     }
 
     /// Stops after writing what is queued (the last batch of a shutdown).
@@ -86,10 +109,7 @@ public final class ClickWriter: @unchecked Sendable {
                 if machine.replayDue(now: monotonicSeconds()) { machine.replayEnded(drained: replay()) }
             } else {
                 let stored = write(batch.map(\.record))
-                for p in batch {
-                    p.stored = stored
-                    p.done.signal()
-                }
+                for p in batch { p.done(stored) }
             }
             if done {
                 finished.signal()

@@ -8,11 +8,27 @@ public struct Response: Sendable {
     public var body: [UInt8]
     /// Written after `body`, chunk by chunk (`FastCGIResponse.stream`): exports.
     public var stream: FastCGIResponse.BodyStream?
+    /// The write this answer waits for (a click's commit): it leaves once the write is done,
+    /// or becomes `failure`'s error answer; no thread waits meanwhile.
+    public var pendingWrite: PendingWrite?
 
     public init(status: Int = 200, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    /// The answer once `start`'s write calls back true; `failure` when it calls back false.
+    public func waiting(for start: @escaping PendingWrite.Start, failure: HTTPError) -> Response {
+        var copy = self
+        copy.pendingWrite = PendingWrite(start: start, failure: failure)
+        return copy
+    }
+
+    /// HEAD: the headers alone.
+    mutating func dropBody() {
+        body = []
+        stream = nil
     }
 
     public func header(_ name: String) -> String? {
@@ -73,6 +89,13 @@ public struct Response: Sendable {
         }
         return all
     }
+}
+
+/// A write an answer waits for: `start` begins it and calls `done` once (from any thread).
+public struct PendingWrite: Sendable {
+    public typealias Start = @Sendable (_ done: @escaping @Sendable (_ succeeded: Bool) -> Void) -> Void
+    public let start: Start
+    public let failure: HTTPError
 }
 
 /// A `Set-Cookie` value; defaults are the safe ones (HttpOnly, Secure, SameSite=Lax).

@@ -2,6 +2,7 @@ import CoreMetrics
 import FastCGI
 import Foundation
 import Logging
+import Synchronization
 import Threads
 
 /// Turns FastCGI requests into router calls: builds the `Request`, finds the route, turns
@@ -39,28 +40,60 @@ public final class WebApplication: Sendable {
 
     /// One request: its answer, its duration in the route's histogram, and its log line
     /// (request id, method, route, path, status, duration; JSON under WAYMARK_LOG_FORMAT=json).
+    /// An answer waiting for a write leaves, and is logged, once the write is done.
     public func handle(_ fastCGI: FastCGIRequest) -> FastCGIResponse {
         let started = monotonicSeconds()
         var request = Request(fastCGI: fastCGI)
-        var response = respond(to: &request)
-        if request.method == "HEAD" {
-            response.body = []
-            response.stream = nil
+        var response = route(&request)
+        if request.method == "HEAD" { response.dropBody() }
+        guard let pending = response.pendingWrite else {
+            finished(request, status: response.status, started: started)
+            return response.fastCGI
         }
+        var failure = errorResponse(pending.failure, for: request)
+        if request.method == "HEAD" { failure.dropBody() }
+        let status = response.status
+        var answer = response.fastCGI
+        answer.deferral = FastCGIDeferral(failure: failure.fastCGI) { [self, request, failure] done in
+            pending.start { stored in
+                self.finished(request, status: stored ? status : failure.status, started: started)
+                done(stored)
+            }
+        }
+        return answer
+    }
+
+    private func finished(_ request: Request, status: Int, started: Double) {
         let seconds = monotonicSeconds() - started
         let route = routeClass(of: request.path)
         durations[route]?.recordNanoseconds(Int64(seconds * 1e9))
         logger.info(
-            "\(request.method) \(request.path) \(response.status)",
+            "\(request.method) \(request.path) \(status)",
             metadata: [
                 "request_id": "\(request.requestID)", "method": "\(request.method)", "route": "\(route)",
-                "path": "\(request.path)", "status": "\(response.status)", "duration_ms": "\(String(format: "%.2f", seconds * 1000))",
+                "path": "\(request.path)", "status": "\(status)", "duration_ms": "\(String(format: "%.2f", seconds * 1000))",
             ])
-        return response.fastCGI
     }
 
-    /// Routes one request; used by `handle` and by tests that call the app without a socket.
+    /// Routes one request and waits for a write its answer waits for: used by tests that call
+    /// the app without a socket.
     public func respond(to request: inout Request) -> Response {
+        let response = route(&request)
+        guard let pending = response.pendingWrite else { return response }
+        let done = DispatchSemaphore(value: 0)
+        let stored = Atomic(false)
+        pending.start { succeeded in
+            stored.store(succeeded, ordering: .releasing)
+            done.signal()
+        }
+        done.wait()
+        guard stored.load(ordering: .acquiring) else { return errorResponse(pending.failure, for: request) }
+        var answer = response
+        answer.pendingWrite = nil
+        return answer
+    }
+
+    private func route(_ request: inout Request) -> Response {
         if request.bodyTooLarge {
             return errorResponse(.payloadTooLarge(), for: request)
         }

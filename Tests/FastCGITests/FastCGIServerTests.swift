@@ -95,4 +95,71 @@ import Testing
         // No longer accepting.
         #expect(throws: (any Error).self) { try FastCGIClient(socketPath: path).request(params: [:]) }
     }
+
+    @Test func keptConnectionsOutnumberingTheThreadsAreAllServed() throws {
+        // Two threads, four connections kept open: a thread is not tied to a connection.
+        let server = try makeServer(threads: 2) { request in
+            FastCGIResponse(status: 200, body: Array((request.params["N"] ?? "").utf8))
+        }
+        defer { server.shutdown(timeout: 1) }
+        let connections = try (0..<4).map { _ in try FastCGIClient.Connection(socketPath: server.configuration.socketPath) }
+        for round in 0..<3 {
+            for (i, connection) in connections.enumerated() {
+                let answer = try connection.request(params: ["REQUEST_METHOD": "GET", "N": "\(round)-\(i)"], keep: true)
+                #expect(answer.status == 200)
+                #expect(answer.body == "\(round)-\(i)")
+            }
+        }
+    }
+
+    @Test func aDeferredAnswerLeavesWhenItsWorkCallsBackAndHoldsNoThread() throws {
+        let callbacks = Mutex<[FastCGIDeferral.Done]>([])
+        // One thread: while two answers wait, it still serves another request.
+        let server = try makeServer(threads: 1) { request in
+            guard request.params["DEFER"] == "1" else { return FastCGIResponse(status: 200, body: Array("now".utf8)) }
+            let deferral = FastCGIDeferral(failure: FastCGIResponse(status: 503, body: Array("not stored".utf8))) { done in
+                callbacks.withLock { $0.append(done) }
+            }
+            return FastCGIResponse(status: 302, headers: [("Location", "https://example.com/")], deferral: deferral)
+        }
+        defer { server.shutdown(timeout: 1) }
+        let path = server.configuration.socketPath
+        let answers = Mutex<[Int: FastCGIClient.Answer]>([:])
+        let group = DispatchGroup()
+        for i in 0..<2 {
+            group.enter()
+            Thread.detachNewThread {
+                if let answer = try? FastCGIClient(socketPath: path).request(params: ["REQUEST_METHOD": "GET", "DEFER": "1"]) {
+                    answers.withLock { $0[i] = answer }
+                }
+                group.leave()
+            }
+        }
+        while callbacks.withLock({ $0.count }) < 2 { usleep(1000) }
+        #expect(try FastCGIClient(socketPath: path).request(params: ["REQUEST_METHOD": "GET"]).body == "now")
+        #expect(answers.withLock { $0.isEmpty })
+        // The third request's count drops just after its answer left.
+        for _ in 0..<1000 where server.inFlight != 2 { usleep(1000) }
+        #expect(server.inFlight == 2)
+        let done = callbacks.withLock { $0 }
+        done[0](true)
+        done[1](false)
+        group.wait()
+        let statuses = answers.withLock { $0.values.map(\.status).sorted() }
+        #expect(statuses == [302, 503])
+        #expect(answers.withLock { $0.values.first { $0.status == 302 }?.headers["location"] } == "https://example.com/")
+        #expect(answers.withLock { $0.values.first { $0.status == 503 }?.body } == "not stored")
+        for _ in 0..<1000 where server.inFlight != 0 { usleep(1000) }
+        #expect(server.inFlight == 0)
+    }
+
+    @Test func onlyTheAllowedWebServersMayConnectOverTCP() {
+        #expect(FastCGIServer.allows("127.0.0.1", list: "127.0.0.1"))
+        #expect(FastCGIServer.allows("10.0.0.2", list: "127.0.0.1, 10.0.0.2"))
+        #expect(FastCGIServer.allows("10.0.0.2", list: "::ffff:10.0.0.2") == false)
+        #expect(FastCGIServer.allows("::ffff:10.0.0.2", list: "10.0.0.2"))
+        #expect(FastCGIServer.allows("10.0.0.3", list: "127.0.0.1,10.0.0.2") == false)
+        #expect(FastCGIServer.allows("10.0.0.20", list: "10.0.0.2") == false)
+        #expect(FastCGIServer.allows("192.0.2.7", list: ""))
+    }
 }

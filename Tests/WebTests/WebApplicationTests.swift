@@ -1,6 +1,7 @@
 import FastCGI
 import Foundation
 import Logging
+import Synchronization
 import Testing
 import Web
 
@@ -16,6 +17,12 @@ import Web
         router.get("/api/v1/boom") { _ in
             struct Secret: Error {}
             throw Secret()
+        }
+        // A redirect that waits for a write; `stored=0` makes the write fail.
+        router.get("/api/v1/wait") { request in
+            let stored = request.queryValue("stored") != "0"
+            return Response(status: 302, headers: [("Location", "https://offer.example/")])
+                .waiting(for: { done in DispatchQueue.global().async { done(stored) } }, failure: .unavailable("not stored"))
         }
         return WebApplication(router: router, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }()
@@ -73,5 +80,31 @@ import Web
 
     @Test func cookiesDefaultToSafeAttributes() {
         #expect(Cookie(name: "s", value: "v").headerValue == "s=v; Path=/; HttpOnly; Secure; SameSite=Lax")
+    }
+
+    @Test func anAnswerWaitingForAWriteIsItsErrorWhenTheWriteFails() throws {
+        #expect(call("GET", "/api/v1/wait").status == 302)
+        #expect(call("GET", "/api/v1/wait").pendingWrite == nil)
+        var request = Request(method: "GET", path: "/api/v1/wait", query: "stored=0")
+        let failed = app.respond(to: &request)
+        #expect(failed.status == 503)
+        let object = try JSONSerialization.jsonObject(with: Data(failed.body)) as? [String: Any]
+        #expect((object?["error"] as? [String: Any])?["code"] as? String == "unavailable")
+    }
+
+    @Test func overFastCGITheWaitingAnswerIsDeferredWithItsErrorReady() {
+        let params = ["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/wait?stored=0", "QUERY_STRING": "stored=0"]
+        let answer = app.handle(FastCGIRequest(params: params))
+        #expect(answer.status == 302)
+        #expect(answer.deferral?.failure.status == 503)
+        let outcome = DispatchSemaphore(value: 0)
+        let stored = Mutex<Bool?>(nil)
+        answer.deferral?.start { succeeded in
+            stored.withLock { $0 = succeeded }
+            outcome.signal()
+        }
+        outcome.wait()
+        #expect(stored.withLock { $0 } == false)
+        #expect(app.handle(FastCGIRequest(params: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/ok"])).deferral == nil)
     }
 }

@@ -43,12 +43,20 @@ struct TrackingRoutes {
         let click = recorder.click(for: campaign, visit: visit, caps: cache.caps)
         // A flow with no path that can take the click, and no fallback URL: nowhere to send it.
         guard !click.destination.isEmpty else { return TrackingRoutes.notActive() }
-        try store(click)
         // The conversion pixel finds the click by this cookie (same site).
         let cookie = Cookie(name: TrackingRoutes.clickCookie, value: click.id, maxAge: 90 * 86400, secure: request.scheme == "https")
-        return Response(
+        let redirect = Response(
             status: 302, headers: [("Location", click.destination), ("Cache-Control", "no-store"), ("Set-Cookie", cookie.headerValue)])
+        // The 302 leaves once the click is durable, sent by the click writer's thread.
+        return redirect.waiting(for: { [writer, landerClicks] done in
+            writer.record(click) { stored in
+                if stored && click.landerID != nil { landerClicks.recent.remember(click) }
+                done(stored)
+            }
+        }, failure: TrackingRoutes.notStored)
     }
+
+    static let notStored = HTTPError.unavailable("the click could not be stored; try again")
 
     /// When nginx took the request (`REQUEST_MSEC`, its `$msec`, the same if it sends the click
     /// to a second responder), unless that is not within five minutes of the responder's clock.
@@ -62,7 +70,7 @@ struct TrackingRoutes {
     /// Waits until the click is durable; a click sent to a lander is kept in memory for its
     /// click-through.
     private func store(_ click: Click) throws {
-        guard writer.record(click) else { throw HTTPError.unavailable("the click could not be stored; try again") }
+        guard writer.record(click) else { throw TrackingRoutes.notStored }
         if click.landerID != nil { landerClicks.recent.remember(click) }
     }
 
