@@ -30,6 +30,8 @@ public final class CachedCampaign: Sendable {
     /// Derived once: the parsed destination, and one click's cost as text (CPC).
     public let destination: TokenTemplate
     public let clickCost: String
+    /// The parameter names that are not a click's `extra`: its slots and the click id's.
+    public let knownParameters: Set<String>
 
     public init(
         id: Int64, key: String, active: Bool, destinationURL: String, fallbackURL: String?, costModel: Campaign.CostModel,
@@ -52,6 +54,7 @@ public final class CachedCampaign: Sendable {
         self.timeZone = timeZone
         self.destination = TokenTemplate(destinationURL)
         self.clickCost = "\(costAmount)"
+        self.knownParameters = Set(parameters.map(\.name) + (clickIDParam.map { [$0] } ?? []))
     }
 }
 

@@ -43,8 +43,11 @@ public final class ClickRecorder: Sendable {
     /// and time (see UniqueVisitors).
     public let visitors: UniqueVisitors
     /// Keys a request id into a click id's random part (every responder of an installation
-    /// shares the secret key, so each makes the same id for the same request).
-    private let requestKey: SymmetricKey?
+    /// shares the secret key, so each makes the same id for the same request). Keyed once:
+    /// each click copies it (copy-on-write) instead of setting up the key again.
+    private let requestMAC: HMAC<SHA256>?
+    /// Device, OS and browser by user agent (they repeat heavily), bounded.
+    private let agents = UserAgentCache()
 
     /// Visitors the unique flag remembers now.
     public var rememberedVisitors: Int { visitors.count }
@@ -52,16 +55,17 @@ public final class ClickRecorder: Sendable {
     public init(botAddresses: IPRanges, uniqueCapacity: Int = 1_000_000, idKey: SymmetricKey? = nil) {
         self.botAddresses = botAddresses
         visitors = UniqueVisitors(capacity: uniqueCapacity)
-        requestKey = idKey.map {
-            HKDF<SHA256>.deriveKey(inputKeyMaterial: $0, info: Data("waymark click id".utf8), outputByteCount: 32)
+        requestMAC = idKey.map {
+            HMAC<SHA256>(key: HKDF<SHA256>.deriveKey(inputKeyMaterial: $0, info: Data("waymark click id".utf8), outputByteCount: 32))
         }
     }
 
     /// The 12 bytes of a click id that a request id fixes: the first 12 of HMAC-SHA256 under
     /// the derived key, so the id cannot be read off a log that holds the request id.
     func entropy(forRequest requestID: String?) -> [UInt8]? {
-        guard let requestKey, let requestID, (16...64).contains(requestID.utf8.count) else { return nil }
-        return Array(HMAC<SHA256>.authenticationCode(for: Data(requestID.utf8), using: requestKey).prefix(12))
+        guard var mac = requestMAC, let requestID, (16...64).contains(requestID.utf8.count) else { return nil }
+        mac.update(data: Array(requestID.utf8))
+        return Array(mac.finalize().prefix(12))
     }
 
     /// The click. Its destination is empty when the campaign's flow has nowhere to send it (no
@@ -71,15 +75,12 @@ public final class ClickRecorder: Sendable {
         var values: [String: String] = [:]
         for (name, value) in visit.parameters where values[name] == nil { values[name] = value }
         var slots: [Int: String] = [:]
-        var known = Set<String>()
         for p in campaign.parameters {
-            known.insert(p.name)
             if let v = values[p.name], !v.isEmpty { slots[p.slot] = v }
         }
         let externalID = campaign.clickIDParam.flatMap { values[$0] }.flatMap { $0.isEmpty ? nil : $0 }
-        if let param = campaign.clickIDParam { known.insert(param) }
-        let extra = values.filter { !known.contains($0.key) }
-        let agent = UserAgent(visit.userAgent)
+        let extra = values.filter { !campaign.knownParameters.contains($0.key) }
+        let agent = agents.reading(visit.userAgent)
         let id = ClickID.make(at: visit.at, entropy: entropy(forRequest: visit.requestID))
         let country = visit.country == "--" ? "" : visit.country
         var click = Click(

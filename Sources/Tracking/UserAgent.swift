@@ -1,4 +1,5 @@
 import Foundation
+import Threads
 import WaymarkCore
 import Web
 
@@ -25,13 +26,23 @@ public struct UserAgent: Sendable, Equatable {
         ("crios/", "Chrome"), ("chrome/", "Chrome"), ("fxios/", "Firefox"), ("firefox/", "Firefox"), ("safari/", "Safari"),
     ]
 
+    /// The tables' needles, each prepared once for the byte search.
+    static let botPatterns = botMarkers.map { ByteSearch.Pattern(Array($0.utf8)) }
+    static let osPatterns = osRules.map { (ByteSearch.Pattern(Array($0.0.utf8)), $0.1) }
+    static let browserPatterns = browserRules.map { (ByteSearch.Pattern(Array($0.0.utf8)), $0.1) }
+    static let devicePatterns = Dictionary(
+        uniqueKeysWithValues: ["ipad", "tablet", "android", "mobile", "mobi", "iphone", "ipod", "windows phone"].map {
+            ($0, ByteSearch.Pattern(Array($0.utf8)))
+        })
+
     public init(_ raw: String) {
-        // Lower-cased ASCII bytes and a byte search: this runs on every click.
+        // Lower-cased ASCII bytes and a byte search: this runs on every click not in the cache.
         let ua = Array(raw.utf8.lazy.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 })
-        func has(_ needle: String) -> Bool { ByteSearch.firstIndex(of: Array(needle.utf8), in: ua) != nil }
-        isBot = raw.trimmingCharacters(in: .whitespaces).isEmpty || UserAgent.botMarkers.contains { has($0) }
-        os = UserAgent.osRules.first { has($0.0) }?.1 ?? ""
-        browser = UserAgent.browserRules.first { has($0.0) }?.1 ?? ""
+        func has(_ pattern: ByteSearch.Pattern) -> Bool { pattern.firstIndex(in: ua) != nil }
+        func has(_ name: String) -> Bool { UserAgent.devicePatterns[name].map(has) ?? false }
+        isBot = raw.trimmingCharacters(in: .whitespaces).isEmpty || UserAgent.botPatterns.contains { has($0) }
+        os = UserAgent.osPatterns.first { has($0.0) }?.1 ?? ""
+        browser = UserAgent.browserPatterns.first { has($0.0) }?.1 ?? ""
         if isBot {
             device = "bot"
         } else if has("ipad") || has("tablet") || (has("android") && !has("mobile")) {
@@ -42,4 +53,28 @@ public struct UserAgent: Sendable, Equatable {
             device = "desktop"
         }
     }
+}
+
+/// User agents already read, by their text: a click's user agent is usually one seen a moment
+/// ago. Bounded: when full it starts over (a flood of distinct agents costs a re-read, never memory).
+public final class UserAgentCache: Sendable {
+    private let known = ReadMostly<[String: UserAgent]>([:])
+    public let capacity: Int
+    /// Longer agents are read every time rather than kept.
+    static let maxLength = 512
+
+    public init(capacity: Int = 4096) { self.capacity = capacity }
+
+    public func reading(_ raw: String) -> UserAgent {
+        guard raw.utf8.count <= UserAgentCache.maxLength else { return UserAgent(raw) }
+        if let agent = known.read({ $0[raw] }) { return agent }
+        let agent = UserAgent(raw)
+        known.write { known in
+            if known.count >= capacity { known.removeAll(keepingCapacity: true) }
+            known[raw] = agent
+        }
+        return agent
+    }
+
+    public var count: Int { known.read { $0.count } }
 }

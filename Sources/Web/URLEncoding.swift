@@ -32,15 +32,8 @@ public enum URLEncoding {
     /// Encodes everything but RFC 3986 unreserved characters (`A–Z a–z 0–9 - . _ ~`), so the
     /// result is safe as a query value or a path segment.
     public static func encode(_ text: some StringProtocol) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        let hex = Array("0123456789ABCDEF".utf8)
-        var needs = false
-        for c in text.utf8 where !isUnreserved(c) {
-            needs = true
-            break
-        }
-        guard needs else { return String(text) }
+        // Most values (ids, names from ad platforms) need no escape: no allocation but the copy.
+        guard text.utf8.contains(where: { !isUnreserved($0) }) else { return String(text) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count * 3)
         for c in text.utf8 {
@@ -48,13 +41,14 @@ public enum URLEncoding {
                 bytes.append(c)
             } else {
                 bytes.append(UInt8(ascii: "%"))
-                bytes.append(hex[Int(c >> 4)])
-                bytes.append(hex[Int(c & 15)])
+                bytes.append(hexDigit(c >> 4))
+                bytes.append(hexDigit(c & 15))
             }
         }
-        out = String(decoding: bytes, as: UTF8.self)
-        return out
+        return String(decoding: bytes, as: UTF8.self)
     }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 48 + nibble : 55 + nibble }
 
     /// Parses `a=1&b=2&a=3` into ordered pairs (names and values decoded).
     public static func parseForm(_ text: some StringProtocol) -> [(String, String)] {
