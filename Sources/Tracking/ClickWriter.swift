@@ -14,7 +14,7 @@ import WaymarkCore
 /// Clicks that arrive during a commit ride the next one. While PostgreSQL is unreachable the
 /// batch goes to the fsync'ed spool instead, replayed when it is back.
 public final class ClickWriter: @unchecked Sendable {
-    /// Called on the writer's thread once the record is committed or spooled (true), or
+    /// Called on the writer's answer thread once the record is committed or spooled (true), or
     /// neither worked (false). It must not block: it is one of a batch.
     public typealias Done = @Sendable (_ stored: Bool) -> Void
 
@@ -33,6 +33,7 @@ public final class ClickWriter: @unchecked Sendable {
     private var queue = ClickBatchQueue<Pending>(maxBatch: ClickWriter.maxBatch)
     private var machine = ClickWriterStateMachine()
     private var finished = DispatchSemaphore(value: 0)
+    private let answers = ClickAnswers()
 
     private let store: ClickInsertStore
     private let spool: ClickSpool
@@ -47,6 +48,7 @@ public final class ClickWriter: @unchecked Sendable {
     }
 
     public func start() throws {
+        try answers.start()
         try spawnThread(stackBytes: 1 << 20) { [self] in run() }
     }
 
@@ -108,10 +110,10 @@ public final class ClickWriter: @unchecked Sendable {
             if batch.isEmpty {
                 if machine.replayDue(now: monotonicSeconds()) { machine.replayEnded(drained: replay()) }
             } else {
-                let stored = write(batch.map(\.record))
-                for p in batch { p.done(stored) }
+                answers.add(batch, stored: write(batch.map(\.record)))
             }
             if done {
+                answers.stop()
                 finished.signal()
                 return
             }
