@@ -153,7 +153,7 @@ run() {
     # Two malloc arenas, not glibc's 8 per core for 160 threads (most of the responder's
     # memory); each thread's tcache keeps small allocations off the arena locks.
     supervise "$(responder_name "$i")" env WAYMARK_SOCKET="$(responder_socket "$i")" WAYMARK_SPOOL="$(responder_spool "$i")" \
-      MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" GLIBC_TUNABLES="${GLIBC_TUNABLES:-}" "$WAYMARK_BIN" serve
+      MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" "$WAYMARK_BIN" serve
   done
   for i in $(seq 1 "${WAYMARK_WORKERS:-1}"); do
     if [ "$i" = 1 ]; then supervise worker "$WAYMARK_BIN" worker; else supervise "worker-$i" "$WAYMARK_BIN" worker; fi

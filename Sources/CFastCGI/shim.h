@@ -5,6 +5,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <fcgiapp.h>
 
 /// A heap-allocated request: libfcgi keeps a pointer to it, so its address must not move.
@@ -34,8 +36,16 @@ static inline int wm_fcgx_ipc_fd(FCGX_Request *_Nonnull r) { return r->ipcFd; }
 
 /// An eventfd for waking threads (close-on-exec).
 static inline int wm_eventfd(void) { return eventfd(0, EFD_CLOEXEC); }
-/// accept4 with close-on-exec (a child never inherits nginx's connections).
-static inline int wm_accept(int listen_fd) { return accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC); }
+/// accept4 with close-on-exec (a child never inherits nginx's connections); on TCP without
+/// Nagle's delay, as libfcgi's own accept does (a small answer must not wait for an ACK).
+static inline int wm_accept(int listen_fd, int tcp) {
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0 && tcp) {
+        int on = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    }
+    return fd;
+}
 
 /// Watches `fd` for the next request on it, for one thread only (EPOLLONESHOT: it is off
 /// again once reported, until watched again). `add`: first time; else re-armed.

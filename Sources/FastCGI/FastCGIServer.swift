@@ -131,7 +131,7 @@ public final class FastCGIServer: Sendable {
     private func acceptConnections(listenFD: Int32) {
         var failures = 0
         while true {
-            let fd = wm_accept(listenFD)
+            let fd = wm_accept(listenFD, configuration.isTCP ? 1 : 0)
             if fd < 0 {
                 if isStopping { return }
                 failures += 1

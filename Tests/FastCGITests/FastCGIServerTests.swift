@@ -102,13 +102,21 @@ import Testing
             FastCGIResponse(status: 200, body: Array((request.params["N"] ?? "").utf8))
         }
         defer { server.shutdown(timeout: 1) }
-        let connections = try (0..<4).map { _ in try FastCGIClient.Connection(socketPath: server.configuration.socketPath) }
+        let path = server.configuration.socketPath
+        var connections = try (0..<4).map { _ in try FastCGIClient.Connection(socketPath: path) }
         for round in 0..<3 {
             for (i, connection) in connections.enumerated() {
                 let answer = try connection.request(params: ["REQUEST_METHOD": "GET", "N": "\(round)-\(i)"], keep: true)
                 #expect(answer.status == 200)
                 #expect(answer.body == "\(round)-\(i)")
             }
+        }
+        // nginx closes kept connections it no longer needs: each is let go, and no thread is lost.
+        connections.removeLast(3)
+        usleep(50_000)
+        #expect(try connections[0].request(params: ["REQUEST_METHOD": "GET", "N": "kept"], keep: true).body == "kept")
+        for n in 0..<3 {
+            #expect(try FastCGIClient(socketPath: path).request(params: ["REQUEST_METHOD": "GET", "N": "new-\(n)"]).body == "new-\(n)")
         }
     }
 
