@@ -48,12 +48,13 @@ struct TrackingRoutes {
         let redirect = Response(
             status: 302, headers: [("Location", click.destination), ("Cache-Control", "no-store"), ("Set-Cookie", cookie.headerValue)])
         // The 302 leaves once the click is durable, sent by the click writer's thread.
-        return redirect.waiting(for: { [writer, landerClicks] done in
-            writer.record(click) { stored in
-                if stored && click.landerID != nil { landerClicks.recent.remember(click) }
-                done(stored)
-            }
-        }, failure: TrackingRoutes.notStored)
+        return redirect.waiting(
+            for: { [writer, landerClicks] done in
+                writer.record(click) { stored in
+                    if stored && click.landerID != nil { landerClicks.recent.remember(click) }
+                    done(stored)
+                }
+            }, failure: TrackingRoutes.notStored)
     }
 
     static let notStored = HTTPError.unavailable("the click could not be stored; try again")
