@@ -13,7 +13,7 @@ render() {
     user_line="user $(stat -c %U "$WAYMARK_ROOT") $(stat -c %G "$WAYMARK_ROOT");"
   fi
   local threads=${WAYMARK_THREADS:-160} workers; workers=$(nproc)
-  # Kept upstream connections (workers × keepalive) must stay below the responder's threads.
+  # Idle kept upstream connections per worker (they hold no responder thread).
   local keepalive=${WAYMARK_UPSTREAM_KEEPALIVE:-$(( threads / (2 * workers) ))}
   [ "$keepalive" -ge 1 ] || keepalive=1
   local geo_http="" geo_param="" modules=""

@@ -23,8 +23,8 @@ public final class FastCGIServer: Sendable {
         public var socketMode: mode_t
         public var socketGroup: gid_t?
         public var threadStackBytes: Int
-        /// On TCP, the web servers that may connect (IPv4 addresses, comma separated): libfcgi
-        /// closes any other connection before reading it (`FCGI_WEB_SERVER_ADDRS`).
+        /// On TCP, the web servers that may connect (addresses, comma separated): any other
+        /// connection is closed before it is read (as libfcgi's `FCGI_WEB_SERVER_ADDRS`).
         public var webServerAddresses: String
 
         public init(
@@ -71,9 +71,8 @@ public final class FastCGIServer: Sendable {
 
     /// Opens the socket and starts the threads; returns at once.
     public func start() throws(FastCGIError) {
-        // libfcgi reads the list once, in FCGX_Init.
-        if configuration.isTCP { setenv("FCGI_WEB_SERVER_ADDRS", configuration.webServerAddresses, 1) }
         guard FastCGIServer.initialized else { throw FastCGIError("FCGX_Init failed") }
+        guard epollFD >= 0, wakeFD >= 0 else { throw FastCGIError("cannot make the epoll set: errno \(errno)") }
         let fd = configuration.isTCP ? FCGX_OpenSocket(configuration.socketPath, configuration.backlog) : try openUnixSocket()
         guard fd >= 0 else { throw FastCGIError("cannot listen on \(configuration.socketPath): errno \(errno)") }
         listenFD.store(fd, ordering: .releasing)
