@@ -146,6 +146,8 @@ bootstrap:
         wal_keep_size: 256MB
         fsync: 'on'
         synchronous_commit: 'on'
+        # As the embedded cluster: new WAL segments not zero-filled first (commits stalled on it).
+        wal_init_zero: 'off'
   initdb:
     - encoding: UTF8
     - locale: C.UTF-8
