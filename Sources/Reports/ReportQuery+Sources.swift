@@ -124,13 +124,22 @@ extension ReportQuery {
                            coalesce(ev.counts_as_conversion, true) AS counts, coalesce(ev.counts_as_revenue, true) AS revenue
                     FROM \(fragment: conversionRows) v JOIN campaigns c ON c.id = v.campaign_id
                     LEFT JOIN conversion_events ev ON coalesce(ev.workspace_id, 0) = coalesce(v.workspace_id, 0) AND ev.key = v.event_key
-                    \(unescaped: needsClick ? "LEFT JOIN clicks k ON k.id = v.click_id AND k.clicked_at = v.clicked_at" : "")
+                    \(fragment: needsClick ? clickOfConversion : "")
                     WHERE \(fragment: filters("v"))
                 ) x \(unescaped: ReportQuery.spentJoin)
             ) y
             GROUP BY d_day, d_source, g_campaign\(unescaped: extraList), payout_currency, campaign_currency, cost_model, cost_amount
             \(unescaped: ReportQuery.notAllZero(["approved", "pending", "declined", "approved_payout"]))
             """
+    }
+
+    /// A conversion's click, for its parameters, country and device. On click time the click is
+    /// in the period too: saying so lets PostgreSQL plan only the period's daily partitions
+    /// instead of all of them (8 of a drill-down's 27 ms were planning).
+    var clickOfConversion: PostgresQuery {
+        let join: PostgresQuery = "LEFT JOIN clicks k ON k.id = v.click_id AND k.clicked_at = v.clicked_at"
+        guard !request.byConversionTime else { return join }
+        return "\(fragment: join) AND k.clicked_at >= \(fragment: fromTs) AND k.clicked_at < \(fragment: toTs)"
     }
 
     /// The time a conversion is reported at: its click's or its own.
