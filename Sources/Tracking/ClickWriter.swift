@@ -55,9 +55,6 @@ public final class ClickWriter: @unchecked Sendable {
     /// Queues the click and waits until it is committed or spooled; false when neither worked.
     public func record(_ click: Click) -> Bool { waitFor { record(click, then: $0) } }
 
-    /// The same for a lander click-through.
-    public func record(_ through: ClickThrough) -> Bool { waitFor { record(through, then: $0) } }
-
     /// Queues the click; `done` is called once it is committed or spooled, or neither worked.
     public func record(_ click: Click, then done: @escaping Done) {
         var click = click

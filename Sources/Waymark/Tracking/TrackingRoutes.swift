@@ -47,14 +47,7 @@ struct TrackingRoutes {
         let cookie = Cookie(name: TrackingRoutes.clickCookie, value: click.id, maxAge: 90 * 86400, secure: request.scheme == "https")
         let redirect = Response(
             status: 302, headers: [("Location", click.destination), ("Cache-Control", "no-store"), ("Set-Cookie", cookie.headerValue)])
-        // The 302 leaves once the click is durable, sent by the click writer's thread.
-        return redirect.waiting(
-            for: { [writer, landerClicks] done in
-                writer.record(click) { stored in
-                    if stored && click.landerID != nil { landerClicks.recent.remember(click) }
-                    done(stored)
-                }
-            }, failure: TrackingRoutes.notStored)
+        return stored(click, answer: redirect)
     }
 
     static let notStored = HTTPError.unavailable("the click could not be stored; try again")
@@ -68,11 +61,16 @@ struct TrackingRoutes {
         return Date(timeIntervalSince1970: seconds)
     }
 
-    /// Waits until the click is durable; a click sent to a lander is kept in memory for its
-    /// click-through.
-    private func store(_ click: Click) throws {
-        guard writer.record(click) else { throw TrackingRoutes.notStored }
-        if click.landerID != nil { landerClicks.recent.remember(click) }
+    /// The answer, sent (by the click writer's thread) once the click is durable, else a 503;
+    /// a click sent to a lander is kept in memory for its click-through.
+    private func stored(_ click: Click, answer: Response) -> Response {
+        answer.waiting(
+            for: { [writer, landerClicks] done in
+                writer.record(click) { stored in
+                    if stored && click.landerID != nil { landerClicks.recent.remember(click) }
+                    done(stored)
+                }
+            }, failure: TrackingRoutes.notStored)
     }
 
     /// The lander's link: the click by `cid`, else the `wm_click` cookie (SPEC §3).
@@ -89,8 +87,10 @@ struct TrackingRoutes {
         case .fallback(let url), .direct(let url):
             return Response(status: 302, headers: [("Location", url), ("Cache-Control", "no-store")])
         case .offer(let url, let through):
-            guard writer.record(through) else { throw HTTPError.unavailable("the click-through could not be stored; try again") }
-            return Response(status: 302, headers: [("Location", url), ("Cache-Control", "no-store")])
+            // As a click's: the 302 leaves once the click-through is durable.
+            return Response(status: 302, headers: [("Location", url), ("Cache-Control", "no-store")]).waiting(
+                for: { [writer] done in writer.record(through, then: done) },
+                failure: .unavailable("the click-through could not be stored; try again"))
         }
     }
 
@@ -107,8 +107,7 @@ struct TrackingRoutes {
             visit: Visit(parameters: input.parameters, ip: input.ip, userAgent: input.userAgent, referrer: input.referrer, country: ""),
             caps: cache.caps)
         guard !click.destination.isEmpty else { throw HTTPError.conflict("the campaign's flow has no offer available for this click") }
-        try store(click)
-        return .json(ClickCreated(clickID: click.id, redirectURL: click.destination), status: 201)
+        return stored(click, answer: .json(ClickCreated(clickID: click.id, redirectURL: click.destination), status: 201))
     }
 
     /// nginx's REMOTE_ADDR, or the client before our trusted proxies in X-Forwarded-For.
