@@ -23,7 +23,6 @@ static inline FCGX_Request *_Nullable wm_fcgx_request_adopt(int fd) {
     if (r) { r->ipcFd = fd; r->keepConnection = 1; }
     return r;
 }
-static inline void wm_fcgx_request_free(FCGX_Request *_Nullable r) { free(r); }
 /// Closes the request's connection, frees what libfcgi holds for it, then the request.
 static inline void wm_fcgx_request_close(FCGX_Request *_Nonnull r) {
     FCGX_Free(r, 1);

@@ -92,3 +92,34 @@ public final class ReadMostly<Value>: @unchecked Sendable {
         return try body(&value)
     }
 }
+
+/// Starts work that calls back once with its outcome (from any thread), and waits for it: the
+/// blocking form of a deferred answer, for callers that have nothing else to do meanwhile.
+public func waitForOutcome(_ start: (_ done: @escaping @Sendable (Bool) -> Void) -> Void) -> Bool {
+    let outcome = Outcome()
+    start { outcome.set($0) }
+    return outcome.wait()
+}
+
+/// One outcome handed between threads; the semaphore orders the write before the read.
+private final class Outcome: @unchecked Sendable {
+    private let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+    private var value = false
+
+    init() { sem_init(semaphore, 0, 0) }
+
+    deinit {
+        sem_destroy(semaphore)
+        semaphore.deallocate()
+    }
+
+    func set(_ succeeded: Bool) {
+        value = succeeded
+        sem_post(semaphore)
+    }
+
+    func wait() -> Bool {
+        while sem_wait(semaphore) != 0 {}  // EINTR
+        return value
+    }
+}

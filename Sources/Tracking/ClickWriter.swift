@@ -3,7 +3,6 @@ import CoreMetrics
 import Foundation
 import Logging
 import Postgres
-import Synchronization
 import Threads
 import WaymarkCore
 
@@ -53,7 +52,7 @@ public final class ClickWriter: @unchecked Sendable {
     }
 
     /// Queues the click and waits until it is committed or spooled; false when neither worked.
-    public func record(_ click: Click) -> Bool { waitFor { record(click, then: $0) } }
+    public func record(_ click: Click) -> Bool { waitForOutcome { record(click, then: $0) } }
 
     /// Queues the click; `done` is called once it is committed or spooled, or neither worked.
     public func record(_ click: Click, then done: @escaping Done) {
@@ -65,17 +64,6 @@ public final class ClickWriter: @unchecked Sendable {
     /// The same for a lander click-through.
     public func record(_ through: ClickThrough, then done: @escaping Done) {
         enqueue(Pending(.through(through), done))
-    }
-
-    private func waitFor(_ start: (@escaping Done) -> Void) -> Bool {
-        let finished = DispatchSemaphore(value: 0)
-        let stored = Atomic(false)
-        start {
-            stored.store($0, ordering: .releasing)
-            finished.signal()
-        }
-        finished.wait()
-        return stored.load(ordering: .acquiring)
     }
 
     private func enqueue(_ pending: Pending) {

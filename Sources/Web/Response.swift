@@ -93,7 +93,7 @@ public struct Response: Sendable {
 
 /// A write an answer waits for: `start` begins it and calls `done` once (from any thread).
 public struct PendingWrite: Sendable {
-    public typealias Start = @Sendable (_ done: @escaping @Sendable (_ succeeded: Bool) -> Void) -> Void
+    public typealias Start = @Sendable (_ done: @escaping FastCGIDeferral.Done) -> Void
     public let start: Start
     public let failure: HTTPError
 }

@@ -2,7 +2,6 @@ import CoreMetrics
 import FastCGI
 import Foundation
 import Logging
-import Synchronization
 import Threads
 
 /// Turns FastCGI requests into router calls: builds the `Request`, finds the route, turns
@@ -80,14 +79,7 @@ public final class WebApplication: Sendable {
     public func respond(to request: inout Request) -> Response {
         let response = route(&request)
         guard let pending = response.pendingWrite else { return response }
-        let done = DispatchSemaphore(value: 0)
-        let stored = Atomic(false)
-        pending.start { succeeded in
-            stored.store(succeeded, ordering: .releasing)
-            done.signal()
-        }
-        done.wait()
-        guard stored.load(ordering: .acquiring) else { return errorResponse(pending.failure, for: request) }
+        guard waitForOutcome(pending.start) else { return errorResponse(pending.failure, for: request) }
         var answer = response
         answer.pendingWrite = nil
         return answer

@@ -195,4 +195,20 @@ import WaymarkCore
         #expect(recorder.rememberedVisitors <= 1_000_000)
         #expect(recorder.rememberedVisitors > 100_000)
     }
+
+    @Test func theUserAgentCacheReadsAsTheReaderAndStaysBounded() {
+        let cache = UserAgentCache(capacity: 100)
+        let phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+        #expect(cache.reading(phone) == UserAgent(phone))
+        #expect(cache.reading(phone) == UserAgent(phone))  // from the cache
+        // A flood of distinct agents: each read right, the cache never past its capacity.
+        for n in 0..<1000 {
+            let agent = n % 2 == 0 ? "curl/8.\(n)" : "Mozilla/5.0 (Windows NT 10.0) Firefox/\(n)"
+            #expect(cache.reading(agent) == UserAgent(agent))
+            #expect(cache.count <= 100)
+        }
+        let long = phone + String(repeating: "x", count: 600)
+        #expect(cache.reading(long) == UserAgent(long))
+        #expect(cache.count <= 100)
+    }
 }
