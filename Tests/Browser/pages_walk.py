@@ -136,6 +136,18 @@ def submit(driver, wait, selector):
     loaded(driver)
 
 
+def from_the_start(fill, attempts=3):
+    """Runs a form's whole fill-and-submit again when Chromium loses a node of a page that was
+    still being replaced ("does not belong to the document"): the page is loaded afresh each time."""
+    for attempt in range(attempts):
+        try:
+            return fill()
+        except WebDriverException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
 def loaded(driver):
     """Waits for the page (after any redirect) to have loaded."""
     WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(
@@ -527,28 +539,29 @@ def main():
 
         step = "pages a form answers"
         emulate(driver, 1366, 900)
-        driver.get(BASE + "/spend/new")
-        Select(driver.find_element(By.NAME, "traffic_source_id")).select_by_value(str(source))
-        driver.execute_script("arguments[0].value = arguments[1]", driver.find_element(By.NAME, "from"), "2026-01-01")
-        driver.execute_script("arguments[0].value = arguments[1]", driver.find_element(By.NAME, "to"), "2026-01-07")
-        driver.find_element(By.NAME, "amount").send_keys("70")
-        driver.find_element(By.NAME, "currency").send_keys("USD")
-        submit(driver, wait, "button[name=action][value=preview]")
+
+        def preview_split():
+            driver.get(BASE + "/spend/new")
+            loaded(driver)
+            Select(driver.find_element(By.NAME, "traffic_source_id")).select_by_value(str(source))
+            driver.execute_script("arguments[0].value = arguments[1]", driver.find_element(By.NAME, "from"), "2026-01-01")
+            driver.execute_script("arguments[0].value = arguments[1]", driver.find_element(By.NAME, "to"), "2026-01-07")
+            driver.find_element(By.NAME, "amount").send_keys("70")
+            driver.find_element(By.NAME, "currency").send_keys("USD")
+            submit(driver, wait, "button[name=action][value=preview]")
+        from_the_start(preview_split)
         check_both_widths(driver, "spend-split")
         with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
             f.write("date,traffic_source,campaign,amount,currency\n%s,%d,%d,3.25,USD\n%s,%d,,1.00,USD\n" % (today, source, campaign, today, source))
             upload = f.name
         emulate(driver, 1366, 900)
-        for attempt in (1, 2):
-            try:
-                driver.get(BASE + "/spend/upload")
-                loaded(driver)
-                driver.find_element(By.NAME, "file").send_keys(upload)
-                submit(driver, wait, "main form.card button[type=submit]")
-                break
-            except WebDriverException:
-                if attempt == 2:
-                    raise
+
+        def upload_file():
+            driver.get(BASE + "/spend/upload")
+            loaded(driver)
+            driver.find_element(By.NAME, "file").send_keys(upload)
+            submit(driver, wait, "main form.card button[type=submit]")
+        from_the_start(upload_file)
         os.unlink(upload)
         check_both_widths(driver, "spend-preview")
         emulate(driver, 1366, 900)
