@@ -79,11 +79,14 @@ public struct ConversionEventStore: Sendable {
     }
 
     /// The event a postback names, created (named by its key) when new.
+    /// Once per event and transaction: a batch of postbacks names the same few events.
     func ensure(on c: PostgresConnection, workspaceID: Int64?, key: String) throws {
-        try c.query(
-            """
-            INSERT INTO conversion_events (workspace_id, key, name) VALUES (\(workspaceID), \(key), \(key))
-            ON CONFLICT (coalesce(workspace_id, 0), key) DO NOTHING
-            """, prepared: true)
+        try c.memo("conversion_events \(workspaceID ?? 0) \(key)") {
+            try c.query(
+                """
+                INSERT INTO conversion_events (workspace_id, key, name) VALUES (\(workspaceID), \(key), \(key))
+                ON CONFLICT (coalesce(workspace_id, 0), key) DO NOTHING
+                """, prepared: true)
+        }
     }
 }

@@ -29,8 +29,12 @@ public struct Outbox: ConversionOutbox {
         previousStatus: String?
     ) throws {
         let recorded = previousStatus == nil
-        // Resolved now: a change of the source reaches every inheriting campaign's next conversion.
-        if let reporting = try CampaignStore.reporting(on: c, campaignID: click.campaignID, explained: false),
+        // Resolved now: a change of the source reaches every inheriting campaign's next conversion
+        // (a batch of postbacks in one transaction reads each campaign's and workspace's once).
+        let reporting = try c.memo("reporting \(click.campaignID)") {
+            try CampaignStore.reporting(on: c, campaignID: click.campaignID, explained: false)
+        }
+        if let reporting,
             reporting.postbackURL != nil || reporting.integrationID != nil
         {
             let firstOfClick = try conversions.isFirstOfClick(on: c, clickID: click.id, conversionID: conversionID)
@@ -62,7 +66,10 @@ public struct Outbox: ConversionOutbox {
         let payload = WebhookPayload(
             recorded: recorded, conversionID: conversionID, click: click, input: input, currency: currency,
             previousStatus: previousStatus, sentAt: Date())
-        for hook in try webhooks.enabled(on: c, workspaceID: click.workspaceID) {
+        let hooks = try c.memo("webhooks \(click.workspaceID.map(String.init) ?? "none")") {
+            try webhooks.enabled(on: c, workspaceID: click.workspaceID)
+        }
+        for hook in hooks {
             let body = try payload.body()
             try insert(
                 c, conversionID: conversionID, click: click, kind: "webhook", targetID: hook.id, targetName: hook.url, method: "POST",

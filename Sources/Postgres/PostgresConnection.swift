@@ -11,6 +11,7 @@ public final class PostgresConnection: @unchecked Sendable {
     private var handle: OpaquePointer?
     /// SQL text → prepared statement name, for this physical connection.
     private var prepared: [String: String] = [:]
+    private var memos: [String: Any] = [:]
     public private(set) var transactionDepth = 0
 
     public init(conninfo: String) throws(PostgresError) {
@@ -99,6 +100,7 @@ public final class PostgresConnection: @unchecked Sendable {
             let value = try body(self)
             transactionDepth -= 1
             if depth == 0 {
+                memos.removeAll(keepingCapacity: true)
                 try query("COMMIT")
             } else {
                 try query(PostgresQuery(unescaped: "RELEASE SAVEPOINT sp\(depth)"))
@@ -106,6 +108,7 @@ public final class PostgresConnection: @unchecked Sendable {
             return value
         } catch {
             transactionDepth = depth
+            memos.removeAll(keepingCapacity: true)  // a memo may hold what the rollback undid
             if isConnected {
                 if depth == 0 {
                     _ = try? self.query("ROLLBACK")
@@ -115,6 +118,19 @@ public final class PostgresConnection: @unchecked Sendable {
             }
             throw error
         }
+    }
+
+    /// A read taken once per transaction: within `transaction { }` the first `read` of `key` is
+    /// kept until the transaction ends (a rollback, also to a savepoint, forgets every memo);
+    /// outside one, `read` runs every time. For configuration a batch of writes consults again
+    /// and again: under READ COMMITTED the batch then sees it as of its first read, as if its
+    /// writes had arrived together.
+    public func memo<T>(_ key: String, _ read: () throws -> T) rethrows -> T {
+        guard transactionDepth > 0 else { return try read() }
+        if let kept = memos[key] { return kept as! T }
+        let value = try read()
+        memos[key] = value
+        return value
     }
 
     // MARK: LISTEN / NOTIFY

@@ -44,6 +44,32 @@ import WaymarkTesting
         #expect(ids == [2, 3])
     }
 
+    @Test func aMemoLastsOneTransactionAndARollbackForgetsIt() throws {
+        let c = try TestEnvironment.connect()
+        var reads = 0
+        func read() -> Int? {
+            c.memo("k") {
+                reads += 1
+                return reads == 1 ? nil : reads
+            }
+        }
+        #expect(read() == nil)
+        #expect(read() == 2)  // outside a transaction every call reads
+        try c.transaction { _ in
+            #expect(read() == 3)
+            #expect(read() == 3)
+            #expect(c.memo("other") { "x" } == "x")
+        }
+        try c.transaction { _ in #expect(read() == 4) }  // a new transaction reads again
+        struct Stop: Error {}
+        try c.transaction { c in
+            #expect(read() == 5)
+            _ = try? c.transaction { _ in throw Stop() }  // rolled back to its savepoint
+            #expect(read() == 6)
+        }
+        #expect(reads == 6)
+    }
+
     @Test func errorsCarryTheSQLState() throws {
         let c = try TestEnvironment.connect()
         try c.query("CREATE TEMP TABLE uniq_test (id int PRIMARY KEY)")
