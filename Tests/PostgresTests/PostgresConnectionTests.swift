@@ -60,6 +60,17 @@ import WaymarkTesting
             #expect(read() == 3)
             #expect(c.memo("other") { "x" } == "x")
         }
+        var absentReads = 0
+        try c.transaction { _ in
+            for _ in 0..<2 {
+                let absent: Int? = c.memo("absent") {
+                    absentReads += 1
+                    return nil
+                }
+                #expect(absent == nil)
+            }
+        }
+        #expect(absentReads == 1)  // a read that found nothing is kept too
         try c.transaction { _ in #expect(read() == 4) }  // a new transaction reads again
         struct Stop: Error {}
         try c.transaction { c in
