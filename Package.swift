@@ -116,7 +116,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "WaymarkTests",
-            dependencies: product + ["Addresses", "HTTPClient", "Postgres", "Web", "WaymarkTesting", crypto, logging],
+            dependencies: product + ["Addresses", "HTTPClient", "Postgres", "Threads", "Web", "WaymarkTesting", crypto, logging],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",

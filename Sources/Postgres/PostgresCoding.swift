@@ -88,10 +88,31 @@ enum PostgresTimestamp {
         var t = time_t(seconds)
         var parts = tm()
         gmtime_r(&t, &parts)
-        return String(
-            format: "%04d-%02d-%02d %02d:%02d:%02d.%06d+00",
-            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), micros)
+        let year = Int(parts.tm_year) + 1900
+        guard (0...9999).contains(year) else {
+            return String(
+                format: "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", year, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), micros)
+        }
+        // `2026-11-23 16:03:26.123456+00`, digit by digit: String(format:) went through
+        // Foundation's formatter on every click and postback.
+        var out = [UInt8](repeating: 0, count: 29)
+        func put(_ value: Int, at start: Int, digits: Int) {
+            var v = value
+            for i in stride(from: start + digits - 1, through: start, by: -1) {
+                out[i] = UInt8(48 + v % 10)
+                v /= 10
+            }
+        }
+        put(year, at: 0, digits: 4)
+        put(Int(parts.tm_mon) + 1, at: 5, digits: 2)
+        put(Int(parts.tm_mday), at: 8, digits: 2)
+        put(Int(parts.tm_hour), at: 11, digits: 2)
+        put(Int(parts.tm_min), at: 14, digits: 2)
+        put(Int(parts.tm_sec), at: 17, digits: 2)
+        put(micros, at: 20, digits: 6)
+        for (i, c) in zip([4, 7, 10, 13, 16, 19, 26, 27, 28], "-- ::.+00".utf8) { out[i] = c }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses `2026-11-23 16:03:26.123456+00` (also `+05:30`, and no fraction).

@@ -32,5 +32,9 @@ import Testing
         let back = Date(postgresText: text)!
         #expect(abs(back.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.000002)
         #expect(Date(postgresText: "2026-11-18 16:36:40+05:30")!.timeIntervalSince1970 == 1_795_000_000)
+        // Zero-padded fields, a fraction that rounds up into the next second, the epoch itself.
+        #expect(Date(timeIntervalSince1970: 981_173_106.000007).postgresText == "2001-02-03 04:05:06.000007+00")
+        #expect(Date(timeIntervalSince1970: 981_173_106.9999996).postgresText == "2001-02-03 04:05:07.000000+00")
+        #expect(Date(timeIntervalSince1970: 0).postgresText == "1970-01-01 00:00:00.000000+00")
     }
 }
