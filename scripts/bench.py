@@ -45,6 +45,44 @@ def psql(sql):
     return sh("psql", url, "-Atc", sql).strip()
 
 
+def super_psql(sql):
+    """As the cluster's superuser (pg_stat_statements is read across roles)."""
+    pw = open(os.path.join(var, "postgres", "superuser.password")).read().strip()
+    return subprocess.run(["psql", "-X", "-Atq", "-h", "127.0.0.1", "-p", env["WAYMARK_PG_PORT"], "-U", "postgres", "-d", "waymark",
+                           "-F", "\t", "-c", sql], check=True, capture_output=True, text=True, env=dict(env, PGPASSWORD=pw)).stdout
+
+
+# WAYMARK_BENCH_STATEMENTS=1: the cluster loads pg_stat_statements (scripts/bench.sh), and a
+# measured run prints the statements its PostgreSQL time went to, per request.
+statements_wanted = env.get("WAYMARK_BENCH_STATEMENTS") == "1"
+
+
+def statements_reset():
+    if statements_wanted:
+        super_psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        super_psql("SELECT pg_stat_statements_reset()")
+
+
+def statements_print(requests):
+    if not statements_wanted or not requests:
+        return
+    rows = super_psql("SELECT calls, total_exec_time, total_plan_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) "
+                      "FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 12")
+    print("  PostgreSQL statements per request (calls, µs executing, µs planning):")
+    for line in rows.splitlines():
+        calls, exec_ms, plan_ms, query = line.split("\t", 3)
+        print("    %5.2f %7.1f %6.1f  %s" % (int(calls) / requests, float(exec_ms) * 1000 / requests,
+                                          float(plan_ms) * 1000 / requests, query))
+
+
+def start_profile(name, wanted):
+    """A whole-system `perf` profile of the next run when `wanted`, var/bench/NAME.perf.data."""
+    if not wanted:
+        return None
+    return subprocess.Popen(["perf", "record", "-a", "-g", "-e", "cpu-clock", "-o", os.path.join(out_dir, name + ".perf.data"),
+                             "--", "sleep", str(duration)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def wrk(url, connections, close):
     args = ["wrk", "-t2", "-c%d" % connections, "-d%ss" % duration, "--latency", url]
     if close:
@@ -156,8 +194,18 @@ def main():
         for connections in (16, 64):
             for name in ("nginx_302", "c_responder", "waymark", "waymark_flow"):
                 tls = mode == "new_https_connection"
+                # The plain campaign's first run (kept-alive, c=16) is the one profiled and whose
+                # statements are printed, when asked for.
+                first = name == "waymark" and not tls and connections == 16
+                if first:
+                    statements_reset()
+                profile = start_profile("click", first and env.get("WAYMARK_BENCH_PROFILE_CLICKS") == "1")
                 cpu_before = component_cpu()
                 r = wrk(targets[name](tls), connections, close=tls)
+                if profile:
+                    profile.wait()
+                if first:
+                    statements_print(r["requests"])
                 if name.startswith("waymark"):
                     r["cpu_us_per_click"] = cpu_per_click(cpu_before, component_cpu(), r["requests"])
                 r.update({"target": name, "connections": connections, "mode": mode})
@@ -261,11 +309,8 @@ def postbacks(campaign_id, results):
         f.write('function request()\n  n = n + 1\n  return wrk.format("GET", "/postback?clickid=" .. ids[(n % #ids) + 1] .. "&payout=1.50&txid=b" .. tag .. "-" .. n)\nend\n')
     before = int(psql("SELECT count(*) FROM conversions WHERE campaign_id = %d" % campaign_id))
     args = ["wrk", "-t2", "-c16", "-d%ss" % duration, "--latency", "-s", script, "http://localhost:%s/postback" % http_port]
-    # WAYMARK_BENCH_PROFILE_POSTBACKS=1: a whole-system profile of this run, var/bench/postback.perf.data.
-    profile = None
-    if env.get("WAYMARK_BENCH_PROFILE_POSTBACKS") == "1":
-        profile = subprocess.Popen(["perf", "record", "-a", "-g", "-e", "cpu-clock", "-o", os.path.join(out_dir, "postback.perf.data"),
-                                    "--", "sleep", str(duration)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    statements_reset()
+    profile = start_profile("postback", env.get("WAYMARK_BENCH_PROFILE_POSTBACKS") == "1")
     cpu_before = component_cpu()
     text = subprocess.run(args, capture_output=True, text=True).stdout
     cpu_after = component_cpu()
@@ -290,6 +335,7 @@ def postbacks(campaign_id, results):
           % (rps, out["p50_ms"], out["p99_ms"], out["vs_waymark_clicks"], answered, stored, bad))
     c = out["cpu_us_per_postback"]
     print("  CPU per postback (µs): " + "  ".join("%s %6.1f" % (k, v) for k, v in c.items() if v is not None))
+    statements_print(total)
     return out
 
 

@@ -22,6 +22,9 @@ trap cleanup EXIT
 # A fresh instance each run: the report history is generated anew (10 million clicks, ~4 GB).
 rm -rf "$WAYMARK_VAR"
 unset WAYMARK_DATABASE_URL
+# WAYMARK_BENCH_STATEMENTS=1: pg_stat_statements in the bench cluster (scripts/bench.py prints
+# a measured run's statements per request).
+[ "${WAYMARK_BENCH_STATEMENTS:-0}" = 1 ] && export WAYMARK_PG_STATEMENTS=1
 "$WAYMARK_ROOT/scripts/stack.sh" up
 WAYMARK_DATABASE_URL=$(cat "$WAYMARK_VAR/database.url")
 export WAYMARK_DATABASE_URL

@@ -77,6 +77,11 @@ synchronous_commit = on
 # (about 10 000 clicks) otherwise held every commit for 20-40 ms (make bench's p99).
 wal_init_zero = off
 CONF
+  # WAYMARK_PG_STATEMENTS=1 (make bench's WAYMARK_BENCH_STATEMENTS=1): pg_stat_statements
+  # loaded, so a benchmark can say which statements a request's PostgreSQL time goes to.
+  if [ "${WAYMARK_PG_STATEMENTS:-0}" = 1 ]; then
+    printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\npg_stat_statements.track_planning = on\n" >> "$PG_DATA/postgresql.conf"
+  fi
   configure_archiving
 }
 
