@@ -16,13 +16,16 @@ public struct FastCGIRequest: Sendable {
 
 /// What an answer waits for without holding a thread: the server calls `start` once it has
 /// set the request aside, and the thread that calls `done` (the click writer's, after its
-/// commit) writes the answer, or `failure` on `done(false)`.
+/// commit) writes the answer, or `failure()` on `done(false)`: made only then, as nearly every
+/// write succeeds (an error page per click was a few percent of the machine).
 public final class FastCGIDeferral: Sendable {
     public typealias Done = @Sendable (_ succeeded: Bool) -> Void
     public let start: @Sendable (_ done: @escaping Done) -> Void
-    public let failure: FastCGIResponse
+    public let failure: @Sendable () -> FastCGIResponse
 
-    public init(failure: FastCGIResponse, start: @escaping @Sendable (_ done: @escaping Done) -> Void) {
+    public init(
+        failure: @escaping @Sendable () -> FastCGIResponse, start: @escaping @Sendable (_ done: @escaping Done) -> Void
+    ) {
         self.failure = failure
         self.start = start
     }

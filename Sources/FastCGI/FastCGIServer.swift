@@ -183,7 +183,7 @@ public final class FastCGIServer: Sendable {
         }
         let address = UInt(bitPattern: request)  // handed to the callback's thread
         deferral.start { [self] succeeded in
-            answer(succeeded ? response : deferral.failure, to: UnsafeMutablePointer(bitPattern: address)!)
+            answer(succeeded ? response : deferral.failure(), to: UnsafeMutablePointer(bitPattern: address)!)
         }
     }
 

@@ -49,13 +49,16 @@ public final class WebApplication: Sendable {
             finished(request, status: response.status, started: started)
             return response.fastCGI
         }
-        var failure = errorResponse(pending.failure, for: request)
-        if request.method == "HEAD" { failure.dropBody() }
         let status = response.status
         var answer = response.fastCGI
-        answer.deferral = FastCGIDeferral(failure: failure.fastCGI) { [self, request, failure] done in
+        let failure: @Sendable () -> FastCGIResponse = { [self, request] in
+            var failure = self.errorResponse(pending.failure, for: request)
+            if request.method == "HEAD" { failure.dropBody() }
+            return failure.fastCGI
+        }
+        answer.deferral = FastCGIDeferral(failure: failure) { [self, request] done in
             pending.start { stored in
-                self.finished(request, status: stored ? status : failure.status, started: started)
+                self.finished(request, status: stored ? status : pending.failure.status, started: started)
                 done(stored)
             }
         }

@@ -125,7 +125,7 @@ import Testing
         // One thread: while two answers wait, it still serves another request.
         let server = try makeServer(threads: 1) { request in
             guard request.params["DEFER"] == "1" else { return FastCGIResponse(status: 200, body: Array("now".utf8)) }
-            let deferral = FastCGIDeferral(failure: FastCGIResponse(status: 503, body: Array("not stored".utf8))) { done in
+            let deferral = FastCGIDeferral(failure: { FastCGIResponse(status: 503, body: Array("not stored".utf8)) }) { done in
                 callbacks.withLock { $0.append(done) }
             }
             return FastCGIResponse(status: 302, headers: [("Location", "https://example.com/")], deferral: deferral)

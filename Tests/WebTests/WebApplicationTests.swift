@@ -92,11 +92,11 @@ import Web
         #expect((object?["error"] as? [String: Any])?["code"] as? String == "unavailable")
     }
 
-    @Test func overFastCGITheWaitingAnswerIsDeferredWithItsErrorReady() {
+    @Test func overFastCGITheWaitingAnswerIsDeferredWithItsErrorMadeOnFailure() {
         let params = ["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/wait?stored=0", "QUERY_STRING": "stored=0"]
         let answer = app.handle(FastCGIRequest(params: params))
         #expect(answer.status == 302)
-        #expect(answer.deferral?.failure.status == 503)
+        #expect(answer.deferral?.failure().status == 503)
         let outcome = DispatchSemaphore(value: 0)
         let stored = Mutex<Bool?>(nil)
         answer.deferral?.start { succeeded in
