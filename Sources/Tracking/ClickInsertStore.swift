@@ -3,9 +3,9 @@ import Foundation
 import Postgres
 import WaymarkCore
 
-/// The click writer's own connection and its INSERTs of `clicks` and `lander_clicks` (… ON
-/// CONFLICT DO NOTHING: a replayed click, or a repeated click-through, is stored once). Not
-/// Sendable: it belongs to the writer's thread.
+/// The click writer's own connection and its INSERTs of `clicks` and `lander_clicks` (a
+/// replayed click, or a repeated click-through, is stored once). Not Sendable: it belongs to
+/// the writer's thread.
 public final class ClickInsertStore {
     private let conninfo: String
     private var connection: PostgresConnection?
@@ -51,11 +51,17 @@ public final class ClickInsertStore {
         try connection!.query(query, prepared: true)
     }
 
-    /// One statement for any batch size: each column travels as one array parameter and
-    /// `unnest` turns them back into rows, so the statement is prepared once per connection.
+    /// One statement per batch, whatever its size: each column travels as one array parameter
+    /// and `unnest` turns them back into rows. Parameter slots past the highest one the batch
+    /// uses are left out (NULL by default): most sources fill a few of the 30, and every array
+    /// costs PostgreSQL a parse per row. Live clicks carry fresh ids, so the first try has no
+    /// ON CONFLICT (its speculative insertion was about a fifth of a row's cost); a unique
+    /// violation (a spooled batch that had been stored before the connection broke) is tried
+    /// again skipping the rows already in.
     public func insert(_ clicks: [Click]) throws {
         if connection == nil { connection = try PostgresConnection(conninfo: conninfo) }
-        var columns = [[String?]](repeating: [], count: ClickInsertStore.columnTypes.count)
+        let lastSlot = min(TrafficSource.maxParameters, clicks.reduce(0) { max($0, $1.slots.keys.max() ?? 0) })
+        var columns = [[String?]](repeating: [], count: ClickInsertStore.fixedColumns.count + lastSlot)
         for i in columns.indices { columns[i].reserveCapacity(clicks.count) }
         for c in clicks {
             let fixed: [String?] = [
@@ -66,30 +72,45 @@ public final class ClickInsertStore {
                 c.flowID.map { String($0) }, c.flowPath.map { String($0) }, c.landerID.map { String($0) }, c.offerID.map { String($0) },
             ]
             for (i, value) in fixed.enumerated() { columns[i].append(value) }
-            for slot in 1...TrafficSource.maxParameters { columns[fixed.count + slot - 1].append(c.slots[slot]) }
+            for slot in stride(from: 1, through: lastSlot, by: 1) { columns[fixed.count + slot - 1].append(c.slots[slot]) }
         }
-        let query = PostgresQuery(unescaped: ClickInsertStore.insertSQL, binds: columns.map { PostgresArrayLiteral.encode($0) })
-        try connection!.query(query, prepared: true)
+        let binds = columns.map { PostgresArrayLiteral.encode($0) }
+        if let error = execute(ClickInsertStore.insertSQL(slots: lastSlot), binds) {
+            guard error.sqlState == "23505" else { throw error }
+            if let error = execute(ClickInsertStore.insertSQL(slots: lastSlot, skippingStored: true), binds) { throw error }
+        }
     }
 
-    public static let columnNames =
-        [
-            "id", "clicked_at", "campaign_id", "traffic_source_id", "workspace_id", "ip", "user_agent", "referrer",
-            "external_id", "cost", "is_bot", "is_unique", "country", "device", "os", "browser", "destination", "extra",
-            "flow_id", "flow_path", "lander_id", "offer_id",
-        ]
-        + (1...TrafficSource.maxParameters).map { "p\($0)" }
-    public static let columnTypes =
-        [
-            "text", "float8", "bigint", "bigint", "bigint", "text", "text", "text", "text", "numeric", "bool", "bool",
-            "text", "text", "text", "text", "text", "jsonb", "bigint", "smallint", "bigint", "bigint",
-        ] + Array(repeating: "text", count: TrafficSource.maxParameters)
-    public static let insertSQL: String = {
-        let arrays = columnTypes.enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }.joined(separator: ", ")
-        let select = columnNames.map { $0 == "clicked_at" ? "to_timestamp(u.clicked_at)" : "u." + $0 }.joined(separator: ", ")
-        return "INSERT INTO clicks (\(columnNames.joined(separator: ", "))) SELECT \(select) FROM unnest(\(arrays)) AS u("
-            + columnNames.joined(separator: ", ") + ") ON CONFLICT DO NOTHING"
-    }()
+    // A returned error rather than a catch and rethrow: the 6.3 compiler crashes on the latter here.
+    private func execute(_ sql: String, _ binds: [String?]) -> PostgresError? {
+        do {
+            try connection!.query(PostgresQuery(unescaped: sql, binds: binds), prepared: true)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    static let fixedColumns: [(name: String, type: String)] = [
+        ("id", "text"), ("clicked_at", "float8"), ("campaign_id", "bigint"), ("traffic_source_id", "bigint"),
+        ("workspace_id", "bigint"), ("ip", "text"), ("user_agent", "text"), ("referrer", "text"), ("external_id", "text"),
+        ("cost", "numeric"), ("is_bot", "bool"), ("is_unique", "bool"), ("country", "text"), ("device", "text"), ("os", "text"),
+        ("browser", "text"), ("destination", "text"), ("extra", "jsonb"), ("flow_id", "bigint"), ("flow_path", "smallint"),
+        ("lander_id", "bigint"), ("offer_id", "bigint"),
+    ]
+    /// Every variant, made once: the fixed columns and slots 1…n, without and with ON CONFLICT
+    /// (2 × 31 statements at most, each prepared once per connection).
+    private static let insertStatements: [[String]] = (0...TrafficSource.maxParameters).map { slots in
+        let columns = fixedColumns + (0..<slots).map { (name: "p\($0 + 1)", type: "text") }
+        let names = columns.map(\.name).joined(separator: ", ")
+        let arrays = columns.enumerated().map { "$\($0.offset + 1)::\($0.element.type)[]" }.joined(separator: ", ")
+        let select = columns.map { $0.name == "clicked_at" ? "to_timestamp(u.clicked_at)" : "u." + $0.name }.joined(separator: ", ")
+        let insert = "INSERT INTO clicks (\(names)) SELECT \(select) FROM unnest(\(arrays)) AS u(\(names))"
+        return [insert, insert + " ON CONFLICT DO NOTHING"]
+    }
+    static func insertSQL(slots: Int, skippingStored: Bool = false) -> String {
+        insertStatements[slots][skippingStored ? 1 : 0]
+    }
 
     static let throughColumns: [(name: String, type: String)] = [
         ("click_id", "text"), ("clicked_at", "float8"), ("through_at", "float8"), ("campaign_id", "bigint"),

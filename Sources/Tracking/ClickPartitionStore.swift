@@ -16,7 +16,7 @@ public struct ClickPartitionStore: Sendable {
     /// Partitions for days counted from 1970-01-01 (UTC), on the caller's connection.
     public static func ensure(days: some Sequence<Int>, on c: PostgresConnection) throws {
         for day in days {
-            try c.query("SELECT waymark_ensure_click_partition(date '1970-01-01' + \(day))")
+            try c.query("SELECT waymark_ensure_click_partition(date '1970-01-01' + \(day)::int)")
         }
     }
 

@@ -150,7 +150,7 @@ public final class ClickWriter: @unchecked Sendable {
         return !spool.hasPending
     }
 
-    /// One INSERT … ON CONFLICT DO NOTHING (a replayed click is stored once) and its COMMIT.
+    /// One INSERT and its COMMIT (a replayed click is stored once: see ClickInsertStore).
     private func insert(_ clicks: [ClickRecord]) -> Bool {
         do {
             try store.insert(clicks)

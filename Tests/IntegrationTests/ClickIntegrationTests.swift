@@ -5,6 +5,7 @@ import HTTPClient
 import Postgres
 import Synchronization
 import Testing
+import Tracking
 import Waymark
 import WaymarkCore
 import WaymarkTesting
@@ -137,6 +138,36 @@ import WaymarkTesting
         #expect(result.ids.count == 500 && Set(result.ids).count == 500)
         #expect(try storedIDs(result.ids).count == 500)
         #expect(try clickCount(campaign: id) == 500)
+    }
+
+    /// The writer's first try has no ON CONFLICT: a batch that meets a click already stored
+    /// (resent by nginx to the other responder, or spooled after a commit whose answer was lost)
+    /// is tried again skipping it, and each click is one row with its parameter slots.
+    @Test func aBatchMeetingAStoredClickStoresEachOnce() throws {
+        let (_, id, _) = try setUp()
+        let sourceID: Int = try database.query("SELECT traffic_source_id::int AS s FROM campaigns WHERE id = \(id)").first!.decode("s")
+        func click(_ slots: [String: String]) throws -> Click {
+            let object: [String: Any] = [
+                "id": "dup-" + uniqueSuffix(), "clickedAt": Date().timeIntervalSinceReferenceDate, "campaignID": id,
+                "trafficSourceID": sourceID, "ip": "198.51.100.9", "userAgent": "ua", "referrer": "", "cost": "0.2", "isBot": false,
+                "isUnique": true, "country": "", "device": "", "os": "", "browser": "", "destination": "https://offer.example/",
+                "slots": slots, "extra": [String: String](),
+            ]
+            return try JSONDecoder().decode(Click.self, from: JSONSerialization.data(withJSONObject: object))
+        }
+        let first = try click(["2": "two"])
+        let second = try click(["1": "one", "3": "three"])
+        let store = ClickInsertStore(conninfo: TestEnvironment.databaseURL)
+        let partitions = try PostgresConnection(conninfo: TestEnvironment.databaseURL)
+        try ClickPartitionStore.ensure(days: [Int(first.clickedAt.timeIntervalSince1970 / 86400)], on: partitions)
+        try store.insert([first])
+        try store.insert([first, second])
+        try store.insert([second])
+        let rows = try database.query(
+            "SELECT id, p1, p2, p3 FROM clicks WHERE id IN (\(first.id), \(second.id)) ORDER BY p2 NULLS LAST")
+        try #require(rows.count == 2)
+        #expect(rows.first?["id"] == first.id && rows.first?["p2"] == "two" && rows.first?["p1"] == nil)
+        #expect(rows[1]["id"] == second.id && rows[1]["p1"] == "one" && rows[1]["p3"] == "three")
     }
 
     @Test func theAPIRecordsAClickLikeTheRedirect() throws {
