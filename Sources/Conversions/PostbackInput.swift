@@ -27,7 +27,7 @@ public struct PostbackInput: Sendable {
     public init(_ pairs: [(String, String)], requireClickID: Bool = true) throws(HTTPError) {
         func value(_ names: String...) -> String? {
             for name in names {
-                if let v = pairs.first(where: { $0.0 == name })?.1.trimmingCharacters(in: .whitespaces), !v.isEmpty { return v }
+                if let v = pairs.first(where: { $0.0 == name })?.1.trimmingSpaces, !v.isEmpty { return v }
             }
             return nil
         }

@@ -1,3 +1,16 @@
+import Foundation
+
 extension String {
     public var nilIfEmpty: String? { isEmpty ? nil : self }
+
+    /// Without leading and trailing spaces and tabs (and Unicode's other space separators), as
+    /// `trimmingCharacters(in: .whitespaces)`, which it calls only when an end is not plain
+    /// ASCII: bridging to Foundation for each of a postback's fields was about a tenth of the
+    /// responder's time per postback.
+    public var trimmingSpaces: String {
+        guard let first = utf8.first, let last = utf8.last else { return self }
+        let plain: ClosedRange<UInt8> = 0x21...0x7E
+        if plain.contains(first) && plain.contains(last) { return self }
+        return trimmingCharacters(in: .whitespaces)
+    }
 }
