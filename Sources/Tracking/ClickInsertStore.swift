@@ -100,16 +100,16 @@ public final class ClickInsertStore {
     ]
     /// Every variant, made once: the fixed columns and slots 1…n, without and with ON CONFLICT
     /// (2 × 31 statements at most, each prepared once per connection).
-    private static let insertStatements: [[String]] = (0...TrafficSource.maxParameters).map { slots in
+    private static let insertStatements: [(plain: String, skippingStored: String)] = (0...TrafficSource.maxParameters).map { slots in
         let columns = fixedColumns + (0..<slots).map { (name: "p\($0 + 1)", type: "text") }
         let names = columns.map(\.name).joined(separator: ", ")
         let arrays = columns.enumerated().map { "$\($0.offset + 1)::\($0.element.type)[]" }.joined(separator: ", ")
         let select = columns.map { $0.name == "clicked_at" ? "to_timestamp(u.clicked_at)" : "u." + $0.name }.joined(separator: ", ")
         let insert = "INSERT INTO clicks (\(names)) SELECT \(select) FROM unnest(\(arrays)) AS u(\(names))"
-        return [insert, insert + " ON CONFLICT DO NOTHING"]
+        return (insert, insert + " ON CONFLICT DO NOTHING")
     }
     static func insertSQL(slots: Int, skippingStored: Bool = false) -> String {
-        insertStatements[slots][skippingStored ? 1 : 0]
+        skippingStored ? insertStatements[slots].skippingStored : insertStatements[slots].plain
     }
 
     static let throughColumns: [(name: String, type: String)] = [

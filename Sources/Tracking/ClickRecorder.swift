@@ -124,7 +124,7 @@ public final class ClickRecorder: Sendable {
         switch campaign.costModel {
         case .cpc: return campaign.clickCost
         case .auto:
-            guard let text = values["cost"]?.trimmingCharacters(in: .whitespaces), Decimals.isPlain(text) else { return "0" }
+            guard let text = values["cost"]?.trimmingSpaces, Decimals.isPlain(text) else { return "0" }
             return text
         // CPM costs come with impressions (reports), CPA costs with approved conversions.
         case .cpm, .cpa, .none: return "0"

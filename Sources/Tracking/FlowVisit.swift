@@ -1,5 +1,6 @@
 import Addresses
 import Foundation
+import WaymarkCore
 
 /// What a flow's rules test of one visit (SPEC §9), lower-cased once so that matching compares
 /// without converting. An empty value is a missing one: it fails `in`/`contains` and passes
@@ -30,13 +31,13 @@ public struct FlowVisit: Sendable {
         country: String, userAgent: UserAgent, isBot: Bool = false, acceptLanguage: String, ip: String, referrer: String,
         parameters: [(String, String)], at: Date, timeZone: TimeZone
     ) {
-        let code = country.trimmingCharacters(in: .whitespaces)
+        let code = country.trimmingSpaces
         self.country = code == "--" || code == "-" ? "" : code.lowercased()
         device = userAgent.isBot || isBot ? "bot" : userAgent.device.lowercased()
         os = userAgent.os.lowercased()
         browser = userAgent.browser.lowercased()
         language = FlowVisit.primaryLanguage(acceptLanguage)
-        ipBytes = IPRanges.parse(ip.trimmingCharacters(in: .whitespaces))?.0
+        ipBytes = IPRanges.parse(ip.trimmingSpaces)?.0
         referrerDomain = FlowVisit.referrerDomain(referrer)
         self.parameters = parameters.map { (name: $0.0.lowercased(), value: $0.1.lowercased()) }
         (weekday, hour) = FlowVisit.weekdayAndHour(at: at, in: timeZone)
