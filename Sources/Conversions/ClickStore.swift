@@ -39,27 +39,46 @@ public struct ClickStore: Sendable {
             destination: try r.decode("destination"), parameters: ClickStore.parameters(r))
     }
 
-    /// The click a postback names (by its id's second), in the recording transaction. Prepared:
-    /// the lookup's plan is cached per connection (planning it cost about as much as running
-    /// it); the click is one row (LIMIT 1), so even a generic plan joins the rest by their keys
-    /// instead of hashing whole tables.
-    public func forConversion(_ id: String, on c: PostgresConnection) throws -> ClickForConversion? {
-        guard let second = ClickID.time(of: id) else { return nil }
-        let rows = try c.query(
-            """
-            SELECT k.id, k.clicked_at, k.campaign_id, k.traffic_source_id, k.workspace_id, k.external_id, k.extra::text AS extra,
-                   k.ip, k.user_agent, k.destination, k.flow_id, k.flow_path, k.lander_id, o.id AS offer_id,
-                   o.payout::text AS offer_payout, o.currency AS offer_currency,
-                   \(unescaped: ClickStore.slotColumns), c.currency, w.postback_secret, s.parameters::text AS source_parameters
-            FROM (SELECT * FROM clicks WHERE id = \(id) AND clicked_at >= \(second) AND clicked_at < \(second.addingTimeInterval(1))
-                  LIMIT 1) k
-            JOIN campaigns c ON c.id = k.campaign_id
-            JOIN traffic_sources s ON s.id = k.traffic_source_id
-            LEFT JOIN workspaces w ON w.id = k.workspace_id
-            LEFT JOIN lander_clicks t ON k.lander_id IS NOT NULL AND t.click_id = k.id
-            LEFT JOIN offers o ON o.id = coalesce(k.offer_id, t.offer_id)
-            """, prepared: true)
-        guard let row = rows.first else { return nil }
+    /// The clicks a batch of postbacks names, by id (an id with no click, or no second, is
+    /// absent), in the recording transaction: one statement for the batch. Each id is looked up
+    /// by the single-click query, laterally: the click is one row (LIMIT 1) within the second
+    /// its id names, so even the generic plan of this prepared statement prunes to that day's
+    /// partition at run time and joins the rest by their keys instead of hashing whole tables.
+    public func forConversions(_ ids: [String], on c: PostgresConnection) throws -> [String: ClickForConversion] {
+        var seconds: [String: Date] = [:]
+        for id in ids where seconds[id] == nil {
+            if let second = ClickID.time(of: id) { seconds[id] = second }
+        }
+        guard !seconds.isEmpty else { return [:] }
+        let keys = Array(seconds.keys)
+        let binds = [PostgresArrayLiteral.encode(keys), PostgresArrayLiteral.encode(keys.map { seconds[$0]!.postgresText })]
+        var clicks: [String: ClickForConversion] = [:]
+        for row in try c.query(PostgresQuery(unescaped: ClickStore.forConversionsSQL, binds: binds), prepared: true) {
+            let click = try ClickStore.forConversion(row)
+            clicks[click.id] = click
+        }
+        return clicks
+    }
+
+    static let forConversionsSQL = """
+        SELECT k.*
+        FROM unnest($1::text[], $2::timestamptz[]) AS u(id, second)
+        CROSS JOIN LATERAL (
+          SELECT k.id, k.clicked_at, k.campaign_id, k.traffic_source_id, k.workspace_id, k.external_id, k.extra::text AS extra,
+                 k.ip, k.user_agent, k.destination, k.flow_id, k.flow_path, k.lander_id, o.id AS offer_id,
+                 o.payout::text AS offer_payout, o.currency AS offer_currency,
+                 \(ClickStore.slotColumns), c.currency, w.postback_secret, s.parameters::text AS source_parameters
+          FROM (SELECT * FROM clicks WHERE id = u.id AND clicked_at >= u.second AND clicked_at < u.second + interval '1 second'
+                LIMIT 1) k
+          JOIN campaigns c ON c.id = k.campaign_id
+          JOIN traffic_sources s ON s.id = k.traffic_source_id
+          LEFT JOIN workspaces w ON w.id = k.workspace_id
+          LEFT JOIN lander_clicks t ON k.lander_id IS NOT NULL AND t.click_id = k.id
+          LEFT JOIN offers o ON o.id = coalesce(k.offer_id, t.offer_id)
+        ) k
+        """
+
+    static func forConversion(_ row: PostgresRow) throws -> ClickForConversion {
         var click = ClickForConversion(
             id: try row.decode("id"), clickedAt: try row.decode("clicked_at"), campaignID: try row.decode("campaign_id"),
             trafficSourceID: try row.decode("traffic_source_id"), workspaceID: try row.decode("workspace_id", as: Int64?.self),

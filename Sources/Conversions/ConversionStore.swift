@@ -56,22 +56,59 @@ public struct ConversionStore: Sendable {
         var event: String
     }
 
-    /// A new conversion for the click's key; nil when the key has one already (perhaps
-    /// concurrently: the insert waits for the other transaction's commit).
-    func insert(on c: PostgresConnection, click: ClickForConversion, input: PostbackInput, currency: String) throws -> Int64? {
-        try c.query(
-            """
-            INSERT INTO conversions (workspace_id, click_id, clicked_at, campaign_id, traffic_source_id, event_key, txid, dedupe_key,
-                                     status, payout, currency, flow_id, flow_path, lander_id, offer_id, converted_at)
-            VALUES (\(click.workspaceID), \(click.id), \(click.clickedAt), \(click.campaignID), \(click.trafficSourceID), \(input.event),
-                    \(input.txid), \(input.dedupeKey), \(input.status.rawValue), \(input.payout)::numeric, \(currency),
-                    \(click.flowID), \(click.flowPath), \(click.landerID), \(click.offerID),
-                    coalesce(\(input.receivedAt)::timestamptz, now()))
-            ON CONFLICT (click_id, dedupe_key) DO NOTHING
-            RETURNING id
-            """, prepared: true
-        ).first?.decode("id", as: Int64.self)
+    /// A conversion's de-duplication key: unique per click.
+    struct Key: Hashable, Sendable {
+        var clickID: String
+        var dedupeKey: String
     }
+
+    /// A conversion to insert, its payout and currency settled.
+    struct New: Sendable {
+        var click: ClickForConversion
+        var input: PostbackInput
+        var currency: String
+
+        var key: Key { Key(clickID: click.id, dedupeKey: input.dedupeKey) }
+    }
+
+    /// New conversions for the keys that have none yet, in one statement (so the roll-up trigger
+    /// runs once per batch); the new ids by key. A key stored already (perhaps concurrently: the
+    /// insert waits for the other transaction's commit) is absent. Rows go in their given order,
+    /// so ids follow it.
+    func insert(on c: PostgresConnection, _ rows: [New]) throws -> [Key: Int64] {
+        guard !rows.isEmpty else { return [:] }
+        var columns = [[String?]](repeating: [], count: 16)
+        for r in rows {
+            let values: [String?] = [
+                r.click.workspaceID.map { String($0) }, r.click.id, r.click.clickedAt.postgresText, String(r.click.campaignID),
+                String(r.click.trafficSourceID), r.input.event, r.input.txid, r.input.dedupeKey, r.input.status.rawValue, r.input.payout,
+                r.currency, r.click.flowID.map { String($0) }, r.click.flowPath.map { String($0) }, r.click.landerID.map { String($0) },
+                r.click.offerID.map { String($0) }, r.input.receivedAt?.postgresText,
+            ]
+            for (i, value) in values.enumerated() { columns[i].append(value) }
+        }
+        let query = PostgresQuery(unescaped: ConversionStore.insertSQL, binds: columns.map { PostgresArrayLiteral.encode($0) })
+        var ids: [Key: Int64] = [:]
+        for row in try c.query(query, prepared: true) {
+            ids[Key(clickID: try row.decode("click_id"), dedupeKey: try row.decode("dedupe_key"))] = try row.decode("id")
+        }
+        return ids
+    }
+
+    static let insertSQL = """
+        INSERT INTO conversions (workspace_id, click_id, clicked_at, campaign_id, traffic_source_id, event_key, txid, dedupe_key,
+                                 status, payout, currency, flow_id, flow_path, lander_id, offer_id, converted_at)
+        SELECT workspace_id, click_id, clicked_at, campaign_id, traffic_source_id, event_key, txid, dedupe_key, status, payout, currency,
+               flow_id, flow_path, lander_id, offer_id, coalesce(received_at, now())
+        FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[],
+                    $9::text[], $10::numeric[], $11::text[], $12::bigint[], $13::smallint[], $14::bigint[], $15::bigint[],
+                    $16::timestamptz[])
+             WITH ORDINALITY AS u(workspace_id, click_id, clicked_at, campaign_id, traffic_source_id, event_key, txid, dedupe_key,
+                                  status, payout, currency, flow_id, flow_path, lander_id, offer_id, received_at, n)
+        ORDER BY n
+        ON CONFLICT (click_id, dedupe_key) DO NOTHING
+        RETURNING id, click_id, dedupe_key
+        """
 
     func existing(on c: PostgresConnection, clickID: String, input: PostbackInput) throws -> Existing {
         let row = try c.query(

@@ -55,22 +55,53 @@ public struct PostbackStore: Sendable {
             """)
     }
 
-    /// A postback with its outcome, in the recording transaction.
-    func insert(
-        on c: PostgresConnection, _ raw: ConversionRecorder.Raw, _ input: PostbackInput, outcome: ConversionRecorder.Outcome,
-        workspaceID: Int64?, conversionID: Int64?, error: String?
-    ) throws -> Int64 {
-        try c.query(
-            """
-            INSERT INTO postbacks (received_at, channel, method, query, body, content_type, source_ip, click_id, workspace_id, event_key,
-                                   txid, status, payout, currency, outcome, error, conversion_id)
-            VALUES (coalesce(\(input.receivedAt)::timestamptz, now()), \(raw.channel), \(raw.method), \(raw.query), \(raw.body),
-                    \(raw.contentType), \(raw.sourceIP),
-                    \(input.clickID.isEmpty ? nil : input.clickID), \(workspaceID), \(input.event), \(input.txid), \(input.status.rawValue),
-                    \(input.payout)::numeric, \(input.currency), \(outcome.rawValue), \(error), \(conversionID))
-            RETURNING id
-            """, prepared: true)[0].decode("id")
+    /// A postback for the ledger, with its outcome.
+    struct Entry: Sendable {
+        var raw: ConversionRecorder.Raw
+        var input: PostbackInput
+        var outcome: ConversionRecorder.Outcome
+        var workspaceID: Int64?
+        var conversionID: Int64?
+        var error: String?
     }
+
+    /// A batch's postbacks with their outcomes, in the recording transaction and in one
+    /// statement; their ids, in the given order (drawn before the insert, in that order).
+    func insert(on c: PostgresConnection, _ entries: [Entry]) throws -> [Int64] {
+        guard !entries.isEmpty else { return [] }
+        var columns = [[String?]](repeating: [], count: 17)
+        for e in entries {
+            let values: [String?] = [
+                e.input.receivedAt?.postgresText, e.raw.channel, e.raw.method, e.raw.query, e.raw.body, e.raw.contentType, e.raw.sourceIP,
+                e.input.clickID.isEmpty ? nil : e.input.clickID, e.workspaceID.map { String($0) }, e.input.event, e.input.txid,
+                e.input.status.rawValue, e.input.payout, e.input.currency, e.outcome.rawValue, e.error, e.conversionID.map { String($0) },
+            ]
+            for (i, value) in values.enumerated() { columns[i].append(value) }
+        }
+        let query = PostgresQuery(unescaped: PostbackStore.insertSQL, binds: columns.map { PostgresArrayLiteral.encode($0) })
+        return try c.query(query, prepared: true).map { try $0.decode("id") }
+    }
+
+    // The ids are drawn in a CTE, which PostgreSQL evaluates once (it calls a volatile
+    // function), so the inserted rows and the answer share them.
+    static let insertSQL = """
+        WITH entries AS (
+          SELECT nextval('postbacks_id_seq') AS id, u.*
+          FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                      $9::bigint[], $10::text[], $11::text[], $12::text[], $13::numeric[], $14::text[], $15::text[], $16::text[],
+                      $17::bigint[])
+               WITH ORDINALITY AS u(received_at, channel, method, query, body, content_type, source_ip, click_id, workspace_id,
+                                    event_key, txid, status, payout, currency, outcome, error, conversion_id, n)
+          ORDER BY n
+        ), stored AS (
+          INSERT INTO postbacks (id, received_at, channel, method, query, body, content_type, source_ip, click_id, workspace_id,
+                                 event_key, txid, status, payout, currency, outcome, error, conversion_id)
+          SELECT id, coalesce(received_at, now()), channel, method, query, body, content_type, source_ip, click_id, workspace_id,
+                 event_key, txid, status, payout, currency, outcome, error, conversion_id
+          FROM entries
+        )
+        SELECT id FROM entries ORDER BY n
+        """
 
     /// The stored fields of an unattributed postback as postback pairs (`event_key` as
     /// `event`), locked for attaching; nil when there is no such postback.

@@ -8,16 +8,16 @@ import Threads
 /// once and answers each with its outcome. Postbacks that arrive during a commit ride the next
 /// one; with `writers` threads as many batches run at once.
 ///
-/// A failure inside a batch (any error: a SQL error aborts the transaction, and a thrown
-/// error may follow a postback's first writes) rolls the whole batch back and records each of
-/// its postbacks alone, so one bad postback never costs the others.
+/// The recorder writes a batch set-wise (a statement per table, not per postback). A SQL error
+/// inside a batch rolls the whole batch back and records each of its postbacks alone, so one
+/// bad postback never costs the others.
 public final class PostbackWriter: @unchecked Sendable {
     final class Pending: @unchecked Sendable {
-        let item: Item
+        let item: ConversionRecorder.Item
         let done = DispatchSemaphore(value: 0)
         var result: Result<ConversionRecorder.Result, any Error>?  // set by the writer before `done`
 
-        init(_ item: Item) { self.item = item }
+        init(_ item: ConversionRecorder.Item) { self.item = item }
     }
 
     // `condition` guards `queue`, `running` and `stopping`.
@@ -45,7 +45,7 @@ public final class PostbackWriter: @unchecked Sendable {
     /// Records the postback in the next batch and returns its outcome once committed; throws
     /// what recording it alone would have thrown (a connection error when the database is away).
     public func record(_ input: PostbackInput, raw: ConversionRecorder.Raw, checkSecret: Bool) throws -> ConversionRecorder.Result {
-        let pending = Pending(Item(input, raw: raw, checkSecret: checkSecret))
+        let pending = Pending(ConversionRecorder.Item(input, raw: raw, checkSecret: checkSecret))
         condition.lock()
         guard running, !stopping else {
             // Not started, or shutting down: alone, in its own transaction.
@@ -115,32 +115,19 @@ public final class PostbackWriter: @unchecked Sendable {
         return results.contains(where: isConnectionError) ? nil : c
     }
 
-    /// A postback to record.
-    public struct Item: Sendable {
-        public var input: PostbackInput
-        public var raw: ConversionRecorder.Raw
-        public var checkSecret: Bool
-
-        public init(_ input: PostbackInput, raw: ConversionRecorder.Raw, checkSecret: Bool) {
-            self.input = input
-            self.raw = raw
-            self.checkSecret = checkSecret
-        }
-    }
-
-    /// Records the postbacks in one transaction on `c`, each with its outcome; when any fails
-    /// (other than by losing the connection) the batch is rolled back and each is recorded
+    /// Records the postbacks in one transaction on `c`, each with its outcome; when a statement
+    /// fails (other than by losing the connection) the batch is rolled back and each is recorded
     /// alone, so each gets what recording it alone gives.
-    public func recordTogether(_ items: [Item], on c: PostgresConnection) -> [Result<ConversionRecorder.Result, any Error>] {
+    public func recordTogether(_ items: [ConversionRecorder.Item], on c: PostgresConnection) -> [Result<
+        ConversionRecorder.Result, any Error
+    >] {
         do {
-            return try c.transaction { c in
-                try items.map { .success(try recorder.record($0.input, raw: $0.raw, checkSecret: $0.checkSecret, on: c)) }
-            }
+            return try c.transaction { c in try recorder.record(items, on: c) }
         } catch let error as PostgresError where error.isConnectionError {
             return items.map { _ in .failure(error) }
         } catch {
             return items.map { item in
-                Result { try c.transaction { c in try recorder.record(item.input, raw: item.raw, checkSecret: item.checkSecret, on: c) } }
+                Result { try c.transaction { c in try recorder.record([item], on: c)[0].get() } }
             }
         }
     }

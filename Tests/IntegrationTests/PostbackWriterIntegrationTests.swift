@@ -52,9 +52,9 @@ import Web
         return ids
     }
 
-    func item(_ pairs: [(String, String)], from address: String = "198.51.100.7") throws -> PostbackWriter.Item {
+    func item(_ pairs: [(String, String)], from address: String = "198.51.100.7") throws -> ConversionRecorder.Item {
         let raw = ConversionRecorder.Raw(channel: "postback", method: "GET", query: "", body: "", contentType: "", sourceIP: address)
-        return PostbackWriter.Item(try PostbackInput(pairs), raw: raw, checkSecret: true)
+        return ConversionRecorder.Item(try PostbackInput(pairs), raw: raw, checkSecret: true)
     }
 
     func outcomes(_ results: [Result<ConversionRecorder.Result, any Error>]) -> [String] {
@@ -100,5 +100,36 @@ import Web
         // The ledger has the three that were recorded, once each (the rolled-back try left nothing).
         let ledger = try database.query("SELECT count(*) AS n FROM postbacks WHERE click_id = ANY(\(ids)::text[])")
         #expect(ledger[0]["n"] == "3")
+    }
+
+    /// A batch is written a statement per table: each postback still gets the outcome it gets
+    /// after the ones before it, conversions and ledger rows take ids in arrival order, and a key
+    /// stored before the batch is compared, not inserted again.
+    @Test func aSetWiseBatchKeepsArrivalOrder() throws {
+        let ids = try clicks()
+        let c = try PostgresConnection(conninfo: TestEnvironment.databaseURL)
+        let before = writer().recordTogether([try item([("clickid", ids[2]), ("payout", "1"), ("txid", "x")])], on: c)
+        #expect(outcomes(before) == ["recorded"])
+        let results = writer().recordTogether(
+            [
+                try item([("clickid", ids[0]), ("payout", "2"), ("txid", "c"), ("status", "pending")]),
+                try item([("clickid", ids[1]), ("payout", "3"), ("txid", "b")]),
+                try item([("clickid", ids[0]), ("payout", "2"), ("txid", "a")]),
+                try item([("clickid", ids[2]), ("payout", "1"), ("txid", "x")]),
+                try item([("clickid", ids[0]), ("payout", "2"), ("txid", "c"), ("status", "approved")]),
+                try item([("clickid", "AGsOZZZZZZZZZZZZZZZZZZZ"), ("payout", "1")], from: "198.51.100.\(Int.random(in: 10...250))"),
+                try item([("clickid", ids[1]), ("payout", "3"), ("txid", "b")]),
+            ], on: c)
+        #expect(outcomes(results) == ["recorded", "recorded", "recorded", "duplicate", "updated", "unattributed", "duplicate"])
+        let postbackIDs = results.compactMap { try? $0.get().postbackID }
+        #expect(postbackIDs.count == 7 && postbackIDs == postbackIDs.sorted() && Set(postbackIDs).count == 7)
+        let stored = try database.query(
+            "SELECT txid, status FROM conversions WHERE click_id = \(ids[0]) ORDER BY id")
+        #expect(stored.map { "\($0["txid"] ?? "") \($0["status"] ?? "")" } == ["c approved", "a approved"])
+        let ledger = try database.query(
+            "SELECT outcome FROM postbacks WHERE id = ANY(\(postbackIDs)::bigint[]) ORDER BY id")
+        #expect(ledger.map { $0["outcome"] ?? "" } == outcomes(results))
+        let conversionIDs = try results.prefix(5).map { try #require(try $0.get().conversionID) }
+        #expect(conversionIDs[0] == conversionIDs[4] && conversionIDs[0] < conversionIDs[2])
     }
 }
