@@ -41,17 +41,21 @@ public struct ClickStore: Sendable {
 
     /// The clicks a batch of postbacks names, by id (an id with no click, or no second, is
     /// absent), in the recording transaction: one statement for the batch. Each id is looked up
-    /// by the single-click query, laterally: the click is one row (LIMIT 1) within the second
-    /// its id names, so even the generic plan of this prepared statement prunes to that day's
-    /// partition at run time and joins the rest by their keys instead of hashing whole tables.
+    /// by the single-click query, laterally and kept apart by its LIMIT (pulled up into the
+    /// outer query, its joins were planned for ten ids, as hash joins over whole tables). The
+    /// batch's first and last second prune the day partitions at executor start (the generic
+    /// plan of this prepared statement would open every one), each id's own second at run time.
     public func forConversions(_ ids: [String], on c: PostgresConnection) throws -> [String: ClickForConversion] {
         var seconds: [String: Date] = [:]
         for id in ids where seconds[id] == nil {
             if let second = ClickID.time(of: id) { seconds[id] = second }
         }
-        guard !seconds.isEmpty else { return [:] }
+        guard let first = seconds.values.min(), let last = seconds.values.max()?.addingTimeInterval(1) else { return [:] }
         let keys = Array(seconds.keys)
-        let binds = [PostgresArrayLiteral.encode(keys), PostgresArrayLiteral.encode(keys.map { seconds[$0]!.postgresText })]
+        let binds = [
+            PostgresArrayLiteral.encode(keys), PostgresArrayLiteral.encode(keys.map { seconds[$0]!.postgresText }), first.postgresText,
+            last.postgresText,
+        ]
         var clicks: [String: ClickForConversion] = [:]
         for row in try c.query(PostgresQuery(unescaped: ClickStore.forConversionsSQL, binds: binds), prepared: true) {
             let click = try ClickStore.forConversion(row)
@@ -68,13 +72,16 @@ public struct ClickStore: Sendable {
                  k.ip, k.user_agent, k.destination, k.flow_id, k.flow_path, k.lander_id, o.id AS offer_id,
                  o.payout::text AS offer_payout, o.currency AS offer_currency,
                  \(ClickStore.slotColumns), c.currency, w.postback_secret, s.parameters::text AS source_parameters
-          FROM (SELECT * FROM clicks WHERE id = u.id AND clicked_at >= u.second AND clicked_at < u.second + interval '1 second'
+          FROM (SELECT * FROM clicks
+                WHERE id = u.id AND clicked_at >= u.second AND clicked_at < u.second + interval '1 second'
+                  AND clicked_at >= $3::timestamptz AND clicked_at < $4::timestamptz
                 LIMIT 1) k
           JOIN campaigns c ON c.id = k.campaign_id
           JOIN traffic_sources s ON s.id = k.traffic_source_id
           LEFT JOIN workspaces w ON w.id = k.workspace_id
           LEFT JOIN lander_clicks t ON k.lander_id IS NOT NULL AND t.click_id = k.id
           LEFT JOIN offers o ON o.id = coalesce(k.offer_id, t.offer_id)
+          LIMIT 1
         ) k
         """
 
