@@ -67,7 +67,7 @@ struct ConversionRoutes {
         }
         switch try replayer.record(input, pairs: pairs, raw: raw, checkSecret: true) {
         case .recorded(let result): return ConversionRoutes.answer(result)
-        case .accepted: return .json(PostbackAnswer(status: "accepted"), status: 202)
+        case .accepted: return .json(fields: [("status", "accepted")], status: 202)
         case .unavailable:
             throw HTTPError(
                 503, code: "unavailable", message: "the postback could not be stored; send it again later",
@@ -75,12 +75,13 @@ struct ConversionRoutes {
         }
     }
 
+    /// `/postback`'s answer: the outcome, and the conversion's id unless unattributed.
     static func answer(_ result: ConversionRecorder.Result) -> Response {
         switch result.outcome {
-        case .unattributed: return .json(PostbackAnswer(status: "unattributed"), status: 202)
+        case .unattributed: return .json(fields: [("status", "unattributed")], status: 202)
         case .forbidden:
             return .json(PostbackRefusal(message: "the workspace's postback secret is missing or wrong", field: "secret"), status: 403)
-        default: return .json(PostbackAnswer(status: result.outcome.rawValue, conversionID: String(result.conversionID ?? 0)))
+        default: return .json(fields: [("status", result.outcome.rawValue), ("conversion_id", String(result.conversionID ?? 0))])
         }
     }
 
@@ -128,17 +129,6 @@ struct ConversionRoutes {
     private func clickDetail(_ request: Request, _ actor: Actor) throws -> Response {
         let click = try clicks.get(request.parameters["click_id"] ?? "", for: actor)
         return .json(ClickDetail(click: click, conversions: try conversions.forClick(click.id)))
-    }
-}
-
-/// `/postback`'s answer: the outcome, and the conversion's id unless unattributed.
-struct PostbackAnswer: Encodable {
-    var status: String
-    var conversionID: String?
-
-    enum CodingKeys: String, CodingKey {
-        case status
-        case conversionID = "conversion_id"
     }
 }
 
