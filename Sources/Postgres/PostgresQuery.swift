@@ -57,24 +57,37 @@ public struct PostgresQuery: ExpressibleByStringInterpolation, Sendable {
         binds += other.binds
     }
 
+    /// `$n` becomes `$(n + offset)`. Over UTF-8 bytes, not characters: `$` and digits are
+    /// ASCII, never part of a longer sequence, and a report's SQL (10 000 bytes, renumbered
+    /// fragment by fragment) took a seventh of its responder time walking characters.
     static func renumber(_ sql: String, offset: Int) -> String {
-        guard offset > 0, sql.contains("$") else { return sql }
-        var out = ""
-        var chars = sql.makeIterator()
-        var pending: Character? = chars.next()
-        while let c = pending {
-            pending = chars.next()
-            guard c == "$", let first = pending, first.isASCII, first.isNumber else {
-                out.append(c)
+        guard offset > 0 else { return sql }
+        let bytes = Array(sql.utf8)
+        let dollar = UInt8(ascii: "$")
+        guard bytes.contains(dollar) else { return sql }
+        func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 16)
+        var i = 0
+        while i < bytes.count {
+            guard bytes[i] == dollar, i + 1 < bytes.count, isDigit(bytes[i + 1]) else {
+                out.append(bytes[i])
+                i += 1
                 continue
             }
-            var digits = ""
-            while let d = pending, d.isASCII, d.isNumber {
-                digits.append(d)
-                pending = chars.next()
+            var end = i + 1
+            while end < bytes.count, isDigit(bytes[end]) { end += 1 }
+            // A placeholder's digits (a longer run is not one of ours: kept as it is).
+            guard end - i - 1 <= 9 else {
+                out += bytes[i..<end]
+                i = end
+                continue
             }
-            out += "$\(Int(digits)! + offset)"
+            let n = bytes[(i + 1)..<end].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+            out.append(dollar)
+            out += String(n + offset).utf8
+            i = end
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -187,11 +187,12 @@ public enum Metrics {
         var rounded = Decimal()
         NSDecimalRound(&rounded, &v, places, .plain)
         var s = NSDecimalNumber(decimal: rounded).stringValue
-        if places > 0 {
-            if !s.contains(".") { s += "." }
-            let decimals = s.count - 1 - s.distance(from: s.startIndex, to: s.firstIndex(of: ".")!)
-            s += String(repeating: "0", count: max(0, places - decimals))
-        }
+        guard places > 0 else { return s }
+        // Bytes, not Foundation's substring search (a report formats thousands of these).
+        let point = UInt8(ascii: ".")
+        let decimals = s.utf8.firstIndex(of: point).map { s.utf8.distance(from: $0, to: s.utf8.endIndex) - 1 }
+        if decimals == nil { s += "." }
+        s += String(repeating: "0", count: max(0, places - (decimals ?? 0)))
         return s
     }
 }

@@ -14,9 +14,7 @@ public struct ReportStore: Sendable {
     /// first-step row to merge with it (30 ms of the dashboard's 90), where a hash is 3 ms.
     public func execute(_ query: PostgresQuery) throws -> PostgresRows {
         try database.transaction { c in
-            try c.query("SET LOCAL jit = off")
-            try c.query("SET LOCAL work_mem = '64MB'")
-            try c.query("SET LOCAL enable_mergejoin = off")
+            try c.simpleQuery(unescaped: "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; SET LOCAL enable_mergejoin = off")
             return try c.query(query)
         }
     }

@@ -25,6 +25,20 @@ import Testing
         #expect(q.binds == ["1", "2", "3"])
     }
 
+    /// Placeholders past the ninth, text beyond ASCII around them, and dollars that are not
+    /// placeholders (`$$` quoting, `$x`, a trailing `$`) keep their place.
+    @Test func fragmentsAreRenumberedByteForByte() {
+        var q: PostgresQuery = "SELECT \(1), \(2), \(3), \(4), \(5), \(6), \(7), \(8), \(9), \(10)"
+        let inner: PostgresQuery = "'é日🙂' || \("a") || $$x$$ || '$x' || \("b") || 'ü$'"
+        q.append(" WHERE s = \(fragment: inner) AND t = \(fragment: inner)")
+        #expect(
+            q.sql
+                == "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE s = 'é日🙂' || $11 || $$x$$ || '$x' || $12 || 'ü$'"
+                + " AND t = 'é日🙂' || $13 || $$x$$ || '$x' || $14 || 'ü$'")
+        #expect(q.binds.count == 14)
+        #expect(q.binds[10...] == ["a", "b", "a", "b"])
+    }
+
     @Test func timestampsRoundTripThroughText() {
         let date = Date(timeIntervalSince1970: 1_795_000_000.123456)
         let text = date.postgresText!

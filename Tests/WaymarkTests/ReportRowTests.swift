@@ -13,6 +13,15 @@ import Web
             groups: groups, plan: ReportPlan(r, wholeHours: true, slots: [:]), sourceNames: [3: "Meta"], campaignNames: [9: "Spring"])
     }
 
+    @Test(arguments: [
+        ("1.5", 2, "1.50"), ("2", 2, "2.00"), ("-0.125", 2, "-0.13"), ("1234.56789", 4, "1234.5679"), ("7.6", 0, "8"),
+        ("0.1", 4, "0.1000"), ("0", 2, "0.00"), ("-3", 1, "-3.0"), ("99.995", 2, "100.00"),
+        ("12345678901234567.5", 2, "12345678901234567.50"),
+    ])
+    func metricTextIsRoundedAndPadded(_ value: String, _ places: Int, _ text: String) {
+        #expect(Metrics.text(Decimal(string: value)!, places: places) == text)
+    }
+
     @Test func dimensionsAreNamedAndNullsLeftOut() throws {
         let row = try decoder([.trafficSource, .campaign, .param("zone"), .hour]).row { column in
             ["d_source": "3", "d_campaign": nil, "d_p0": "z1", "d_hour": "2026-03-29 01:00:00", "d_offset": "3600", "clicks": "4"][column]
