@@ -36,11 +36,6 @@ def psql(sql):
 connection = None
 
 
-# One kept-alive HTTPS connection, as a browser keeps on the dashboard: the times are the
-# request's, not a TLS handshake's.
-connection = None
-
-
 def get(path, token):
     global connection
     for attempt in (1, 2):
