@@ -60,11 +60,6 @@ public struct Response: Sendable {
         }
     }
 
-    /// A flat object of string fields (`JSONCoding.object`): the same bytes as `json` gives.
-    public static func json(fields: [(String, String)], status: Int = 200) -> Response {
-        Response(status: status, headers: [("Content-Type", "application/json")], body: JSONCoding.object(fields))
-    }
-
     /// JSON from plain dictionaries and arrays (`JSONSerialization`), for loose shapes.
     public static func jsonObject(_ object: Any, status: Int = 200) -> Response {
         let data =
@@ -147,42 +142,6 @@ public enum JSONCoding {
         }
         return e
     }()
-
-    /// A flat object of string fields, keys sorted: the bytes `encoder` writes for it, written
-    /// directly. The postback's answer is this shape, and encoding it took a twentieth of the
-    /// responder's time per postback (`make bench`'s profile).
-    public static func object(_ fields: [(String, String)]) -> [UInt8] {
-        var out: [UInt8] = [UInt8(ascii: "{")]
-        out.reserveCapacity(64)
-        for (i, (key, value)) in fields.sorted(by: { $0.0 < $1.0 }).enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            appendString(key, to: &out)
-            out.append(UInt8(ascii: ":"))
-            appendString(value, to: &out)
-        }
-        out.append(UInt8(ascii: "}"))
-        return out
-    }
-
-    /// A JSON string as `encoder` escapes it (slashes unescaped, other bytes as they are).
-    private static func appendString(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in s.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), byte]
-            case 0x0A: out += Array("\\n".utf8)
-            case 0x0D: out += Array("\\r".utf8)
-            case 0x09: out += Array("\\t".utf8)
-            case 0x08: out += Array("\\b".utf8)
-            case 0x0C: out += Array("\\f".utf8)
-            case ..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
 
     public static let decoder: JSONDecoder = {
         let d = JSONDecoder()

@@ -1,8 +1,10 @@
 import Foundation
 import Testing
 import WaymarkCore
+import Web
 
-/// The click writer's JSON of a click's extra parameters: any string survives the round trip.
+/// The click writer's JSON of a click's extra parameters (any string survives the round trip),
+/// and the postback's answer (the API encoder's bytes for text without control characters).
 @Suite struct JSONStringObjectTests {
     @Test func everyStringRoundTripsAndKeysAreInByteOrder() throws {
         let values = [
@@ -14,6 +16,15 @@ import WaymarkCore
         #expect(parsed == values)
         #expect(text.hasPrefix(#"{"":"","Z":"\#u{7F}","a":"quote \" and backslash \\","b""#))
         #expect(JSONStringObject.encode([:]) == "{}")
+    }
+
+    @Test func withoutControlCharactersTheBytesAreTheEncoders() throws {
+        for values in [
+            ["status": "recorded", "conversion_id": "42"], ["status": "accepted"],
+            ["a": "quote \" and backslash \\", "ü": "München ✓ 🚀", "slash": "a/b </script>", "": "", "z": "\u{7F}"],
+        ] {
+            #expect(Array(JSONStringObject.encode(values).utf8) == Array(try JSONCoding.encoder.encode(values)))
+        }
     }
 
     @Test func randomStringsRoundTrip() throws {
